@@ -1,0 +1,42 @@
+"""Typed, frozen configuration: the only place settings live (environments and model specs)."""
+
+from config.deployment import ModelDeployment
+from config.environment import (
+    AbSettings,
+    ApprovalMode,
+    DeploymentSettings,
+    DeploymentStrategy,
+    EndpointSettings,
+    Environment,
+    MonitoringBackend,
+    MonitoringSettings,
+    RetrainingPolicy,
+    ServerlessSettings,
+    ShadowSettings,
+    StorageLifecycle,
+    has_local_nvme,
+)
+from config.environments import DEV, ENVIRONMENTS, PROD, STAGING, resolve_environments
+from config.errors import ConfigError
+from config.model_spec import (
+    BusinessMetric,
+    BusinessMetricKind,
+    Direction,
+    Feature,
+    FeatureGroupSpec,
+    FeatureType,
+    Hyperparameters,
+    ModelSpec,
+    ObjectiveMetric,
+    Owner,
+)
+from config.models import FRAUD_DETECTION, MODELS
+
+__all__ = [
+    "DEV", "ENVIRONMENTS", "FRAUD_DETECTION", "MODELS", "PROD", "STAGING",
+    "AbSettings", "ApprovalMode", "BusinessMetric", "BusinessMetricKind", "ConfigError", "DeploymentSettings",
+    "DeploymentStrategy", "Direction", "EndpointSettings", "Environment", "Feature", "FeatureGroupSpec",
+    "FeatureType", "Hyperparameters", "ModelDeployment", "ModelSpec", "MonitoringBackend", "MonitoringSettings",
+    "ObjectiveMetric", "Owner", "RetrainingPolicy", "ServerlessSettings", "ShadowSettings", "StorageLifecycle",
+    "has_local_nvme", "resolve_environments",
+]

@@ -1,0 +1,99 @@
+"""The three environments and how a user points them at their own accounts.
+
+Defaults below are placeholders (documented example accounts). Override per environment, in this order of
+precedence (highest first):
+
+1. CDK context:           ``npx cdk synth -c dev.account=123456789012 -c dev.region=eu-west-1``
+2. environment variables: ``MLOPS_DEV_ACCOUNT=123456789012 MLOPS_DEV_REGION=eu-west-1``
+
+``app.py`` resolves the overrides once; stacks never read context or the environment themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+
+from config.environment import (
+    ApprovalMode,
+    DeploymentSettings,
+    DeploymentStrategy,
+    EndpointSettings,
+    Environment,
+    MonitoringBackend,
+    MonitoringSettings,
+    RetrainingPolicy,
+    ServerlessSettings,
+)
+
+DEV = Environment(
+    name="dev",
+    account="111111111111",
+    region="us-east-1",
+    retain_stateful=False,
+    termination_protection=False,
+    approval=ApprovalMode.AUTO,
+    endpoint=EndpointSettings(instance_type="ml.m5.large", initial_instance_count=1, min_instances=1,
+                              max_instances=2, data_capture_sampling_percent=100.0),
+    deployment=DeploymentSettings(strategy=DeploymentStrategy.BLUE_GREEN, wait_interval_seconds=300,
+                                  termination_wait_seconds=120, max_execution_timeout_seconds=1800, bake_minutes=5),
+    monitoring=MonitoringSettings(backend=MonitoringBackend.PROCESSING, every_hours=1),
+    retraining=RetrainingPolicy(schedule_every_days=None, cooldown_hours=1, max_runs_per_period=10, period_days=1),
+)
+
+STAGING = Environment(
+    name="staging",
+    account="222222222222",
+    region="us-east-1",
+    retain_stateful=True,
+    termination_protection=True,
+    approval=ApprovalMode.AUTO,
+    endpoint=EndpointSettings(instance_type="ml.m5.large", initial_instance_count=2, min_instances=2,
+                              max_instances=4, data_capture_sampling_percent=50.0),
+    deployment=DeploymentSettings(strategy=DeploymentStrategy.SHADOW),
+    monitoring=MonitoringSettings(backend=MonitoringBackend.MODEL_MONITOR, every_hours=1),
+    retraining=RetrainingPolicy(schedule_every_days=7, cooldown_hours=12),
+)
+
+PROD = Environment(
+    name="prod",
+    account="333333333333",
+    region="us-east-1",
+    retain_stateful=True,
+    termination_protection=True,
+    approval=ApprovalMode.MANUAL,
+    endpoint=EndpointSettings(instance_type="ml.m5.xlarge", initial_instance_count=4, min_instances=4,
+                              max_instances=10, data_capture_sampling_percent=20.0),
+    deployment=DeploymentSettings(strategy=DeploymentStrategy.CANARY, canary_size_percent=25,
+                                  wait_interval_seconds=900, termination_wait_seconds=600,
+                                  max_execution_timeout_seconds=7200, bake_minutes=30),
+    monitoring=MonitoringSettings(backend=MonitoringBackend.MODEL_MONITOR, every_hours=1),
+    retraining=RetrainingPolicy(schedule_every_days=7, cooldown_hours=24, max_runs_per_period=2, period_days=7),
+)
+
+ENVIRONMENTS: tuple[Environment, ...] = (DEV, STAGING, PROD)
+
+# Serverless inference is available for dev by swapping its endpoint settings, e.g.:
+#   replace(DEV, endpoint=EndpointSettings(serverless=ServerlessSettings()))
+__all__ = ["DEV", "ENVIRONMENTS", "PROD", "STAGING", "ServerlessSettings", "resolve_environments"]
+
+
+def resolve_environments(
+    environments: tuple[Environment, ...],
+    *,
+    context: Callable[[str], object],
+    environ: Mapping[str, str],
+) -> tuple[Environment, ...]:
+    """Apply account/region overrides from CDK context (``<env>.account``) or ``MLOPS_<ENV>_ACCOUNT``."""
+    resolved = []
+    for env in environments:
+        changes: dict[str, str] = {}
+        for attr in ("account", "region"):
+            from_context = context(f"{env.name}.{attr}")
+            from_environ = environ.get(f"MLOPS_{env.name.upper()}_{attr.upper()}")
+            value = from_context if from_context is not None else from_environ
+            if value is not None:
+                changes[attr] = str(value)
+        # replace() re-runs validation, so a bad override fails with the field named.
+        resolved.append(replace(env, **changes) if changes else env)
+    return tuple(resolved)

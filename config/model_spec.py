@@ -1,0 +1,250 @@
+"""What a model is: its features, label, objective, gate thresholds, business metrics and owner.
+
+A model is one ``ModelSpec``. Everything else (feature groups, registry, pipeline, endpoint, monitors,
+alarms, the retraining loop) is derived from it, so adding a model is adding a spec to ``config.models``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from config._validate import coerce_enum, in_range, non_empty, positive_int
+from config.errors import ConfigError
+from config.naming import check_feature_name, check_sagemaker_name
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class FeatureType(StrEnum):
+    """Feature Store feature types (``FeatureDefinition.FeatureType``)."""
+
+    INTEGRAL = "Integral"
+    FRACTIONAL = "Fractional"
+    STRING = "String"
+
+
+class ObjectiveMetric(StrEnum):
+    """Binary-classification metrics the evaluation step reports (SageMaker ModelMetrics names).
+
+    Every one is bounded to [0, 1] and greater is better, which the gate relies on.
+    """
+
+    AUC = "auc"
+    PR_AUC = "pr_auc"
+    F1 = "f1"
+    PRECISION = "precision"
+    RECALL = "recall"
+    ACCURACY = "accuracy"
+
+
+class BusinessMetricKind(StrEnum):
+    """Business metrics computed from joined predictions and ground truth.
+
+    - ``value_caught``: sum of ``value_feature`` over true positives (e.g. fraud value stopped);
+    - ``value_missed``: sum of ``value_feature`` over false negatives (fraud that got through);
+    - ``review_cost``: false positives times ``unit_cost`` (cost of reviewing good transactions).
+    """
+
+    VALUE_CAUGHT = "value_caught"
+    VALUE_MISSED = "value_missed"
+    REVIEW_COST = "review_cost"
+
+
+class Direction(StrEnum):
+    HIGHER_IS_BETTER = "higher_is_better"
+    LOWER_IS_BETTER = "lower_is_better"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Owner:
+    team: str
+    email: str
+
+    def __post_init__(self) -> None:
+        non_empty("owner.team", self.team)
+        if not _EMAIL.match(self.email):
+            raise ConfigError("owner.email", f"'{self.email}' is not an e-mail address")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeatureGroupSpec:
+    """One Feature Store feature group. ``name`` is short; the deployed name adds model and environment."""
+
+    name: str
+    description: str
+    online_ttl_days: int = 30
+
+    def __post_init__(self) -> None:
+        check_sagemaker_name("feature_groups.name", self.name)
+        non_empty(f"feature_groups[{self.name}].description", self.description)
+        positive_int(f"feature_groups[{self.name}].online_ttl_days", self.online_ttl_days)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Feature:
+    """A model input. Order in ``ModelSpec.features`` is the model's column order in training and serving."""
+
+    name: str
+    type: FeatureType
+    feature_group: str
+    description: str = ""
+    # Drift threshold for this feature (distribution distance on the baseline's bins); None = spec default.
+    drift_threshold: float | None = None
+
+    def __post_init__(self) -> None:
+        check_feature_name("features.name", self.name)
+        object.__setattr__(self, "type", coerce_enum(f"features[{self.name}].type", FeatureType, self.type))
+        if self.drift_threshold is not None:
+            in_range(f"features[{self.name}].drift_threshold", self.drift_threshold, 0.0, 1.0)
+
+    @property
+    def is_categorical(self) -> bool:
+        return self.type is FeatureType.STRING
+
+
+@dataclass(frozen=True, kw_only=True)
+class BusinessMetric:
+    name: str
+    kind: BusinessMetricKind
+    description: str
+    unit: str
+    direction: Direction
+    value_feature: str | None = None
+    unit_cost: float | None = None
+    # Alarm when the metric is worse than this over an evaluation window; None = report only.
+    target: float | None = None
+
+    def __post_init__(self) -> None:
+        check_feature_name("business_metrics.name", self.name)
+        where = f"business_metrics[{self.name}]"
+        object.__setattr__(self, "kind", coerce_enum(f"{where}.kind", BusinessMetricKind, self.kind))
+        object.__setattr__(self, "direction", coerce_enum(f"{where}.direction", Direction, self.direction))
+        if self.kind in (BusinessMetricKind.VALUE_CAUGHT, BusinessMetricKind.VALUE_MISSED):
+            if not self.value_feature:
+                raise ConfigError(f"{where}.value_feature", f"required for kind '{self.kind}'")
+        if self.kind is BusinessMetricKind.REVIEW_COST:
+            if self.unit_cost is None or self.unit_cost < 0:
+                raise ConfigError(f"{where}.unit_cost", "required and non-negative for kind 'review_cost'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hyperparameters:
+    """Defaults for SageMaker built-in XGBoost; the pipeline exposes each as a parameter."""
+
+    max_depth: int = 5
+    eta: float = 0.2
+    num_round: int = 200
+    subsample: float = 0.8
+    min_child_weight: float = 1.0
+    early_stopping_rounds: int = 20
+
+    def __post_init__(self) -> None:
+        positive_int("hyperparameters.max_depth", self.max_depth)
+        positive_int("hyperparameters.num_round", self.num_round)
+        positive_int("hyperparameters.early_stopping_rounds", self.early_stopping_rounds)
+        in_range("hyperparameters.eta", self.eta, 1e-6, 1.0)
+        in_range("hyperparameters.subsample", self.subsample, 1e-6, 1.0)
+        in_range("hyperparameters.min_child_weight", self.min_child_weight, 0.0, 1e6)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelSpec:
+    """One model: a binary classifier over features from the Feature Store."""
+
+    name: str
+    description: str
+    owner: Owner
+    entity_id: str
+    event_time: str
+    feature_groups: tuple[FeatureGroupSpec, ...]
+    features: tuple[Feature, ...]
+    label: str
+    objective: ObjectiveMetric
+    # Gate: register a candidate only if objective >= absolute_threshold AND
+    # objective >= champion objective + min_improvement (no champion: the threshold alone).
+    absolute_threshold: float
+    min_improvement: float
+    # Score at or above which a prediction counts as positive (precision/recall/business metrics).
+    decision_threshold: float = 0.5
+    default_drift_threshold: float = 0.1
+    business_metrics: tuple[BusinessMetric, ...] = ()
+    hyperparameters: Hyperparameters = field(default_factory=Hyperparameters)
+
+    def __post_init__(self) -> None:
+        check_sagemaker_name("name", self.name)
+        non_empty("description", self.description)
+        check_feature_name("entity_id", self.entity_id)
+        check_feature_name("event_time", self.event_time)
+        check_feature_name("label", self.label)
+        object.__setattr__(self, "objective", coerce_enum("objective", ObjectiveMetric, self.objective))
+        in_range("absolute_threshold", self.absolute_threshold, 0.0, 1.0)
+        in_range("min_improvement", self.min_improvement, 0.0, 1.0)
+        in_range("decision_threshold", self.decision_threshold, 0.0, 1.0)
+        in_range("default_drift_threshold", self.default_drift_threshold, 0.0, 1.0)
+        self._check_feature_groups()
+        self._check_features()
+        self._check_business_metrics()
+
+    def _check_feature_groups(self) -> None:
+        if not self.feature_groups:
+            raise ConfigError("feature_groups", "at least one feature group is required")
+        seen: set[str] = set()
+        for group in self.feature_groups:
+            if group.name in seen:
+                raise ConfigError("feature_groups", f"duplicate feature group name '{group.name}'")
+            seen.add(group.name)
+
+    def _check_features(self) -> None:
+        if not self.features:
+            raise ConfigError("features", "at least one feature is required")
+        reserved = {self.entity_id, self.event_time, self.label}
+        groups = {g.name for g in self.feature_groups}
+        seen: set[str] = set()
+        for feature in self.features:
+            if feature.name in seen:
+                raise ConfigError("features", f"duplicate feature name '{feature.name}'")
+            if feature.name in reserved:
+                raise ConfigError(
+                    f"features[{feature.name}]", "clashes with the entity id, event time or label column"
+                )
+            if feature.feature_group not in groups:
+                raise ConfigError(
+                    f"features[{feature.name}].feature_group",
+                    f"'{feature.feature_group}' is not one of the spec's feature groups {sorted(groups)}",
+                )
+            seen.add(feature.name)
+        used = {f.feature_group for f in self.features}
+        unused = groups - used
+        if unused:
+            raise ConfigError("feature_groups", f"groups with no features: {sorted(unused)}")
+
+    def _check_business_metrics(self) -> None:
+        names = {f.name for f in self.features}
+        seen: set[str] = set()
+        for metric in self.business_metrics:
+            if metric.name in seen:
+                raise ConfigError("business_metrics", f"duplicate business metric name '{metric.name}'")
+            seen.add(metric.name)
+            if metric.value_feature is not None and metric.value_feature not in names:
+                raise ConfigError(
+                    f"business_metrics[{metric.name}].value_feature",
+                    f"'{metric.value_feature}' is not a feature of the model",
+                )
+
+    # ---- derived views used by training, serving and monitoring alike ----
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """The model's input columns, in order. Training and serving both take the order from here."""
+        return tuple(f.name for f in self.features)
+
+    def features_of(self, group: str) -> tuple[Feature, ...]:
+        return tuple(f for f in self.features if f.feature_group == group)
+
+    def drift_threshold_of(self, feature: str) -> float:
+        for f in self.features:
+            if f.name == feature:
+                return f.drift_threshold if f.drift_threshold is not None else self.default_drift_threshold
+        raise KeyError(feature)

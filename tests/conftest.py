@@ -1,0 +1,31 @@
+"""Test tiers by folder: tests/unit -> unit, tests/infra -> infra, tests/integration -> integration.
+
+Sockets are disabled for every test (pytest-socket, see pyproject addopts); unix sockets stay allowed for
+jsii, which talks to its Node.js process over pipes. Nothing in the suite reaches the network.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Fake credentials and a fixed region for every boto3 client the tests create (moto or Stubber).
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_SECURITY_TOKEN", "testing")
+os.environ.setdefault("AWS_SESSION_TOKEN", "testing")
+os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "MLOps/Test")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0]
+        if tier in ("unit", "infra", "integration"):
+            item.add_marker(getattr(pytest.mark, tier))
