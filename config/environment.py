@@ -17,8 +17,30 @@ _ENV_NAME = re.compile(r"^[a-z][a-z0-9]{1,9}$")
 _NVME_FAMILY = re.compile(r"^ml\.([a-z]+\d+[a-z]*d[a-z]*|g[4-9][a-z]*|p[3-9][a-z]*|inf\d|trn\d)\.")
 
 # CloudWatch Logs accepts only these retention periods (days).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-                      2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 
 
 class DeploymentStrategy(StrEnum):
@@ -174,8 +196,10 @@ class MonitoringSettings:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "backend", coerce_enum("monitoring.backend", MonitoringBackend, self.backend))
-        if isinstance(self.every_hours, bool) or not isinstance(self.every_hours, int) or not (
-            1 <= self.every_hours <= 24
+        if (
+            isinstance(self.every_hours, bool)
+            or not isinstance(self.every_hours, int)
+            or not (1 <= self.every_hours <= 24)
         ):
             raise ConfigError(
                 "monitoring.every_hours",
@@ -277,8 +301,9 @@ class Environment:
             raise ConfigError(f"environments[{self.name}].account", f"'{self.account}' is not a 12-digit account id")
         if not _REGION.match(self.region):
             raise ConfigError(f"environments[{self.name}].region", f"'{self.region}' is not an AWS region name")
-        object.__setattr__(self, "approval", coerce_enum(f"environments[{self.name}].approval", ApprovalMode,
-                                                         self.approval))
+        object.__setattr__(
+            self, "approval", coerce_enum(f"environments[{self.name}].approval", ApprovalMode, self.approval)
+        )
         if self.endpoint.serverless is not None and self.deployment.strategy in (
             DeploymentStrategy.CANARY,
             DeploymentStrategy.LINEAR,

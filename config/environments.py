@@ -33,10 +33,20 @@ DEV = Environment(
     retain_stateful=False,
     termination_protection=False,
     approval=ApprovalMode.AUTO,
-    endpoint=EndpointSettings(instance_type="ml.m5.large", initial_instance_count=1, min_instances=1,
-                              max_instances=2, data_capture_sampling_percent=100.0),
-    deployment=DeploymentSettings(strategy=DeploymentStrategy.BLUE_GREEN, wait_interval_seconds=300,
-                                  termination_wait_seconds=120, max_execution_timeout_seconds=1800, bake_minutes=5),
+    endpoint=EndpointSettings(
+        instance_type="ml.m5.large",
+        initial_instance_count=1,
+        min_instances=1,
+        max_instances=2,
+        data_capture_sampling_percent=100.0,
+    ),
+    deployment=DeploymentSettings(
+        strategy=DeploymentStrategy.BLUE_GREEN,
+        wait_interval_seconds=300,
+        termination_wait_seconds=120,
+        max_execution_timeout_seconds=1800,
+        bake_minutes=5,
+    ),
     monitoring=MonitoringSettings(backend=MonitoringBackend.PROCESSING, every_hours=1),
     retraining=RetrainingPolicy(schedule_every_days=None, cooldown_hours=1, max_runs_per_period=10, period_days=1),
 )
@@ -48,8 +58,13 @@ STAGING = Environment(
     retain_stateful=True,
     termination_protection=True,
     approval=ApprovalMode.AUTO,
-    endpoint=EndpointSettings(instance_type="ml.m5.large", initial_instance_count=2, min_instances=2,
-                              max_instances=4, data_capture_sampling_percent=50.0),
+    endpoint=EndpointSettings(
+        instance_type="ml.m5.large",
+        initial_instance_count=2,
+        min_instances=2,
+        max_instances=4,
+        data_capture_sampling_percent=50.0,
+    ),
     deployment=DeploymentSettings(strategy=DeploymentStrategy.SHADOW),
     monitoring=MonitoringSettings(backend=MonitoringBackend.MODEL_MONITOR, every_hours=1),
     retraining=RetrainingPolicy(schedule_every_days=7, cooldown_hours=12),
@@ -62,11 +77,21 @@ PROD = Environment(
     retain_stateful=True,
     termination_protection=True,
     approval=ApprovalMode.MANUAL,
-    endpoint=EndpointSettings(instance_type="ml.m5.xlarge", initial_instance_count=4, min_instances=4,
-                              max_instances=10, data_capture_sampling_percent=20.0),
-    deployment=DeploymentSettings(strategy=DeploymentStrategy.CANARY, canary_size_percent=25,
-                                  wait_interval_seconds=900, termination_wait_seconds=600,
-                                  max_execution_timeout_seconds=7200, bake_minutes=30),
+    endpoint=EndpointSettings(
+        instance_type="ml.m5.xlarge",
+        initial_instance_count=4,
+        min_instances=4,
+        max_instances=10,
+        data_capture_sampling_percent=20.0,
+    ),
+    deployment=DeploymentSettings(
+        strategy=DeploymentStrategy.CANARY,
+        canary_size_percent=25,
+        wait_interval_seconds=900,
+        termination_wait_seconds=600,
+        max_execution_timeout_seconds=7200,
+        bake_minutes=30,
+    ),
     monitoring=MonitoringSettings(backend=MonitoringBackend.MODEL_MONITOR, every_hours=1),
     retraining=RetrainingPolicy(schedule_every_days=7, cooldown_hours=24, max_runs_per_period=2, period_days=7),
 )
@@ -87,13 +112,13 @@ def resolve_environments(
     """Apply account/region overrides from CDK context (``<env>.account``) or ``MLOPS_<ENV>_ACCOUNT``."""
     resolved = []
     for env in environments:
-        changes: dict[str, str] = {}
-        for attr in ("account", "region"):
-            from_context = context(f"{env.name}.{attr}")
-            from_environ = environ.get(f"MLOPS_{env.name.upper()}_{attr.upper()}")
-            value = from_context if from_context is not None else from_environ
-            if value is not None:
-                changes[attr] = str(value)
+
+        def override(attr: str, default: str, env_name: str = env.name) -> str:
+            from_context = context(f"{env_name}.{attr}")
+            if from_context is not None:
+                return str(from_context)
+            return environ.get(f"MLOPS_{env_name.upper()}_{attr.upper()}", default)
+
         # replace() re-runs validation, so a bad override fails with the field named.
-        resolved.append(replace(env, **changes) if changes else env)
+        resolved.append(replace(env, account=override("account", env.account), region=override("region", env.region)))
     return tuple(resolved)

@@ -121,12 +121,12 @@ class BusinessMetric:
         where = f"business_metrics[{self.name}]"
         object.__setattr__(self, "kind", coerce_enum(f"{where}.kind", BusinessMetricKind, self.kind))
         object.__setattr__(self, "direction", coerce_enum(f"{where}.direction", Direction, self.direction))
-        if self.kind in (BusinessMetricKind.VALUE_CAUGHT, BusinessMetricKind.VALUE_MISSED):
-            if not self.value_feature:
-                raise ConfigError(f"{where}.value_feature", f"required for kind '{self.kind}'")
-        if self.kind is BusinessMetricKind.REVIEW_COST:
-            if self.unit_cost is None or self.unit_cost < 0:
-                raise ConfigError(f"{where}.unit_cost", "required and non-negative for kind 'review_cost'")
+        needs_value = self.kind in (BusinessMetricKind.VALUE_CAUGHT, BusinessMetricKind.VALUE_MISSED)
+        if needs_value and not self.value_feature:
+            raise ConfigError(f"{where}.value_feature", f"required for kind '{self.kind}'")
+        bad_cost = self.unit_cost is None or self.unit_cost < 0
+        if self.kind is BusinessMetricKind.REVIEW_COST and bad_cost:
+            raise ConfigError(f"{where}.unit_cost", "required and non-negative for kind 'review_cost'")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -206,9 +206,7 @@ class ModelSpec:
             if feature.name in seen:
                 raise ConfigError("features", f"duplicate feature name '{feature.name}'")
             if feature.name in reserved:
-                raise ConfigError(
-                    f"features[{feature.name}]", "clashes with the entity id, event time or label column"
-                )
+                raise ConfigError(f"features[{feature.name}]", "clashes with the entity id, event time or label column")
             if feature.feature_group not in groups:
                 raise ConfigError(
                     f"features[{feature.name}].feature_group",

@@ -1,7 +1,7 @@
 """The models the platform deploys. Adding a model is adding its spec to ``MODELS``."""
 
-from config.models.fraud_detection import FRAUD_DETECTION
 from config.model_spec import ModelSpec
+from config.models.fraud_detection import FRAUD_DETECTION
 
 MODELS: tuple[ModelSpec, ...] = (FRAUD_DETECTION,)
 

@@ -1,0 +1,66 @@
+# The single entry point. CI runs `make test`, exactly what a developer runs.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# The pinned Node 22 from node_modules comes first, so jsii runs on a supported Node and prints no banner.
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+# Offline by construction: no version check, no telemetry, no IMDS probing, no SageMaker SDK telemetry.
+export CDK_DISABLE_VERSION_CHECK := 1
+export CDK_DISABLE_CLI_TELEMETRY := true
+export AWS_EC2_METADATA_DISABLED := true
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help setup synth test lint typecheck unit infra integration snapshot-update pipeline-local benchmarks clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt lambdas/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip==25.3 2>&1 | grep -v "is ignored: it is neither" || true
+	$(PY) -m pip install --quiet -r requirements-dev.txt 2>&1 | grep -v "is ignored: it is neither" || true
+	$(PY) -m pip check
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed  ## create the venv and node_modules (idempotent)
+
+synth: setup  ## synthesize every environment offline into cdk.out; one line per stack
+	rm -rf cdk.out
+	cdk synth --quiet --no-notices > /dev/null
+	$(PY) tools/synth_summary.py cdk.out
+
+lint: setup  ## ruff
+	ruff check .
+	ruff format --check config stacks mlops_constructs lambdas app.py tools
+
+typecheck: setup  ## mypy, strict on infra and Lambda code
+	mypy
+
+unit: setup
+	$(PY) -m pytest tests/unit -q
+
+infra: setup
+	$(PY) -m pytest tests/infra -q
+
+integration: setup
+	$(PY) -m pytest tests/integration -q
+
+test: setup lint typecheck  ## everything CI runs: lint, types, unit, infra (synth, cdk-nag, cfn-lint, snapshots), integration
+	$(PY) -m pytest -q --durations=10
+
+snapshot-update: setup  ## refresh the masked template snapshots after an intended change
+	$(PY) -m pytest tests/infra/test_snapshots.py -q --snapshot-update
+
+benchmarks: setup  ## run the recorded benchmarks (slow; not part of `make test`)
+	$(PY) benchmarks/synth/run.py
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache build

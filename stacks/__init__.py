@@ -1,0 +1,1 @@
+"""Stacks only compose constructs from ``mlops_constructs`` and wire them together."""

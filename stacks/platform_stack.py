@@ -1,0 +1,122 @@
+"""The stateful layer of one environment: key, buckets, Glue database, per-model feature groups,
+model registry and owner topics. Retained, with termination protection, outside dev."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from config import Environment, ModelDeployment
+from mlops_constructs.encryption import PlatformKey
+from mlops_constructs.feature_store import FeatureStore
+from mlops_constructs.model_registry import ModelRegistry
+from mlops_constructs.owner_notifications import OwnerTopic
+from mlops_constructs.secure_bucket import AccessLogBucket, Expiry, SecureBucket
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelStatefulResources:
+    """What the stateless stacks of one model need from the platform stack."""
+
+    deployment: ModelDeployment
+    feature_store: FeatureStore
+    registry: ModelRegistry
+    owner_topic: OwnerTopic
+
+
+class PlatformStack(cdk.Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        environment: Environment,
+        deployments: Sequence[ModelDeployment],
+        **kwargs: object,
+    ) -> None:
+        super().__init__(
+            scope,
+            id_,
+            description=f"MLOps platform, stateful layer ({environment.name}): key, buckets, feature store, registry",
+            termination_protection=environment.termination_protection,
+            **kwargs,  # type: ignore[arg-type]
+        )
+        removal = cdk.RemovalPolicy.RETAIN if environment.retain_stateful else cdk.RemovalPolicy.DESTROY
+        storage = environment.storage
+        self.key = PlatformKey(self, "Encryption", alias=f"alias/mlops-{environment.name}", removal_policy=removal).key
+
+        self.access_logs = AccessLogBucket(
+            self,
+            "AccessLogs",
+            removal_policy=removal,
+            expiration=cdk.Duration.days(storage.access_logs_expiration_days),
+        ).bucket
+
+        def bucket(id_: str, expiry: Expiry | None = None) -> s3.Bucket:
+            return SecureBucket(
+                self,
+                id_,
+                key=self.key,
+                access_logs=self.access_logs,
+                removal_policy=removal,
+                noncurrent_version_expiration=cdk.Duration.days(storage.noncurrent_version_expiration_days),
+                expiry=expiry,
+            ).bucket
+
+        self.offline_store_bucket = bucket("OfflineStore")
+        self.data_capture_bucket = bucket(
+            "DataCapture",
+            Expiry(
+                infrequent_access=cdk.Duration.days(storage.data_capture_infrequent_access_days),
+                expiration=cdk.Duration.days(storage.data_capture_expiration_days),
+            ),
+        )
+        self.artifacts_bucket = bucket("Artifacts")
+        self.monitoring_reports_bucket = bucket(
+            "MonitoringReports",
+            Expiry(
+                infrequent_access=cdk.Duration.days(storage.reports_infrequent_access_days),
+                expiration=cdk.Duration.days(storage.reports_expiration_days),
+            ),
+        )
+        self.ground_truth_bucket = bucket("GroundTruth")
+
+        self.glue_database_name = f"mlops_{environment.name}_feature_store"
+        database = glue.CfnDatabase(
+            self,
+            "OfflineStoreDatabase",
+            catalog_id=self.account,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=self.glue_database_name,
+                description=f"Feature Store offline-store tables of the {environment.name} environment",
+            ),
+        )
+        database.apply_removal_policy(removal)
+
+        self.models: dict[str, ModelStatefulResources] = {}
+        for deployment in deployments:
+            scope_ = Construct(self, deployment.spec.name)
+            cdk.Tags.of(scope_).add("mlops:model", deployment.spec.name)
+            cdk.Tags.of(scope_).add("mlops:owner", deployment.spec.owner.email)
+            feature_store = FeatureStore(
+                scope_,
+                "FeatureStore",
+                deployment=deployment,
+                key=self.key,
+                offline_store_bucket=self.offline_store_bucket,
+                glue_database_name=self.glue_database_name,
+                removal_policy=removal,
+            )
+            for group in feature_store.groups.values():
+                group.node.add_dependency(database)
+            self.models[deployment.spec.name] = ModelStatefulResources(
+                deployment=deployment,
+                feature_store=feature_store,
+                registry=ModelRegistry(scope_, "Registry", deployment=deployment),
+                owner_topic=OwnerTopic(scope_, "Owner", deployment=deployment, key=self.key),
+            )

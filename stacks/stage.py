@@ -1,0 +1,38 @@
+"""One deployable environment: the platform stack plus, later, each model's stateless stacks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from config import Environment, ModelDeployment, ModelSpec
+from stacks.platform_stack import PlatformStack
+
+PLATFORM_TEAM_EMAIL = "ml-platform@example.com"
+
+
+class MlopsStage(cdk.Stage):
+    """Everything one environment deploys. Stack names are prefixed with the environment name, so
+    ``npx cdk deploy 'dev/*'`` deploys one environment."""
+
+    def __init__(self, scope: Construct, *, environment: Environment, models: Sequence[ModelSpec]) -> None:
+        super().__init__(
+            scope,
+            environment.name,
+            env=cdk.Environment(account=environment.account, region=environment.region),
+        )
+        # Validates every derived SageMaker name (63-character limits) before any resource is built.
+        deployments = [ModelDeployment(spec=spec, env=environment) for spec in models]
+        # Resource-level tags: platform-wide defaults, overridden per model inside each model's scope.
+        cdk.Tags.of(self).add("mlops:environment", environment.name)
+        cdk.Tags.of(self).add("mlops:model", "platform")
+        cdk.Tags.of(self).add("mlops:owner", PLATFORM_TEAM_EMAIL)
+        self.platform = PlatformStack(
+            self,
+            "platform",
+            stack_name=f"mlops-{environment.name}-platform",
+            environment=environment,
+            deployments=deployments,
+        )

@@ -1,0 +1,163 @@
+"""A bad spec or environment fails at synth with a message that names the field."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+
+from config import (
+    DEV,
+    FRAUD_DETECTION,
+    PROD,
+    AbSettings,
+    ConfigError,
+    DeploymentSettings,
+    DeploymentStrategy,
+    EndpointSettings,
+    Feature,
+    FeatureGroupSpec,
+    ModelDeployment,
+    MonitoringSettings,
+    ServerlessSettings,
+    ShadowSettings,
+)
+from tests.support.specs import CHURN
+
+
+def raises_on(field: str) -> pytest.RaisesExc[ConfigError]:
+    return pytest.raises(ConfigError, match=rf"^{re.escape(field)}")
+
+
+def test_example_specs_and_environments_are_valid() -> None:
+    for spec in (FRAUD_DETECTION, CHURN):
+        for env in (DEV, PROD):
+            ModelDeployment(spec=spec, env=env)
+
+
+def test_model_name_longer_than_sagemaker_limit_is_rejected() -> None:
+    with raises_on("name"):
+        dataclasses.replace(FRAUD_DETECTION, name="f" * 64)
+
+
+def test_derived_name_over_63_characters_names_the_derived_field() -> None:
+    spec = dataclasses.replace(FRAUD_DETECTION, name="a" * 55)  # valid alone; "<name>-dev-training" is 68
+    with pytest.raises(ConfigError, match=r"models\[a+\] in dev: pipeline_name: .* 63"):
+        ModelDeployment(spec=spec, env=DEV)
+
+
+def test_name_with_invalid_characters_is_rejected() -> None:
+    with raises_on("name"):
+        dataclasses.replace(FRAUD_DETECTION, name="fraud_detection")
+
+
+def test_duplicate_feature_names_are_rejected() -> None:
+    features = (*FRAUD_DETECTION.features, FRAUD_DETECTION.features[0])
+    with pytest.raises(ConfigError, match=r"^features: duplicate feature name 'amount'"):
+        dataclasses.replace(FRAUD_DETECTION, features=features)
+
+
+def test_unknown_feature_type_names_the_feature() -> None:
+    with pytest.raises(ConfigError, match=r"^features\[amount\]\.type: unknown value 'Float'"):
+        Feature(name="amount", type="Float", feature_group="transaction")  # type: ignore[arg-type]
+
+
+def test_feature_in_unknown_group_is_rejected() -> None:
+    features = (Feature(name="x", type="Integral", feature_group="nope"), *FRAUD_DETECTION.features)  # type: ignore[arg-type]
+    with raises_on("features[x].feature_group"):
+        dataclasses.replace(FRAUD_DETECTION, features=features)
+
+
+def test_duplicate_feature_group_is_rejected() -> None:
+    groups = (*FRAUD_DETECTION.feature_groups, FeatureGroupSpec(name="transaction", description="again"))
+    with raises_on("feature_groups"):
+        dataclasses.replace(FRAUD_DETECTION, feature_groups=groups)
+
+
+@pytest.mark.parametrize("value", [-1.0, 100.5, 250])
+def test_sampling_percentage_outside_0_100_is_rejected(value: float) -> None:
+    with raises_on("endpoint.data_capture_sampling_percent"):
+        EndpointSettings(data_capture_sampling_percent=value)
+
+
+def test_shadow_sampling_percentage_outside_0_100_is_rejected() -> None:
+    with raises_on("deployment.shadow.sampling_percent"):
+        ShadowSettings(sampling_percent=101)
+
+
+@pytest.mark.parametrize("value", [51, 75, 0])
+def test_canary_size_over_50_percent_is_rejected(value: int) -> None:
+    with raises_on("deployment.canary_size_percent"):
+        DeploymentSettings(canary_size_percent=value)
+
+
+def test_linear_step_outside_10_50_is_rejected() -> None:
+    with raises_on("deployment.linear_step_percent"):
+        DeploymentSettings(linear_step_percent=5)
+
+
+@pytest.mark.parametrize("every_hours", [0, 25, 48, 1.5])
+def test_schedules_model_monitor_cannot_run_are_rejected(every_hours: float) -> None:
+    with pytest.raises(ConfigError, match=r"^monitoring\.every_hours: .*hourly to daily"):
+        MonitoringSettings(every_hours=every_hours)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("every_hours", "expression"),
+    [(1, "cron(0 * ? * * *)"), (6, "cron(0 */6 ? * * *)"), (24, "cron(0 0 ? * * *)")],
+)
+def test_schedule_expressions_use_model_monitor_forms(every_hours: int, expression: str) -> None:
+    assert MonitoringSettings(every_hours=every_hours).schedule_expression == expression
+
+
+def test_hourly_monitoring_runtime_over_1800_seconds_is_rejected() -> None:
+    with raises_on("monitoring.max_runtime_seconds"):
+        MonitoringSettings(every_hours=1, max_runtime_seconds=3600)
+
+
+@pytest.mark.parametrize("field", ["absolute_threshold", "min_improvement", "decision_threshold"])
+@pytest.mark.parametrize("value", [-0.1, 1.5])
+def test_bounded_metric_thresholds_outside_0_1_are_rejected(field: str, value: float) -> None:
+    with raises_on(field):
+        dataclasses.replace(FRAUD_DETECTION, **{field: value})
+
+
+def test_per_feature_drift_threshold_outside_0_1_is_rejected() -> None:
+    with raises_on("features[amount].drift_threshold"):
+        Feature(name="amount", type="Fractional", feature_group="transaction", drift_threshold=2)  # type: ignore[arg-type]
+
+
+def test_business_metric_must_reference_a_feature() -> None:
+    metric = dataclasses.replace(FRAUD_DETECTION.business_metrics[0], value_feature="amount_usd")
+    with raises_on("business_metrics[fraud_value_caught].value_feature"):
+        dataclasses.replace(FRAUD_DETECTION, business_metrics=(metric,))
+
+
+def test_ab_steps_must_increase_to_100() -> None:
+    with raises_on("deployment.ab.weight_steps_percent"):
+        AbSettings(weight_steps_percent=(10, 50, 25, 100))
+
+
+def test_guardrail_timeout_must_exceed_waits() -> None:
+    with raises_on("deployment.max_execution_timeout_seconds"):
+        DeploymentSettings(wait_interval_seconds=600, termination_wait_seconds=600, max_execution_timeout_seconds=900)
+
+
+def test_serverless_endpoint_rejects_traffic_shifting_strategies() -> None:
+    with raises_on("environments[dev].deployment.strategy"):
+        dataclasses.replace(
+            DEV,
+            endpoint=EndpointSettings(serverless=ServerlessSettings()),
+            deployment=DeploymentSettings(strategy=DeploymentStrategy.CANARY),
+        )
+
+
+def test_bad_account_is_rejected() -> None:
+    with raises_on("environments[dev].account"):
+        dataclasses.replace(DEV, account="12345")
+
+
+def test_owner_email_is_checked() -> None:
+    with raises_on("owner.email"):
+        dataclasses.replace(FRAUD_DETECTION.owner, email="not-an-address")

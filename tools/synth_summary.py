@@ -1,0 +1,40 @@
+"""Print one line per synthesized stack: environment, stack name, resource count. Used by `make synth`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def stacks(outdir: Path) -> list[tuple[str, str, int]]:
+    rows: list[tuple[str, str, int]] = []
+    manifest = json.loads((outdir / "manifest.json").read_text())
+    for artifact in manifest["artifacts"].values():
+        if artifact["type"] != "cdk:cloud-assembly":
+            continue
+        nested = outdir / artifact["properties"]["directoryName"]
+        for stack in json.loads((nested / "manifest.json").read_text())["artifacts"].values():
+            if stack["type"] != "aws:cloudformation:stack":
+                continue
+            template = json.loads((nested / stack["properties"]["templateFile"]).read_text())
+            rows.append(
+                (
+                    artifact["properties"]["displayName"],
+                    stack["properties"].get("stackName", "?"),
+                    len(template.get("Resources", {})),
+                )
+            )
+    return sorted(rows)
+
+
+def main() -> None:
+    outdir = Path(sys.argv[1] if len(sys.argv) > 1 else "cdk.out")
+    rows = stacks(outdir)
+    for env, name, count in rows:
+        print(f"{env:<10} {name:<40} {count:>4} resources")
+    print(f"{len(rows)} stacks synthesized into {outdir}/")
+
+
+if __name__ == "__main__":
+    main()
