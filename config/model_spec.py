@@ -171,6 +171,10 @@ class ModelSpec:
     default_drift_threshold: float = 0.1
     business_metrics: tuple[BusinessMetric, ...] = ()
     hyperparameters: Hyperparameters = field(default_factory=Hyperparameters)
+    # True when lambdas/shared/features.py computes this model's features from raw events, so the platform
+    # deploys raw-event ingestion for it (today: the fraud example). Other models write feature records
+    # with PutRecord themselves.
+    raw_event_ingestion: bool = False
 
     def __post_init__(self) -> None:
         check_sagemaker_name("name", self.name)

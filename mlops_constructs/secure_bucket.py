@@ -33,6 +33,8 @@ class SecureBucket(Construct):
         removal_policy: cdk.RemovalPolicy,
         noncurrent_version_expiration: cdk.Duration,
         expiry: Expiry | None = None,
+        event_bridge_enabled: bool = False,
+        bucket_name: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
         rules = [
@@ -70,7 +72,13 @@ class SecureBucket(Construct):
             server_access_logs_prefix=f"{id_}/",
             lifecycle_rules=rules,
             removal_policy=removal_policy,
+            bucket_name=bucket_name,
         )
+        if event_bridge_enabled:
+            # Set on the bucket itself: the L2 flag deploys a notifications custom-resource Lambda instead.
+            cfn = self.bucket.node.default_child
+            assert isinstance(cfn, s3.CfnBucket)
+            cfn.add_property_override("NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True)
 
 
 class AccessLogBucket(Construct):

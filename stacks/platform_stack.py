@@ -57,7 +57,9 @@ class PlatformStack(cdk.Stack):
             expiration=cdk.Duration.days(storage.access_logs_expiration_days),
         ).bucket
 
-        def bucket(id_: str, expiry: Expiry | None = None) -> s3.Bucket:
+        def bucket(
+            id_: str, expiry: Expiry | None = None, *, event_bridge_enabled: bool = False, name: str | None = None
+        ) -> s3.Bucket:
             return SecureBucket(
                 self,
                 id_,
@@ -66,6 +68,8 @@ class PlatformStack(cdk.Stack):
                 removal_policy=removal,
                 noncurrent_version_expiration=cdk.Duration.days(storage.noncurrent_version_expiration_days),
                 expiry=expiry,
+                event_bridge_enabled=event_bridge_enabled,
+                bucket_name=name,
             ).bucket
 
         self.offline_store_bucket = bucket("OfflineStore")
@@ -85,6 +89,11 @@ class PlatformStack(cdk.Stack):
             ),
         )
         self.ground_truth_bucket = bucket("GroundTruth")
+        # Raw events for feature ingestion land here (S3 -> EventBridge -> ingestion); rejects go beside them.
+        # Named (account and region make it unique) so producers and per-model stacks address it without a
+        # cross-stack reference.
+        self.landing_bucket_name = f"mlops-{environment.name}-{environment.account}-{environment.region}-landing"
+        self.landing_bucket = bucket("Landing", event_bridge_enabled=True, name=self.landing_bucket_name)
 
         self.glue_database_name = f"mlops_{environment.name}_feature_store"
         database = glue.CfnDatabase(

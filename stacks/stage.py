@@ -9,6 +9,7 @@ from constructs import Construct
 
 from config import Environment, ModelDeployment, ModelSpec
 from stacks.platform_stack import PlatformStack
+from stacks.training_stack import TrainingStack
 
 PLATFORM_TEAM_EMAIL = "ml-platform@example.com"
 
@@ -36,3 +37,15 @@ class MlopsStage(cdk.Stage):
             environment=environment,
             deployments=deployments,
         )
+        self.training = {
+            d.spec.name: TrainingStack(
+                self,
+                f"{d.spec.name}-training",
+                stack_name=f"mlops-{environment.name}-{d.spec.name}-training",
+                deployment=d,
+                platform=self.platform,
+            )
+            for d in deployments
+            # Until the training pipeline lands here (issue 3), the stack holds only raw-event ingestion.
+            if d.spec.raw_event_ingestion
+        }

@@ -19,6 +19,7 @@ DATA_BUCKETS = {
     "Artifacts": "ArtifactsBucket88671897",
     "MonitoringReports": "MonitoringReportsBucket1D9B978B",
     "GroundTruth": "GroundTruthBucket1B548B1E",
+    "Landing": "LandingBucket6D60388F",
 }
 ACCESS_LOGS = "AccessLogsBucketCD784A59"
 # Renaming a construct replaces its resource; for these that means data loss. Pinned on purpose.

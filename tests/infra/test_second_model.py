@@ -36,3 +36,8 @@ def test_adding_a_model_does_not_touch_the_first_models_resources(two_models: Sy
         if resource["Type"] == "AWS::IAM::Policy":
             continue
         assert together[logical_id] == resource, logical_id
+
+
+def test_a_model_without_raw_event_ingestion_gets_no_ingestion_functions(two_models: Synthesized) -> None:
+    assert ("dev", "churn-training") not in two_models.templates
+    assert ("dev", "fraud-detection-training") in two_models.templates

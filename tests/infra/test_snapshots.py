@@ -7,7 +7,7 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-from config import ENVIRONMENTS
+from config import ENVIRONMENTS, MODELS
 from tests.support.snapshot import masked
 from tests.support.synth import Synthesized
 
@@ -17,6 +17,9 @@ def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-@pytest.mark.parametrize("env", [e.name for e in ENVIRONMENTS])
-def test_platform_stack_matches_snapshot(synth: Synthesized, snapshot_json: SnapshotAssertion, env: str) -> None:
-    assert masked(synth.json(env, "platform")) == snapshot_json
+STACKS = [(e.name, stack) for e in ENVIRONMENTS for stack in ("platform", *(f"{m.name}-training" for m in MODELS))]
+
+
+@pytest.mark.parametrize(("env", "stack"), STACKS)
+def test_stack_matches_snapshot(synth: Synthesized, snapshot_json: SnapshotAssertion, env: str, stack: str) -> None:
+    assert masked(synth.json(env, stack)) == snapshot_json

@@ -1,0 +1,43 @@
+"""Per model and environment: the data path into the Feature Store (ingestion) and, next, the training pipeline."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from config import ModelDeployment
+from mlops_constructs.feature_ingestion import FeatureIngestion
+from stacks.platform_stack import PlatformStack
+
+
+class TrainingStack(cdk.Stack):
+    def __init__(
+        self, scope: Construct, id_: str, *, deployment: ModelDeployment, platform: PlatformStack, **kwargs: object
+    ) -> None:
+        super().__init__(
+            scope,
+            id_,
+            description=f"MLOps {deployment.prefix}: feature ingestion and training pipeline",
+            **kwargs,  # type: ignore[arg-type]
+        )
+        model = platform.models[deployment.spec.name]
+        removal = cdk.RemovalPolicy.RETAIN if deployment.env.retain_stateful else cdk.RemovalPolicy.DESTROY
+        self.ingestion = (
+            None
+            if not deployment.spec.raw_event_ingestion
+            else FeatureIngestion(
+                self,
+                "Ingestion",
+                deployment=deployment,
+                key=platform.key,
+                landing_bucket=s3.Bucket.from_bucket_name(self, "Landing", platform.landing_bucket_name),
+                feature_group_arns={
+                    g.name: model.feature_store.feature_group_arn(g.name) for g in deployment.spec.feature_groups
+                },
+                removal_policy=removal,
+            )
+        )
+        self.add_dependency(platform)
+        cdk.Tags.of(self).add("mlops:model", deployment.spec.name)
+        cdk.Tags.of(self).add("mlops:owner", deployment.spec.owner.email)
