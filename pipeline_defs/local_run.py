@@ -1,0 +1,139 @@
+"""Run the training pipeline locally on generated data: the data scientist's loop before SageMaker.
+
+    python -m pipeline_defs.local_run --out build/pipeline-local [--customers N --days D --seed S
+        --covariate-drift X --concept-drift --champion-model PATH/model.tar.gz]
+
+Steps, in the pipeline's order, each through its script's command line (the same arguments SageMaker
+would pass, with local directories instead of ``/opt/ml/...``)::
+
+    OUT/spec.json                     the model spec the scripts read
+    OUT/sample-data/                  offline-store parquet per feature group, labels, raw events
+    OUT/dataset/                      dataset.parquet (point-in-time join), query.sql, summary.json
+    OUT/preprocess/                   train/ validation/ test/ baseline/ CSV files, summary.json
+    OUT/model/                        model.tar.gz (xgboost-model), training_report.json
+    OUT/evaluation/                   evaluation.json, predictions.csv
+    OUT/baselines/                    data-quality/ and model-quality/ statistics.json, constraints.json
+    OUT/decision/                     decision.json (register or not, and why)
+
+Without ``--champion-model`` this is the first model of the group: the threshold alone decides.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from config import FRAUD_DETECTION, ModelSpec
+from pipeline_defs import sample_data
+from pipeline_defs.scripts import baseline, condition, dataset, evaluate, preprocess, train_local
+from pipeline_defs.scripts.spec import step_spec_from_model_spec
+
+
+class StepFailedError(RuntimeError):
+    """A pipeline step exited non-zero (its own message is on stderr)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocalRunConfig:
+    out: Path
+    customers: int = 150
+    days: int = 30
+    seed: int = 7
+    covariate_drift: float = 0.0
+    concept_drift: bool = False
+    champion_model: Path | None = None
+    spec: ModelSpec = FRAUD_DETECTION
+
+
+def _step(name: str, main: Callable[[Sequence[str] | None], int], argv: list[str], timings: dict[str, float]) -> None:
+    started = time.perf_counter()
+    status = main(argv)
+    timings[name] = round(time.perf_counter() - started, 3)
+    if status != 0:
+        raise StepFailedError(f"step '{name}' failed with exit status {status}")
+
+
+def run(config: LocalRunConfig) -> dict[str, Any]:
+    """Run every step into ``config.out`` (replacing what a previous run left there); return the summary."""
+    out = config.out
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    spec_file = out / "spec.json"
+    spec_file.write_text(step_spec_from_model_spec(config.spec).to_json(), encoding="utf-8")
+    spec_arg = ["--spec", str(spec_file)]
+    timings: dict[str, float] = {}
+    data = out / "sample-data"
+    _step("sample_data", sample_data.main, [
+        "--out", str(data), "--customers", str(config.customers), "--days", str(config.days),
+        "--seed", str(config.seed), "--covariate-drift", str(config.covariate_drift),
+        *(["--concept-drift"] if config.concept_drift else []),
+    ], timings)
+    _step("dataset", dataset.main, [
+        *spec_arg, "--feature-groups-dir", str(data / "feature_groups"), "--labels-dir", str(data / "labels"),
+        "--output-dir", str(out / "dataset"), "--id-columns", "transaction_id",
+    ], timings)
+    _step("preprocess", preprocess.main, [
+        *spec_arg, "--dataset", str(out / "dataset"), "--output-dir", str(out / "preprocess"),
+    ], timings)
+    hp = config.spec.hyperparameters
+    _step("train", train_local.main, [
+        "--train", str(out / "preprocess" / "train"), "--validation", str(out / "preprocess" / "validation"),
+        "--model-dir", str(out / "model"), "--max-depth", str(hp.max_depth), "--eta", str(hp.eta),
+        "--num-round", str(hp.num_round), "--subsample", str(hp.subsample),
+        "--min-child-weight", str(hp.min_child_weight), "--early-stopping-rounds", str(hp.early_stopping_rounds),
+        "--seed", str(config.seed),
+    ], timings)
+    _step("evaluate", evaluate.main, [
+        *spec_arg, "--model", str(out / "model"), "--test", str(out / "preprocess" / "test"),
+        "--champion-model", str(config.champion_model or ""), "--output-dir", str(out / "evaluation"),
+    ], timings)
+    _step("baseline", baseline.main, [
+        *spec_arg, "--baseline-data", str(out / "preprocess" / "baseline"),
+        "--evaluation", str(out / "evaluation"), "--output-dir", str(out / "baselines"),
+    ], timings)
+    _step("condition", condition.main, [
+        "--evaluation", str(out / "evaluation"), "--output-dir", str(out / "decision"),
+    ], timings)
+    decision = json.loads((out / "decision" / "decision.json").read_text(encoding="utf-8"))
+    summary = {"out": str(out), "decision": decision, "seconds": timings}
+    (out / "run_summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return summary
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="local_run", description="Run the training pipeline locally.")
+    parser.add_argument("--out", type=Path, default=Path("build/pipeline-local"))
+    parser.add_argument("--customers", type=int, default=LocalRunConfig.customers)
+    parser.add_argument("--days", type=int, default=LocalRunConfig.days)
+    parser.add_argument("--seed", type=int, default=LocalRunConfig.seed)
+    parser.add_argument("--covariate-drift", type=float, default=0.0)
+    parser.add_argument("--concept-drift", action="store_true")
+    parser.add_argument("--champion-model", type=Path, default=None, help="the serving model's model.tar.gz")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    config = LocalRunConfig(out=args.out, customers=args.customers, days=args.days, seed=args.seed,
+                            covariate_drift=args.covariate_drift, concept_drift=args.concept_drift,
+                            champion_model=args.champion_model)
+    try:
+        summary = run(config)
+    except StepFailedError as error:
+        print(f"local_run: {error}")
+        return 1
+    decision = summary["decision"]
+    print(f"local_run: {'REGISTER' if decision['register'] else 'REJECT'} ({decision['code']}): {decision['reason']}")
+    print(f"local_run: outputs in {summary['out']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
