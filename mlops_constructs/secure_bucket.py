@@ -34,7 +34,7 @@ class SecureBucket(Construct):
         noncurrent_version_expiration: cdk.Duration,
         expiry: Expiry | None = None,
         event_bridge_enabled: bool = False,
-        bucket_name: str | None = None,
+        bucket_name: str,
     ) -> None:
         super().__init__(scope, id_)
         rules = [

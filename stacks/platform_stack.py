@@ -29,7 +29,16 @@ class ModelStatefulResources:
     owner_topic: OwnerTopic
 
 
+def bucket_name(environment: Environment, purpose: str) -> str:
+    """``mlops-<env>-<account>-<region>-<purpose>``, e.g. ``mlops-dev-111111111111-us-east-1-datacapture``."""
+    return f"mlops-{environment.name}-{environment.account}-{environment.region}-{purpose.lower()}"
+
+
 class PlatformStack(cdk.Stack):
+    def bucket(self, scope: Construct, purpose: str) -> s3.IBucket:
+        """A platform bucket, imported by name into another stack of the same environment."""
+        return s3.Bucket.from_bucket_name(scope, f"{purpose}Bucket", self.bucket_names[purpose])
+
     def __init__(
         self,
         scope: Construct,
@@ -57,9 +66,13 @@ class PlatformStack(cdk.Stack):
             expiration=cdk.Duration.days(storage.access_logs_expiration_days),
         ).bucket
 
-        def bucket(
-            id_: str, expiry: Expiry | None = None, *, event_bridge_enabled: bool = False, name: str | None = None
-        ) -> s3.Bucket:
+        # Data buckets have deterministic names (account and region make them unique): per-model stacks and
+        # producers address them by name, so no CloudFormation export couples the stacks (ADR 0005).
+        self.bucket_names: dict[str, str] = {}
+
+        def bucket(id_: str, expiry: Expiry | None = None, *, event_bridge_enabled: bool = False) -> s3.Bucket:
+            name = bucket_name(environment, id_)
+            self.bucket_names[id_] = name
             return SecureBucket(
                 self,
                 id_,
@@ -90,10 +103,7 @@ class PlatformStack(cdk.Stack):
         )
         self.ground_truth_bucket = bucket("GroundTruth")
         # Raw events for feature ingestion land here (S3 -> EventBridge -> ingestion); rejects go beside them.
-        # Named (account and region make it unique) so producers and per-model stacks address it without a
-        # cross-stack reference.
-        self.landing_bucket_name = f"mlops-{environment.name}-{environment.account}-{environment.region}-landing"
-        self.landing_bucket = bucket("Landing", event_bridge_enabled=True, name=self.landing_bucket_name)
+        self.landing_bucket = bucket("Landing", event_bridge_enabled=True)
 
         self.glue_database_name = f"mlops_{environment.name}_feature_store"
         database = glue.CfnDatabase(

@@ -9,6 +9,7 @@ from constructs import Construct
 
 from config import Environment, ModelDeployment, ModelSpec
 from stacks.platform_stack import PlatformStack
+from stacks.serving_stack import ServingStack
 from stacks.training_stack import TrainingStack
 
 PLATFORM_TEAM_EMAIL = "ml-platform@example.com"
@@ -48,4 +49,14 @@ class MlopsStage(cdk.Stage):
             for d in deployments
             # Until the training pipeline lands here (issue 3), the stack holds only raw-event ingestion.
             if d.spec.raw_event_ingestion
+        }
+        self.serving = {
+            d.spec.name: ServingStack(
+                self,
+                f"{d.spec.name}-serving",
+                stack_name=f"mlops-{environment.name}-{d.spec.name}-serving",
+                deployment=d,
+                platform=self.platform,
+            )
+            for d in deployments
         }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from config import ModelDeployment
@@ -31,7 +30,7 @@ class TrainingStack(cdk.Stack):
                 "Ingestion",
                 deployment=deployment,
                 key=platform.key,
-                landing_bucket=s3.Bucket.from_bucket_name(self, "Landing", platform.landing_bucket_name),
+                landing_bucket=platform.bucket(self, "Landing"),
                 feature_group_arns={
                     g.name: model.feature_store.feature_group_arn(g.name) for g in deployment.spec.feature_groups
                 },

@@ -225,8 +225,9 @@ def _text(raw: Mapping[str, object], field: str) -> str:
     return stripped
 
 
-def _number(raw: Mapping[str, object], field: str, *, minimum: float | None = None,
-            maximum: float | None = None) -> float:
+def _number(
+    raw: Mapping[str, object], field: str, *, minimum: float | None = None, maximum: float | None = None
+) -> float:
     value = raw.get(field)
     if value is None:
         raise MalformedEvent(field, "missing")
@@ -264,9 +265,7 @@ def _distance_km(raw: Mapping[str, object]) -> float:
     coordinates = ("merchant_lat", "merchant_lon", "home_lat", "home_lon")
     missing = [name for name in coordinates if raw.get(name) is None]
     if missing:
-        raise MalformedEvent(
-            "distance_from_home_km", f"missing, and so are {', '.join(missing)} to compute it from"
-        )
+        raise MalformedEvent("distance_from_home_km", f"missing, and so are {', '.join(missing)} to compute it from")
     merchant_lat = _number(raw, "merchant_lat", minimum=-90.0, maximum=90.0)
     merchant_lon = _number(raw, "merchant_lon", minimum=-180.0, maximum=180.0)
     home_lat = _number(raw, "home_lat", minimum=-90.0, maximum=90.0)
@@ -283,9 +282,7 @@ def _offset_minutes(event_time_text: str) -> int:
 def _utc_offset(raw: Mapping[str, object], *, default: int) -> int:
     if raw.get("utc_offset_minutes") is None:
         return default
-    offset = _number(
-        raw, "utc_offset_minutes", minimum=_MIN_UTC_OFFSET_MINUTES, maximum=_MAX_UTC_OFFSET_MINUTES
-    )
+    offset = _number(raw, "utc_offset_minutes", minimum=_MIN_UTC_OFFSET_MINUTES, maximum=_MAX_UTC_OFFSET_MINUTES)
     if not offset.is_integer():
         raise MalformedEvent("utc_offset_minutes", f"{offset} is not a whole number of minutes")
     return int(offset)
@@ -351,8 +348,7 @@ class CustomerWindow:
         """Append a past transaction to the window (no record is computed)."""
         if event.customer_id != self.customer_id:
             raise ValueError(
-                f"transaction {event.transaction_id} is for customer {event.customer_id}, "
-                f"not {self.customer_id}"
+                f"transaction {event.transaction_id} is for customer {event.customer_id}, not {self.customer_id}"
             )
         latest = self.latest_key
         if latest is not None and event.order_key <= latest:

@@ -1,0 +1,282 @@
+"""The serving endpoint of one model in one environment.
+
+- The SageMaker Model is built from the model package named by the environment's **serving pointer** (an SSM
+  parameter), read through a CloudFormation dynamic reference at deploy time: synth stays offline and
+  deterministic, and the automation (promote/rollback) and CloudFormation agree on what serves.
+- The EndpointConfig captures requests and responses (sampling from config, KMS, content-type headers) and,
+  where the instance type allows it, encrypts the ML storage volume with the platform key (instance types
+  with local NVMe storage reject ``KmsKeyId``). Every EndpointConfig property is create-only, so its name is
+  generated: a change creates a new config and an in-place, guardrailed ``UpdateEndpoint``.
+- The Endpoint's ``DeploymentConfig`` comes from the environment: blue/green all at once, canary or linear
+  with baking and termination waits, auto-rollback on the variant's alarms. ``shadow`` and ``ab`` are run by
+  the retraining state machine's Lambdas; CloudFormation itself then updates all at once.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_sns as sns
+from aws_cdk import region_info
+from constructs import Construct
+
+from config import DeploymentStrategy, ModelDeployment
+from mlops_constructs.endpoint_alarms import VariantAlarms
+from mlops_constructs.nag import object_finding
+
+VARIANT_NAME = "primary"
+
+
+def traffic_routing(deployment: ModelDeployment) -> sagemaker.CfnEndpoint.TrafficRoutingConfigProperty:
+    settings = deployment.env.deployment
+    wait = settings.wait_interval_seconds
+    if settings.strategy is DeploymentStrategy.CANARY:
+        return sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
+            type="CANARY",
+            canary_size=sagemaker.CfnEndpoint.CapacitySizeProperty(
+                type="CAPACITY_PERCENT", value=settings.canary_size_percent
+            ),
+            wait_interval_in_seconds=wait,
+        )
+    if settings.strategy is DeploymentStrategy.LINEAR:
+        return sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
+            type="LINEAR",
+            linear_step_size=sagemaker.CfnEndpoint.CapacitySizeProperty(
+                type="CAPACITY_PERCENT", value=settings.linear_step_percent
+            ),
+            wait_interval_in_seconds=wait,
+        )
+    return sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(type="ALL_AT_ONCE", wait_interval_in_seconds=wait)
+
+
+class ServingEndpoint(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        deployment: ModelDeployment,
+        key: kms.IKey,
+        artifacts_bucket: s3.IBucket,
+        data_capture_bucket: s3.IBucket,
+        owner_topic: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, id_)
+        stack = cdk.Stack.of(self)
+        endpoint_settings = deployment.env.endpoint
+        self.endpoint_name = deployment.endpoint_name
+        self.variant_name = VARIANT_NAME
+        self.data_capture_uri = data_capture_bucket.s3_url_for_object(f"{deployment.spec.name}/data-capture")
+
+        self.role = iam.Role(
+            self,
+            "ModelRole",
+            assumed_by=iam.ServicePrincipal(
+                "sagemaker.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
+            ),
+            description=f"Execution role of the {deployment.prefix} models",
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[
+                    artifacts_bucket.arn_for_objects(f"pipelines/{deployment.pipeline_name}/*"),
+                    artifacts_bucket.arn_for_objects(f"bootstrap/{deployment.spec.name}/*"),
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant", "kms:DescribeKey"],
+                resources=[key.key_arn],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                # The built-in algorithm images live in AWS-owned registries per region.
+                resources=[f"arn:{stack.partition}:ecr:{stack.region}:*:repository/sagemaker-xgboost"],
+            )
+        )
+        self.role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[
+                    stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name="/aws/sagemaker/Endpoints/*",
+                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
+            )
+        )
+        partition = region_info.RegionInfo.get(stack.region).partition or "aws"
+        for finding, reason in (
+            (
+                "Resource::*",
+                "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level "
+                "permissions; PutMetricData is limited to the SageMaker endpoint namespace by condition.",
+            ),
+            (
+                f"Resource::arn:{partition}:ecr:{stack.region}:*:repository/sagemaker-xgboost",
+                "The built-in XGBoost image is in an AWS-owned registry whose account differs per region.",
+            ),
+            (
+                f"Resource::arn:{partition}:logs:{stack.region}:{stack.account}:log-group:/aws/sagemaker/Endpoints/*",
+                "SageMaker names endpoint log groups /aws/sagemaker/Endpoints/<endpoint>.",
+            ),
+        ):
+            cdk.Validations.of(self.role).acknowledge(
+                cdk.Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason)
+            )
+
+        # Resolved by CloudFormation at deploy time; never read at synth.
+        package_arn = f"{{{{resolve:ssm:{deployment.serving_pointer_parameter}}}}}"
+        self.model = sagemaker.CfnModel(
+            self,
+            "Model",
+            execution_role_arn=self.role.role_arn,
+            containers=[sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=package_arn)],
+            enable_network_isolation=True,
+        )
+        self.model.node.add_dependency(self.role)
+
+        serverless = endpoint_settings.serverless
+        variant = sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+            variant_name=VARIANT_NAME,
+            model_name=self.model.attr_model_name,
+            initial_variant_weight=1.0,
+            **(
+                {
+                    "serverless_config": sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
+                        memory_size_in_mb=serverless.memory_size_mb, max_concurrency=serverless.max_concurrency
+                    )
+                }
+                if serverless is not None
+                else {
+                    "instance_type": endpoint_settings.instance_type,
+                    "initial_instance_count": endpoint_settings.initial_instance_count,
+                }
+            ),
+        )
+        self.endpoint_config = sagemaker.CfnEndpointConfig(
+            self,
+            "Config",
+            production_variants=[variant],
+            kms_key_id=key.key_arn if endpoint_settings.volume_kms_supported else None,
+            data_capture_config=sagemaker.CfnEndpointConfig.DataCaptureConfigProperty(
+                enable_capture=True,
+                initial_sampling_percentage=endpoint_settings.data_capture_sampling_percent,
+                destination_s3_uri=self.data_capture_uri,
+                kms_key_id=key.key_arn,
+                capture_options=[
+                    sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Input"),
+                    sagemaker.CfnEndpointConfig.CaptureOptionProperty(capture_mode="Output"),
+                ],
+                capture_content_type_header=sagemaker.CfnEndpointConfig.CaptureContentTypeHeaderProperty(
+                    csv_content_types=["text/csv"], json_content_types=["application/json"]
+                ),
+            ),
+        )
+        # SageMaker writes captures with the model's execution role (encrypted with the platform key).
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject"],
+                resources=[data_capture_bucket.arn_for_objects(f"{deployment.spec.name}/data-capture/*")],
+            )
+        )
+        for bucket, pattern, reason in (
+            (
+                artifacts_bucket,
+                f"pipelines/{deployment.pipeline_name}/*",
+                "Model artifacts are written per pipeline execution under the model's pipeline prefix.",
+            ),
+            (
+                artifacts_bucket,
+                f"bootstrap/{deployment.spec.name}/*",
+                "The first serving model of a new environment is uploaded under the model's bootstrap prefix.",
+            ),
+            (
+                data_capture_bucket,
+                f"{deployment.spec.name}/data-capture/*",
+                "SageMaker names capture files by endpoint, variant and hour under the capture prefix.",
+            ),
+        ):
+            cdk.Validations.of(self.role).acknowledge(
+                cdk.Acknowledgment(id=object_finding(self, bucket.bucket_name, pattern), reason=reason)
+            )
+
+        self.alarms = VariantAlarms(
+            self,
+            "Alarms",
+            endpoint_name=self.endpoint_name,
+            variant_name=VARIANT_NAME,
+            settings=endpoint_settings,
+            topic=owner_topic,
+            alarm_name_prefix=deployment.prefix,
+        )
+        settings = deployment.env.deployment
+        self.endpoint = sagemaker.CfnEndpoint(
+            self,
+            "Endpoint",
+            endpoint_name=self.endpoint_name,
+            endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
+            deployment_config=sagemaker.CfnEndpoint.DeploymentConfigProperty(
+                blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
+                    traffic_routing_configuration=traffic_routing(deployment),
+                    termination_wait_in_seconds=settings.termination_wait_seconds,
+                    maximum_execution_timeout_in_seconds=settings.max_execution_timeout_seconds,
+                ),
+                auto_rollback_configuration=sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
+                    alarms=[
+                        sagemaker.CfnEndpoint.AlarmProperty(alarm_name=a.alarm_name)
+                        for a in self.alarms.rollback_alarms
+                    ]
+                ),
+            ),
+        )
+        for alarm in self.alarms.rollback_alarms:
+            self.endpoint.node.add_dependency(alarm)
+
+        if serverless is None:
+            target = appscaling.ScalableTarget(
+                self,
+                "Scaling",
+                service_namespace=appscaling.ServiceNamespace.SAGEMAKER,
+                resource_id=f"endpoint/{self.endpoint_name}/variant/{VARIANT_NAME}",
+                scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+                min_capacity=endpoint_settings.min_instances,
+                max_capacity=endpoint_settings.max_instances,
+                role=iam.Role.from_role_arn(
+                    self,
+                    "ScalingRole",
+                    stack.format_arn(
+                        service="iam",
+                        region="",
+                        resource="role",
+                        resource_name="aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+                        "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+                    ),
+                ),
+            )
+            target.node.add_dependency(self.endpoint)
+            target.scale_to_track_metric(
+                "InvocationsPerInstance",
+                target_value=endpoint_settings.target_invocations_per_instance,
+                predefined_metric=appscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
+                scale_in_cooldown=cdk.Duration.minutes(5),
+                scale_out_cooldown=cdk.Duration.minutes(1),
+            )
