@@ -21,10 +21,12 @@ help:  ## list targets
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt lambdas/requirements.txt
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip==25.3 2>&1 | grep -v "is ignored: it is neither" || true
-	$(PY) -m pip install --quiet -r requirements-dev.txt 2>&1 | grep -v "is ignored: it is neither" || true
+	# The filter drops this machine's pip-config noise only; with pipefail a failed install still fails.
+	$(PY) -m pip install --quiet --upgrade pip==25.3 2>&1 | { grep -v "is ignored: it is neither" || true; }
+	$(PY) -m pip install --quiet -r requirements-dev.txt 2>&1 | { grep -v "is ignored: it is neither" || true; }
 	# xgboost 1.7.6's wheel metadata carries tags pip check misreads; any other finding fails the setup.
-	{ $(PY) -m pip check || true; } | grep -v "^xgboost 1.7.6 is not supported on this platform" | { ! grep .; }
+	@out="$$($(PY) -m pip check 2>&1 | grep -v '^xgboost 1.7.6 is not supported on this platform' || true)"; \
+	if [ -n "$$out" ] && [ "$$out" != "No broken requirements found." ]; then echo "$$out"; exit 1; fi
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

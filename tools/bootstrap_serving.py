@@ -1,0 +1,124 @@
+"""Give a new environment its first serving model, so the serving stack never deploys on an empty pointer.
+
+The serving stack reads the model package ARN from the environment's serving pointer (SSM) at deploy time.
+On a fresh environment nothing has been trained yet, so this command registers a bootstrap model package
+from a model artifact (by default the local pipeline run's, ``make pipeline-local``) and writes the pointer:
+
+    make pipeline-local
+    npx cdk deploy 'dev/platform'
+    .venv/bin/python -m tools.bootstrap_serving --env dev --model fraud-detection
+    npx cdk deploy 'dev/*'
+
+The package is registered Approved with metadata ``mlops:source=bootstrap``; the first retraining replaces it
+through the normal gate. An existing pointer is never overwritten unless ``--force`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from config import ENVIRONMENTS, MODELS, ModelDeployment, resolve_environments
+from stacks.platform_stack import bucket_name
+
+DEFAULT_ARTIFACT = Path("build/pipeline-local/model/model.tar.gz")
+
+
+class BootstrapError(RuntimeError):
+    """The bootstrap cannot proceed; the message says what is missing."""
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    model_package_arn: str
+    pointer_parameter: str
+    created: bool
+
+
+def xgboost_image_uri(region: str) -> str:
+    """The built-in XGBoost 1.7-1 image for ``region``, from the SageMaker SDK's bundled table (offline)."""
+    os.environ.setdefault("AWS_DEFAULT_REGION", region)
+    from sagemaker.core import image_uris  # noqa: PLC0415 - heavy, synth-time only
+
+    uri: str = image_uris.retrieve(framework="xgboost", region=region, version="1.7-1")
+    return uri
+
+
+def bootstrap(
+    deployment: ModelDeployment,
+    *,
+    artifact: Path,
+    image_uri: str,
+    s3: Any,
+    sagemaker: Any,
+    ssm: Any,
+    force: bool = False,
+) -> BootstrapResult:
+    pointer = deployment.serving_pointer_parameter
+    if not force:
+        try:
+            current = ssm.get_parameter(Name=pointer)["Parameter"]["Value"]
+        except ssm.exceptions.ParameterNotFound:
+            current = None
+        if current:
+            return BootstrapResult(model_package_arn=current, pointer_parameter=pointer, created=False)
+    if not artifact.is_file():
+        raise BootstrapError(f"model artifact {artifact} does not exist; run `make pipeline-local` first")
+    bucket = bucket_name(deployment.env, "Artifacts")
+    key = f"bootstrap/{deployment.spec.name}/model.tar.gz"
+    s3.upload_file(str(artifact), bucket, key)
+    package = sagemaker.create_model_package(
+        ModelPackageGroupName=deployment.model_package_group_name,
+        ModelPackageDescription="Bootstrap model: the first serving model of a new environment",
+        InferenceSpecification={
+            "Containers": [{"Image": image_uri, "ModelDataUrl": f"s3://{bucket}/{key}"}],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+            "SupportedRealtimeInferenceInstanceTypes": [deployment.env.endpoint.instance_type],
+        },
+        ModelApprovalStatus="Approved",
+        CustomerMetadataProperties={"mlops:source": "bootstrap", "mlops:owner": deployment.spec.owner.email},
+    )
+    arn: str = package["ModelPackageArn"]
+    ssm.put_parameter(
+        Name=pointer,
+        Value=arn,
+        Type="String",
+        Overwrite=True,
+        Description=f"Model package serving {deployment.prefix} (written by promote/rollback)",
+    )
+    return BootstrapResult(model_package_arn=arn, pointer_parameter=pointer, created=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", required=True, choices=[e.name for e in ENVIRONMENTS])
+    parser.add_argument("--model", required=True, choices=[m.name for m in MODELS])
+    parser.add_argument("--artifact", type=Path, default=DEFAULT_ARTIFACT)
+    parser.add_argument("--force", action="store_true", help="overwrite an existing pointer")
+    args = parser.parse_args(argv)
+    import boto3  # noqa: PLC0415
+
+    env = next(
+        e for e in resolve_environments(ENVIRONMENTS, context=lambda _: None, environ=os.environ) if e.name == args.env
+    )
+    deployment = ModelDeployment(spec=next(m for m in MODELS if m.name == args.model), env=env)
+    session = boto3.Session(region_name=env.region)
+    result = bootstrap(
+        deployment,
+        artifact=args.artifact,
+        image_uri=xgboost_image_uri(env.region),
+        s3=session.client("s3"),
+        sagemaker=session.client("sagemaker"),
+        ssm=session.client("ssm"),
+        force=args.force,
+    )
+    verb = "registered and pointed to" if result.created else "already points to"
+    print(f"{result.pointer_parameter} {verb} {result.model_package_arn}")
+
+
+if __name__ == "__main__":
+    main()
