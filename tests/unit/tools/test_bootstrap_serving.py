@@ -1,0 +1,73 @@
+"""The first serving model of a new environment: registered Approved and pointed to, never overwritten."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from config import DEV, FRAUD_DETECTION, ModelDeployment
+from stacks.platform_stack import bucket_name
+from tools.bootstrap_serving import BootstrapError, bootstrap, xgboost_image_uri
+
+DEPLOYMENT = ModelDeployment(spec=FRAUD_DETECTION, env=DEV)
+IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+
+
+@pytest.fixture
+def clients() -> Iterator[dict[str, Any]]:
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket=bucket_name(DEV, "Artifacts"))
+        sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+        sagemaker.create_model_package_group(ModelPackageGroupName=DEPLOYMENT.model_package_group_name)
+        yield {"s3": s3, "sagemaker": sagemaker, "ssm": boto3.client("ssm", region_name="us-east-1")}
+
+
+@pytest.fixture
+def artifact(tmp_path: Path) -> Path:
+    path = tmp_path / "model.tar.gz"
+    path.write_bytes(b"not really a model, but bytes to upload")
+    return path
+
+
+def test_bootstrap_registers_an_approved_package_and_writes_the_pointer(
+    clients: dict[str, Any], artifact: Path
+) -> None:
+    result = bootstrap(DEPLOYMENT, artifact=artifact, image_uri=IMAGE, **clients)
+
+    assert result.created
+    pointer = clients["ssm"].get_parameter(Name=DEPLOYMENT.serving_pointer_parameter)["Parameter"]["Value"]
+    assert pointer == result.model_package_arn
+    package = clients["sagemaker"].describe_model_package(ModelPackageName=pointer)
+    assert package["ModelApprovalStatus"] == "Approved"
+    container = package["InferenceSpecification"]["Containers"][0]
+    assert container["ModelDataUrl"] == f"s3://{bucket_name(DEV, 'Artifacts')}/bootstrap/fraud-detection/model.tar.gz"
+    uploaded = clients["s3"].get_object(
+        Bucket=bucket_name(DEV, "Artifacts"), Key="bootstrap/fraud-detection/model.tar.gz"
+    )
+    assert uploaded["Body"].read() == artifact.read_bytes()
+
+
+def test_an_existing_pointer_is_kept_unless_forced(clients: dict[str, Any], artifact: Path) -> None:
+    first = bootstrap(DEPLOYMENT, artifact=artifact, image_uri=IMAGE, **clients)
+    again = bootstrap(DEPLOYMENT, artifact=artifact, image_uri=IMAGE, **clients)
+    assert (again.created, again.model_package_arn) == (False, first.model_package_arn)
+    forced = bootstrap(DEPLOYMENT, artifact=artifact, image_uri=IMAGE, force=True, **clients)
+    assert forced.created
+    assert forced.model_package_arn != first.model_package_arn
+
+
+def test_a_missing_artifact_is_a_clear_error_and_writes_nothing(clients: dict[str, Any], tmp_path: Path) -> None:
+    with pytest.raises(BootstrapError, match="make pipeline-local"):
+        bootstrap(DEPLOYMENT, artifact=tmp_path / "missing.tar.gz", image_uri=IMAGE, **clients)
+    with pytest.raises(clients["ssm"].exceptions.ParameterNotFound):
+        clients["ssm"].get_parameter(Name=DEPLOYMENT.serving_pointer_parameter)
+
+
+def test_image_uri_is_resolved_offline_for_the_region() -> None:
+    assert xgboost_image_uri("us-east-1") == IMAGE
