@@ -10,21 +10,18 @@ import os
 from typing import Any
 from urllib.parse import unquote_plus
 
-import boto3
-from botocore.config import Config
-
 from lambdas.ingestion.logic import IngestionReport, IngestionTarget, Ingestor
+from lambdas.shared.aws import LazyClient
 from lambdas.shared.observability import logger, metrics
 
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3})
 _TARGET = IngestionTarget.from_env(os.environ)
+_S3 = LazyClient("s3")
 _INGESTOR = Ingestor(
-    featurestore=boto3.client("sagemaker-featurestore-runtime", config=_CONFIG),
-    dynamodb=boto3.client("dynamodb", config=_CONFIG),
-    s3=boto3.client("s3", config=_CONFIG),
+    featurestore=LazyClient("sagemaker-featurestore-runtime"),
+    dynamodb=LazyClient("dynamodb"),
+    s3=_S3,
     target=_TARGET,
 )
-_S3 = boto3.client("s3", config=_CONFIG)
 
 
 class MalformedNotification(ValueError):  # noqa: N818 - named by what it is, like MalformedEvent
