@@ -42,7 +42,7 @@ synth: setup  ## synthesize every environment offline into cdk.out; one line per
 
 lint: setup  ## ruff
 	ruff check .
-	ruff format --check config stacks mlops_constructs lambdas app.py tools
+	ruff format --check config stacks mlops_constructs lambdas pipeline_defs monitoring_job app.py tools
 
 typecheck: setup  ## mypy, strict on infra and Lambda code
 	mypy

@@ -70,37 +70,121 @@ def run(config: LocalRunConfig) -> dict[str, Any]:
     spec_arg = ["--spec", str(spec_file)]
     timings: dict[str, float] = {}
     data = out / "sample-data"
-    _step("sample_data", sample_data.main, [
-        "--out", str(data), "--customers", str(config.customers), "--days", str(config.days),
-        "--seed", str(config.seed), "--covariate-drift", str(config.covariate_drift),
-        *(["--concept-drift"] if config.concept_drift else []),
-    ], timings)
-    _step("dataset", dataset.main, [
-        *spec_arg, "--feature-groups-dir", str(data / "feature_groups"), "--labels-dir", str(data / "labels"),
-        "--output-dir", str(out / "dataset"), "--id-columns", "transaction_id",
-    ], timings)
-    _step("preprocess", preprocess.main, [
-        *spec_arg, "--dataset", str(out / "dataset"), "--output-dir", str(out / "preprocess"),
-    ], timings)
+    _step(
+        "sample_data",
+        sample_data.main,
+        [
+            "--out",
+            str(data),
+            "--customers",
+            str(config.customers),
+            "--days",
+            str(config.days),
+            "--seed",
+            str(config.seed),
+            "--covariate-drift",
+            str(config.covariate_drift),
+            *(["--concept-drift"] if config.concept_drift else []),
+        ],
+        timings,
+    )
+    _step(
+        "dataset",
+        dataset.main,
+        [
+            *spec_arg,
+            "--feature-groups-dir",
+            str(data / "feature_groups"),
+            "--labels-dir",
+            str(data / "labels"),
+            "--output-dir",
+            str(out / "dataset"),
+            "--id-columns",
+            "transaction_id",
+        ],
+        timings,
+    )
+    _step(
+        "preprocess",
+        preprocess.main,
+        [
+            *spec_arg,
+            "--dataset",
+            str(out / "dataset"),
+            "--output-dir",
+            str(out / "preprocess"),
+        ],
+        timings,
+    )
     hp = config.spec.hyperparameters
-    _step("train", train_local.main, [
-        "--train", str(out / "preprocess" / "train"), "--validation", str(out / "preprocess" / "validation"),
-        "--model-dir", str(out / "model"), "--max-depth", str(hp.max_depth), "--eta", str(hp.eta),
-        "--num-round", str(hp.num_round), "--subsample", str(hp.subsample),
-        "--min-child-weight", str(hp.min_child_weight), "--early-stopping-rounds", str(hp.early_stopping_rounds),
-        "--seed", str(config.seed),
-    ], timings)
-    _step("evaluate", evaluate.main, [
-        *spec_arg, "--model", str(out / "model"), "--test", str(out / "preprocess" / "test"),
-        "--champion-model", str(config.champion_model or ""), "--output-dir", str(out / "evaluation"),
-    ], timings)
-    _step("baseline", baseline.main, [
-        *spec_arg, "--baseline-data", str(out / "preprocess" / "baseline"),
-        "--evaluation", str(out / "evaluation"), "--output-dir", str(out / "baselines"),
-    ], timings)
-    _step("condition", condition.main, [
-        "--evaluation", str(out / "evaluation"), "--output-dir", str(out / "decision"),
-    ], timings)
+    _step(
+        "train",
+        train_local.main,
+        [
+            "--train",
+            str(out / "preprocess" / "train"),
+            "--validation",
+            str(out / "preprocess" / "validation"),
+            "--model-dir",
+            str(out / "model"),
+            "--max-depth",
+            str(hp.max_depth),
+            "--eta",
+            str(hp.eta),
+            "--num-round",
+            str(hp.num_round),
+            "--subsample",
+            str(hp.subsample),
+            "--min-child-weight",
+            str(hp.min_child_weight),
+            "--early-stopping-rounds",
+            str(hp.early_stopping_rounds),
+            "--seed",
+            str(config.seed),
+        ],
+        timings,
+    )
+    _step(
+        "evaluate",
+        evaluate.main,
+        [
+            *spec_arg,
+            "--model",
+            str(out / "model"),
+            "--test",
+            str(out / "preprocess" / "test"),
+            "--champion-model",
+            str(config.champion_model or ""),
+            "--output-dir",
+            str(out / "evaluation"),
+        ],
+        timings,
+    )
+    _step(
+        "baseline",
+        baseline.main,
+        [
+            *spec_arg,
+            "--baseline-data",
+            str(out / "preprocess" / "baseline"),
+            "--evaluation",
+            str(out / "evaluation"),
+            "--output-dir",
+            str(out / "baselines"),
+        ],
+        timings,
+    )
+    _step(
+        "condition",
+        condition.main,
+        [
+            "--evaluation",
+            str(out / "evaluation"),
+            "--output-dir",
+            str(out / "decision"),
+        ],
+        timings,
+    )
     decision = json.loads((out / "decision" / "decision.json").read_text(encoding="utf-8"))
     summary = {"out": str(out), "decision": decision, "seconds": timings}
     (out / "run_summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
@@ -121,9 +205,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    config = LocalRunConfig(out=args.out, customers=args.customers, days=args.days, seed=args.seed,
-                            covariate_drift=args.covariate_drift, concept_drift=args.concept_drift,
-                            champion_model=args.champion_model)
+    config = LocalRunConfig(
+        out=args.out,
+        customers=args.customers,
+        days=args.days,
+        seed=args.seed,
+        covariate_drift=args.covariate_drift,
+        concept_drift=args.concept_drift,
+        champion_model=args.champion_model,
+    )
     try:
         summary = run(config)
     except StepFailedError as error:

@@ -69,8 +69,18 @@ _CITIES: tuple[tuple[float, float, int], ...] = (
 )
 # Relative likelihood of each local hour 0..23 for legitimate spending.
 _LEGIT_HOURS = np.array([1, 0.5, 0.3, 0.2, 0.2, 0.4, 1, 3, 5, 6, 7, 8, 10, 9, 8, 8, 8, 9, 10, 9, 7, 5, 3, 2])
-_CATEGORIES = ("grocery", "restaurant", "fuel", "retail", "online", "travel", "electronics", "entertainment",
-               "health", "cash")
+_CATEGORIES = (
+    "grocery",
+    "restaurant",
+    "fuel",
+    "retail",
+    "online",
+    "travel",
+    "electronics",
+    "entertainment",
+    "health",
+    "cash",
+)
 _CATEGORY_SCALE = np.array([1.0, 0.8, 1.0, 1.3, 1.2, 3.0, 2.5, 0.9, 1.1, 1.5])
 _LEGIT_CATEGORY_WEIGHTS = np.array([30, 20, 10, 12, 10, 2, 3, 6, 5, 2], dtype=float)
 _FRAUD_CATEGORY_WEIGHTS = np.array([2, 2, 2, 6, 35, 15, 25, 3, 1, 9], dtype=float)
@@ -150,8 +160,11 @@ class _Simulator:
 
     def transactions(self, customer: _Customer) -> list[tuple[dict[str, Any], int]]:
         """The customer's raw events (without transaction ids yet) with their labels."""
-        out = [(self._legit(customer, day), 0) for day in range(self.config.days)
-               for _ in range(int(self.rng.poisson(customer.daily_rate)))]
+        out = [
+            (self._legit(customer, day), 0)
+            for day in range(self.config.days)
+            for _ in range(int(self.rng.poisson(customer.daily_rate)))
+        ]
         incidents = int(self.rng.poisson(self.config.fraud_incidents_per_customer_day * self.config.days))
         for _ in range(incidents):
             moment = self.config.start + timedelta(days=float(self.rng.uniform(0, self.config.days)))
@@ -166,8 +179,12 @@ class _Simulator:
         weights = _LEGIT_CATEGORY_WEIGHTS.copy()
         weights[_ONLINE] *= 1.0 + 2.0 * drift
         category = int(self.rng.choice(len(_CATEGORIES), p=weights / weights.sum()))
-        amount = (customer.typical_amount * float(self.rng.lognormal(0.0, 0.45)) * _CATEGORY_SCALE[category]
-                  * (1.0 + 0.6 * drift))
+        amount = (
+            customer.typical_amount
+            * float(self.rng.lognormal(0.0, 0.45))
+            * _CATEGORY_SCALE[category]
+            * (1.0 + 0.6 * drift)
+        )
         card_present = category != _ONLINE and self.rng.random() < customer.card_present_rate
         u = self.rng.random()
         if category == _ONLINE:
@@ -178,10 +195,17 @@ class _Simulator:
             distance = float(self.rng.uniform(20.0, 150.0))
         else:
             distance = float(self.rng.uniform(300.0, 2500.0))
-        local = (self.config.start + timedelta(days=day, hours=hour)
-                 + timedelta(seconds=float(self.rng.uniform(0, 3600))))
-        return self._event(customer, local, amount=amount, category=_CATEGORIES[category], card_present=card_present,
-                           distance_km=distance)
+        local = (
+            self.config.start + timedelta(days=day, hours=hour) + timedelta(seconds=float(self.rng.uniform(0, 3600)))
+        )
+        return self._event(
+            customer,
+            local,
+            amount=amount,
+            category=_CATEGORIES[category],
+            card_present=card_present,
+            distance_km=distance,
+        )
 
     def _fraud(self, customer: _Customer, local: datetime) -> dict[str, Any]:
         if self.config.concept_drift:
@@ -194,8 +218,14 @@ class _Simulator:
         far = self.rng.random() < 0.7
         distance = float(self.rng.uniform(200.0, 4000.0) if far else self.rng.exponential(8.0))
         amount = customer.typical_amount * float(self.rng.uniform(2.0, 7.0)) * scale
-        return self._event(customer, local, amount=amount, category=_CATEGORIES[category], card_present=card_present,
-                           distance_km=distance)
+        return self._event(
+            customer,
+            local,
+            amount=amount,
+            category=_CATEGORIES[category],
+            card_present=card_present,
+            distance_km=distance,
+        )
 
     def _skimmed_card_fraud(self, customer: _Customer, local: datetime) -> dict[str, Any]:
         scale = 1.0 + 0.6 * self.config.covariate_drift
@@ -207,18 +237,35 @@ class _Simulator:
         near = self.rng.random() < 0.9
         distance = float(self.rng.exponential(3.0) if near else self.rng.uniform(20.0, 150.0))
         amount = customer.typical_amount * float(self.rng.uniform(2.5, 8.0)) * scale
-        return self._event(customer, local, amount=amount, category=_CATEGORIES[category], card_present=card_present,
-                           distance_km=distance)
+        return self._event(
+            customer,
+            local,
+            amount=amount,
+            category=_CATEGORIES[category],
+            card_present=card_present,
+            distance_km=distance,
+        )
 
-    def _event(self, customer: _Customer, local: datetime, *, amount: float, category: str, card_present: bool,
-               distance_km: float) -> dict[str, Any]:
+    def _event(
+        self,
+        customer: _Customer,
+        local: datetime,
+        *,
+        amount: float,
+        category: str,
+        card_present: bool,
+        distance_km: float,
+    ) -> dict[str, Any]:
         """A raw event as a client sends it: local wall-clock time with its offset, coordinates not distance.
 
         ``local`` carries the wall-clock time of the customer's city (its tzinfo is ignored)."""
-        wall_clock = local.replace(tzinfo=timezone(timedelta(minutes=customer.utc_offset_minutes)),
-                                   microsecond=local.microsecond // 1000 * 1000)
-        merchant_lat, merchant_lon = _destination(customer.home_lat, customer.home_lon, distance_km,
-                                                  float(self.rng.uniform(0.0, 360.0)))
+        wall_clock = local.replace(
+            tzinfo=timezone(timedelta(minutes=customer.utc_offset_minutes)),
+            microsecond=local.microsecond // 1000 * 1000,
+        )
+        merchant_lat, merchant_lon = _destination(
+            customer.home_lat, customer.home_lon, distance_km, float(self.rng.uniform(0.0, 360.0))
+        )
         return {
             "customer_id": customer.customer_id,
             "event_time": wall_clock.isoformat(timespec="milliseconds"),
@@ -238,8 +285,9 @@ def _destination(lat: float, lon: float, distance_km: float, bearing_deg: float)
     delta = distance_km / radius
     phi, lam, theta = math.radians(lat), math.radians(lon), math.radians(bearing_deg)
     phi2 = math.asin(math.sin(phi) * math.cos(delta) + math.cos(phi) * math.sin(delta) * math.cos(theta))
-    lam2 = lam + math.atan2(math.sin(theta) * math.sin(delta) * math.cos(phi),
-                            math.cos(delta) - math.sin(phi) * math.sin(phi2))
+    lam2 = lam + math.atan2(
+        math.sin(theta) * math.sin(delta) * math.cos(phi), math.cos(delta) - math.sin(phi) * math.sin(phi2)
+    )
     return math.degrees(phi2), (math.degrees(lam2) + 540.0) % 360.0 - 180.0
 
 
@@ -276,27 +324,32 @@ def generate(config: SampleConfig) -> SampleData:
     return data
 
 
-def _add_feature_records(data: SampleData, parsed: list[TransactionEvent], labels_by_id: dict[str, int],
-                         rng: np.random.Generator) -> None:
+def _add_feature_records(
+    data: SampleData, parsed: list[TransactionEvent], labels_by_id: dict[str, int], rng: np.random.Generator
+) -> None:
     for group in FEATURE_GROUPS:
         data.records[group] = []
         data.system_columns[group] = []
     for event, records in batch_feature_records(parsed):
-        data.labels.append({
-            "transaction_id": event.transaction_id,
-            ENTITY_ID: event.customer_id,
-            EVENT_TIME: format_event_time(event.event_time),
-            LABEL: labels_by_id[event.transaction_id],
-        })
+        data.labels.append(
+            {
+                "transaction_id": event.transaction_id,
+                ENTITY_ID: event.customer_id,
+                EVENT_TIME: format_event_time(event.event_time),
+                LABEL: labels_by_id[event.transaction_id],
+            }
+        )
         for group, record in records.by_group().items():
             invoked = event.event_time + timedelta(milliseconds=int(rng.exponential(1500.0)))
             written = invoked + timedelta(seconds=float(rng.uniform(60.0, 900.0)))
             data.records[group].append(record)
-            data.system_columns[group].append({
-                "api_invocation_time": invoked.replace(tzinfo=None),
-                "write_time": written.replace(tzinfo=None, microsecond=written.microsecond // 1000 * 1000),
-                "is_deleted": False,
-            })
+            data.system_columns[group].append(
+                {
+                    "api_invocation_time": invoked.replace(tzinfo=None),
+                    "write_time": written.replace(tzinfo=None, microsecond=written.microsecond // 1000 * 1000),
+                    "is_deleted": False,
+                }
+            )
 
 
 _ARROW_TYPES: dict[type, pa.DataType] = {float: pa.float64(), int: pa.int64(), str: pa.string()}
@@ -306,20 +359,30 @@ def offline_store_schema(group: str) -> pa.Schema:
     """The offline-store table of a feature group: id, event time, features, then the system columns."""
     fields = [pa.field(ENTITY_ID, pa.string()), pa.field(EVENT_TIME, pa.string())]
     fields += [pa.field(name, _ARROW_TYPES[FEATURE_TYPES[name]]) for name in FEATURE_GROUPS[group]]
-    fields += [pa.field("api_invocation_time", pa.timestamp("ms")), pa.field("write_time", pa.timestamp("ms")),
-               pa.field("is_deleted", pa.bool_())]
+    fields += [
+        pa.field("api_invocation_time", pa.timestamp("ms")),
+        pa.field("write_time", pa.timestamp("ms")),
+        pa.field("is_deleted", pa.bool_()),
+    ]
     return pa.schema(fields)
 
 
-def offline_store_table(group: str, records: Sequence[FeatureRecord],
-                        system_columns: Sequence[dict[str, Any]]) -> pa.Table:
+def offline_store_table(
+    group: str, records: Sequence[FeatureRecord], system_columns: Sequence[dict[str, Any]]
+) -> pa.Table:
     rows = [{**record, **system} for record, system in zip(records, system_columns, strict=True)]
     return pa.Table.from_pylist(rows, schema=offline_store_schema(group))
 
 
 def labels_table(labels: Sequence[dict[str, Any]]) -> pa.Table:
-    schema = pa.schema([pa.field("transaction_id", pa.string()), pa.field(ENTITY_ID, pa.string()),
-                        pa.field(EVENT_TIME, pa.string()), pa.field(LABEL, pa.int64())])
+    schema = pa.schema(
+        [
+            pa.field("transaction_id", pa.string()),
+            pa.field(ENTITY_ID, pa.string()),
+            pa.field(EVENT_TIME, pa.string()),
+            pa.field(LABEL, pa.int64()),
+        ]
+    )
     return pa.Table.from_pylist(list(labels), schema=schema)
 
 
@@ -328,8 +391,9 @@ def write(data: SampleData, out_dir: Path) -> dict[str, Any]:
     for group, records in data.records.items():
         group_dir = out_dir / "feature_groups" / group
         group_dir.mkdir(parents=True, exist_ok=True)
-        pq.write_table(offline_store_table(group, records, data.system_columns[group]),
-                       group_dir / "part-00000.parquet")
+        pq.write_table(
+            offline_store_table(group, records, data.system_columns[group]), group_dir / "part-00000.parquet"
+        )
     (out_dir / "labels").mkdir(parents=True, exist_ok=True)
     pq.write_table(labels_table(data.labels), out_dir / "labels" / "labels.parquet")
     (out_dir / "raw").mkdir(parents=True, exist_ok=True)
@@ -363,9 +427,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        config = SampleConfig(customers=args.customers, days=args.days, seed=args.seed,
-                              start=datetime.fromisoformat(args.start), covariate_drift=args.covariate_drift,
-                              concept_drift=args.concept_drift)
+        config = SampleConfig(
+            customers=args.customers,
+            days=args.days,
+            seed=args.seed,
+            start=datetime.fromisoformat(args.start),
+            covariate_drift=args.covariate_drift,
+            concept_drift=args.concept_drift,
+        )
     except ValueError as error:
         parser.error(str(error))
     summary = write(generate(config), args.out)

@@ -39,14 +39,18 @@ def model_input_types(spec: StepSpec) -> dict[str, str]:
 def data_quality_baseline(spec: StepSpec, baseline_csv: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     header = baseline_csv.read_text(encoding="utf-8").partition("\n")[0].strip().split(",")
     if header != list(spec.feature_names):
-        raise StepInputError(f"baseline data: header {header} is not the spec's feature order "
-                             f"{list(spec.feature_names)}")
+        raise StepInputError(
+            f"baseline data: header {header} is not the spec's feature order {list(spec.feature_names)}"
+        )
     try:
         statistics = read_csv_with_header(baseline_csv, model_input_types(spec)).to_json()
     except StatisticsError as error:
         raise StepInputError(f"baseline data: {error}") from None
-    mismatched = [f["name"] for f in statistics["features"]
-                  if f.get("numerical_statistics", {}).get("common", {}).get("num_present", 1) == 0]
+    mismatched = [
+        f["name"]
+        for f in statistics["features"]
+        if f.get("numerical_statistics", {}).get("common", {}).get("num_present", 1) == 0
+    ]
     if mismatched:
         raise StepInputError(f"baseline data: column(s) {mismatched} have no numeric values")
     constraints = suggest_constraints(
@@ -74,10 +78,18 @@ def model_quality_baseline(evaluation: Any, tolerance: float) -> tuple[dict[str,
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="baseline", description="Monitoring baselines.")
     parser.add_argument("--spec", type=Path, default=Path("/opt/ml/processing/input/spec/spec.json"))
-    parser.add_argument("--baseline-data", type=Path, default=Path("/opt/ml/processing/input/baseline"),
-                        help="baseline.csv or its directory")
-    parser.add_argument("--evaluation", type=Path, default=Path("/opt/ml/processing/input/evaluation"),
-                        help="evaluation.json or its directory")
+    parser.add_argument(
+        "--baseline-data",
+        type=Path,
+        default=Path("/opt/ml/processing/input/baseline"),
+        help="baseline.csv or its directory",
+    )
+    parser.add_argument(
+        "--evaluation",
+        type=Path,
+        default=Path("/opt/ml/processing/input/evaluation"),
+        help="evaluation.json or its directory",
+    )
     parser.add_argument("--output-dir", type=Path, default=Path("/opt/ml/processing/output/baselines"))
     parser.add_argument("--quality-tolerance", type=float, default=0.1)
     return parser

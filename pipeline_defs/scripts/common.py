@@ -25,8 +25,9 @@ class StepInputError(Exception):
     """The step's input is unusable; the message names the file, column or value at fault."""
 
 
-def run_main(step: Callable[[argparse.Namespace], None], parser: argparse.ArgumentParser,
-             argv: Sequence[str] | None) -> int:
+def run_main(
+    step: Callable[[argparse.Namespace], None], parser: argparse.ArgumentParser, argv: Sequence[str] | None
+) -> int:
     """Parse arguments, run the step, and map input errors to a one-line message and exit status 2."""
     args = parser.parse_args(argv)
     try:

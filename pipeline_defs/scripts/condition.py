@@ -43,27 +43,45 @@ class Decision:
     code: DecisionCode
 
 
-def decide(candidate: float, champion: float | None, threshold: float, min_improvement: float,
-           *, objective: str = "objective") -> Decision:
+def decide(
+    candidate: float, champion: float | None, threshold: float, min_improvement: float, *, objective: str = "objective"
+) -> Decision:
     """Apply the registration gate to the candidate's and (optional) champion's objective values."""
-    for name, value in (("candidate", candidate), ("champion", champion), ("threshold", threshold),
-                        ("min_improvement", min_improvement)):
+    for name, value in (
+        ("candidate", candidate),
+        ("champion", champion),
+        ("threshold", threshold),
+        ("min_improvement", min_improvement),
+    ):
         if value is not None and not math.isfinite(value):
             raise StepInputError(f"{name} {objective} is {value}, expected a finite number")
     if candidate < threshold - _EPSILON:
-        return Decision(False, f"candidate {objective} {candidate:.4f} is below the absolute threshold "
-                               f"{threshold:.4f}", DecisionCode.BELOW_THRESHOLD)
+        return Decision(
+            False,
+            f"candidate {objective} {candidate:.4f} is below the absolute threshold {threshold:.4f}",
+            DecisionCode.BELOW_THRESHOLD,
+        )
     if champion is None:
-        return Decision(True, f"no champion; candidate {objective} {candidate:.4f} clears the absolute threshold "
-                              f"{threshold:.4f}", DecisionCode.REGISTERED_FIRST)
+        return Decision(
+            True,
+            f"no champion; candidate {objective} {candidate:.4f} clears the absolute threshold {threshold:.4f}",
+            DecisionCode.REGISTERED_FIRST,
+        )
     required = champion + min_improvement
     if candidate < required - _EPSILON:
-        return Decision(False, f"candidate {objective} {candidate:.4f} does not beat the champion's {champion:.4f} "
-                               f"by the minimum improvement {min_improvement:.4f} (needs {required:.4f})",
-                        DecisionCode.NOT_BETTER)
-    return Decision(True, f"candidate {objective} {candidate:.4f} beats the champion's {champion:.4f} by "
-                          f"{candidate - champion:.4f} (minimum {min_improvement:.4f}) and clears the threshold "
-                          f"{threshold:.4f}", DecisionCode.REGISTERED_BETTER)
+        return Decision(
+            False,
+            f"candidate {objective} {candidate:.4f} does not beat the champion's {champion:.4f} "
+            f"by the minimum improvement {min_improvement:.4f} (needs {required:.4f})",
+            DecisionCode.NOT_BETTER,
+        )
+    return Decision(
+        True,
+        f"candidate {objective} {candidate:.4f} beats the champion's {champion:.4f} by "
+        f"{candidate - champion:.4f} (minimum {min_improvement:.4f}) and clears the threshold "
+        f"{threshold:.4f}",
+        DecisionCode.REGISTERED_BETTER,
+    )
 
 
 def decide_from_evaluation(evaluation: dict[str, Any]) -> tuple[Decision, dict[str, Any]]:
@@ -78,15 +96,24 @@ def decide_from_evaluation(evaluation: dict[str, Any]) -> tuple[Decision, dict[s
     except (KeyError, TypeError, ValueError) as error:
         raise StepInputError(f"evaluation.json: 'decision_inputs' is incomplete or malformed ({error!r})") from None
     decision = decide(candidate, champion, threshold, min_improvement, objective=objective)
-    recorded = {"objective": objective, "candidate": candidate, "champion": champion,
-                "absolute_threshold": threshold, "min_improvement": min_improvement}
+    recorded = {
+        "objective": objective,
+        "candidate": candidate,
+        "champion": champion,
+        "absolute_threshold": threshold,
+        "min_improvement": min_improvement,
+    }
     return decision, recorded
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="condition", description="Registration gate.")
-    parser.add_argument("--evaluation", type=Path, default=Path("/opt/ml/processing/input/evaluation"),
-                        help="evaluation.json or the directory holding it")
+    parser.add_argument(
+        "--evaluation",
+        type=Path,
+        default=Path("/opt/ml/processing/input/evaluation"),
+        help="evaluation.json or the directory holding it",
+    )
     parser.add_argument("--output-dir", type=Path, default=Path("/opt/ml/processing/output/decision"))
     return parser
 

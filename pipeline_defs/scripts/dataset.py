@@ -47,10 +47,33 @@ from pipeline_defs.scripts.spec import StepSpec, load_step_spec
 
 SYSTEM_COLUMNS = ("api_invocation_time", "write_time", "is_deleted")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
-_NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-                  "UBIGINT", "FLOAT", "DOUBLE", "REAL", "DECIMAL")
-_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-                  "UBIGINT", "BOOLEAN")
+_NUMERIC_TYPES = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "FLOAT",
+    "DOUBLE",
+    "REAL",
+    "DECIMAL",
+)
+_INTEGER_TYPES = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "BOOLEAN",
+)
 _MATCHED = "__matched_"
 
 
@@ -139,14 +162,12 @@ def point_in_time_sql(
         f"  FROM {quote_table(labels_table)} l{where}\n)"
     ]
     for index, group in enumerate(spec.feature_groups):
-        ctes += _group_ctes(spec, index=index, group=group, table=feature_tables[group], as_of=as_of,
-                            dialect=dialect)
+        ctes += _group_ctes(spec, index=index, group=group, table=feature_tables[group], as_of=as_of, dialect=dialect)
     group_index = {group: index for index, group in enumerate(spec.feature_groups)}
     features = [f"g{group_index[f.feature_group]}.{q(f.name)}" for f in spec.features]
     joins = [f"LEFT JOIN g{i} ON g{i}.label_row = l.label_row" for i in group_index.values()]
     matched = [f"g{i}.label_row IS NOT NULL AS {q(_MATCHED + str(i))}" for i in group_index.values()]
-    columns = [f"l.{label}", *features, f"l.{event_time}", f"l.{entity}", *(f"l.{q(c)}" for c in id_columns),
-               *matched]
+    columns = [f"l.{label}", *features, f"l.{event_time}", f"l.{entity}", *(f"l.{q(c)}" for c in id_columns), *matched]
     return (
         "WITH " + ",\n".join(ctes) + "\n"
         "SELECT " + ",\n  ".join(columns) + "\n"
@@ -155,8 +176,9 @@ def point_in_time_sql(
     )
 
 
-def _group_ctes(spec: StepSpec, *, index: int, group: str, table: str, as_of: datetime | None,
-                dialect: Dialect) -> list[str]:
+def _group_ctes(
+    spec: StepSpec, *, index: int, group: str, table: str, as_of: datetime | None, dialect: Dialect
+) -> list[str]:
     q = quote_identifier
     entity, event_time = q(spec.entity_id), q(spec.event_time)
     feature_time = _parse_time(f"f.{event_time}", dialect)
@@ -225,16 +247,26 @@ def build_dataset(
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")  # text times without an offset are UTC, as on Athena
     labels = _register(con, "labels", files_under(labels_dir, "*.parquet", "labels"))
-    _check_columns("labels", labels, {spec.entity_id: None, spec.event_time: ("VARCHAR",),
-                                      spec.label: _INTEGER_TYPES, **dict.fromkeys(id_columns)})
+    _check_columns(
+        "labels",
+        labels,
+        {spec.entity_id: None, spec.event_time: ("VARCHAR",), spec.label: _INTEGER_TYPES, **dict.fromkeys(id_columns)},
+    )
     tables: dict[str, str] = {}
     for index, group in enumerate(spec.feature_groups):
         files = files_under(feature_groups_dir / group, "*.parquet", f"feature group '{group}'")
         tables[group] = f"fg_{index}"
         _check_columns(f"feature group '{group}'", _register(con, tables[group], files), _feature_columns(spec, group))
     _check_label_times(con, spec)
-    sql = point_in_time_sql(spec, labels_table="labels", feature_tables=tables, window=window,
-                            id_columns=id_columns, as_of=as_of, dialect=Dialect.DUCKDB)
+    sql = point_in_time_sql(
+        spec,
+        labels_table="labels",
+        feature_tables=tables,
+        window=window,
+        id_columns=id_columns,
+        as_of=as_of,
+        dialect=Dialect.DUCKDB,
+    )
     con.execute(f"CREATE TABLE joined AS {sql}")
     summary = _summarise(con, spec, window, max_unmatched_fraction)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -260,11 +292,13 @@ def _check_label_times(con: duckdb.DuckDBPyConnection, spec: StepSpec) -> None:
         raise StepInputError(f"labels: '{spec.event_time}' value {bad[0][0]!r} is not an ISO-8601 timestamp")
 
 
-def _summarise(con: duckdb.DuckDBPyConnection, spec: StepSpec, window: TimeWindow,
-               max_unmatched_fraction: float) -> dict[str, Any]:
+def _summarise(
+    con: duckdb.DuckDBPyConnection, spec: StepSpec, window: TimeWindow, max_unmatched_fraction: float
+) -> dict[str, Any]:
     groups = spec.feature_groups
-    unmatched_sql = ", ".join(f"count(*) FILTER (WHERE NOT {quote_identifier(_MATCHED + str(i))})"
-                              for i in range(len(groups)))
+    unmatched_sql = ", ".join(
+        f"count(*) FILTER (WHERE NOT {quote_identifier(_MATCHED + str(i))})" for i in range(len(groups))
+    )
     all_matched = " AND ".join(quote_identifier(_MATCHED + str(i)) for i in range(len(groups)))
     label = quote_identifier(spec.label)
     row = con.execute(
@@ -295,8 +329,13 @@ def _summarise(con: duckdb.DuckDBPyConnection, spec: StepSpec, window: TimeWindo
         f"SELECT count(*) FILTER (WHERE {label} = 1) FROM joined WHERE {all_matched}"  # noqa: S608
     ).fetchone()
     assert positives is not None
-    return {"labelled_events": labelled, "rows": kept, "positives": int(positives[0]),
-            "dropped_label_only_rows": dropped, "unmatched_per_group": per_group}
+    return {
+        "labelled_events": labelled,
+        "rows": kept,
+        "positives": int(positives[0]),
+        "dropped_label_only_rows": dropped,
+        "unmatched_per_group": per_group,
+    }
 
 
 # ---- CLI ----

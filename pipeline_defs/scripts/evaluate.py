@@ -120,10 +120,18 @@ def write_predictions(path: Path, labels: FloatArray, scores: FloatArray, thresh
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="evaluate", description="Candidate vs champion on one test set.")
-    parser.add_argument("--spec", type=Path, default=Path("/opt/ml/processing/input/spec/spec.json"),
-                        help="spec.json: objective and thresholds (flags below override it)")
-    parser.add_argument("--model", type=Path, default=Path("/opt/ml/processing/input/model"),
-                        help="candidate model.tar.gz or its directory")
+    parser.add_argument(
+        "--spec",
+        type=Path,
+        default=Path("/opt/ml/processing/input/spec/spec.json"),
+        help="spec.json: objective and thresholds (flags below override it)",
+    )
+    parser.add_argument(
+        "--model",
+        type=Path,
+        default=Path("/opt/ml/processing/input/model"),
+        help="candidate model.tar.gz or its directory",
+    )
     parser.add_argument("--champion-model", default="", help="champion model.tar.gz or directory; empty = none")
     parser.add_argument("--test", type=Path, default=Path("/opt/ml/processing/input/test"))
     parser.add_argument("--output-dir", type=Path, default=Path("/opt/ml/processing/evaluation"))
@@ -144,15 +152,18 @@ def _run(args: argparse.Namespace) -> None:
         test_dir=args.test,
         objective=args.objective or spec.objective,
         decision_threshold=decision_threshold,
-        absolute_threshold=(args.absolute_threshold if args.absolute_threshold is not None
-                            else spec.absolute_threshold),
+        absolute_threshold=(
+            args.absolute_threshold if args.absolute_threshold is not None else spec.absolute_threshold
+        ),
         min_improvement=args.min_improvement if args.min_improvement is not None else spec.min_improvement,
     )
     write_json(args.output_dir / "evaluation.json", evaluation)
     write_predictions(args.output_dir / "predictions.csv", labels, scores, decision_threshold)
     inputs = evaluation["decision_inputs"]
-    print(f"evaluate: candidate {inputs['objective']} {inputs['candidate_objective']:.4f}, "
-          f"champion {inputs['champion_objective']}")
+    print(
+        f"evaluate: candidate {inputs['objective']} {inputs['candidate_objective']:.4f}, "
+        f"champion {inputs['champion_objective']}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

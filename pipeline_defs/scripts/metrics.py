@@ -87,8 +87,12 @@ def confusion(labels: FloatArray, scores: FloatArray, threshold: float) -> tuple
     y, s = _check(labels, scores)
     predicted = s >= threshold
     actual = y == 1
-    return (int(np.sum(~predicted & ~actual)), int(np.sum(predicted & ~actual)),
-            int(np.sum(~predicted & actual)), int(np.sum(predicted & actual)))
+    return (
+        int(np.sum(~predicted & ~actual)),
+        int(np.sum(predicted & ~actual)),
+        int(np.sum(~predicted & actual)),
+        int(np.sum(predicted & actual)),
+    )
 
 
 def _ratio(numerator: float, denominator: float) -> float:

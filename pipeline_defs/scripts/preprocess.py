@@ -74,16 +74,16 @@ def read_dataset(path: Path, spec: StepSpec) -> pa.Table:
         if feature.is_categorical:
             _check_type(table, feature.name, "text", pa.types.is_string, pa.types.is_large_string)
         else:
-            _check_type(table, feature.name, "a number", pa.types.is_integer, pa.types.is_floating,
-                        pa.types.is_decimal)
+            _check_type(table, feature.name, "a number", pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal)
     for name in required:
         nulls = table.column(name).null_count
         if nulls:
             raise StepInputError(f"dataset: column '{name}' has {nulls} missing value(s)")
     labels = set(table.column(spec.label).to_pylist())
     if not labels <= {0, 1}:
-        raise StepInputError(f"dataset: label column '{spec.label}' has values {sorted(labels - {0, 1})}, "
-                             "expected only 0 and 1")
+        raise StepInputError(
+            f"dataset: label column '{spec.label}' has values {sorted(labels - {0, 1})}, expected only 0 and 1"
+        )
     return table
 
 
@@ -126,14 +126,18 @@ def build_splits(table: pa.Table, spec: StepSpec, train_fraction: float, validat
     for name in SPLITS:
         start, end = bounds[name]
         if start >= end:
-            raise StepInputError(f"split '{name}' is empty: {len(keyed)} rows are too few for the fractions "
-                                 f"train={train_fraction} validation={validation_fraction}")
+            raise StepInputError(
+                f"split '{name}' is empty: {len(keyed)} rows are too few for the fractions "
+                f"train={train_fraction} validation={validation_fraction}"
+            )
         rows = [_model_row(records[index], spec) for _, index in keyed[start:end]]
         split = Split(name=name, rows=rows, first=times[start], last=times[end - 1])
         if split.positives in (0, len(rows)):
             only = "positive" if split.positives else "negative"
-            raise StepInputError(f"split '{name}' ({format_event_time(split.first)} .. {format_event_time(split.last)}"
-                                 f", {len(rows)} rows) has only {only} labels: widen the window or change fractions")
+            raise StepInputError(
+                f"split '{name}' ({format_event_time(split.first)} .. {format_event_time(split.last)}"
+                f", {len(rows)} rows) has only {only} labels: widen the window or change fractions"
+            )
         splits.append(split)
     return splits
 
@@ -162,8 +166,12 @@ def write_outputs(splits: Sequence[Split], spec: StepSpec, output_dir: Path) -> 
         "feature_names": list(spec.feature_names),
         "category_vocabularies": {k: list(v) for k, v in CATEGORY_VOCABULARIES.items() if k in spec.feature_names},
         "splits": {
-            s.name: {"rows": len(s.rows), "positives": s.positives, "first_event_time": format_event_time(s.first),
-                     "last_event_time": format_event_time(s.last)}
+            s.name: {
+                "rows": len(s.rows),
+                "positives": s.positives,
+                "first_event_time": format_event_time(s.first),
+                "last_event_time": format_event_time(s.last),
+            }
             for s in splits
         },
     }
@@ -174,8 +182,12 @@ def write_outputs(splits: Sequence[Split], spec: StepSpec, output_dir: Path) -> 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="preprocess", description="Time-based split and XGBoost CSV files.")
     parser.add_argument("--spec", type=Path, default=Path("/opt/ml/processing/input/spec/spec.json"))
-    parser.add_argument("--dataset", type=Path, default=Path("/opt/ml/processing/input/dataset"),
-                        help="dataset.parquet or the directory holding it")
+    parser.add_argument(
+        "--dataset",
+        type=Path,
+        default=Path("/opt/ml/processing/input/dataset"),
+        help="dataset.parquet or the directory holding it",
+    )
     parser.add_argument("--output-dir", type=Path, default=Path("/opt/ml/processing/output"))
     parser.add_argument("--train-fraction", type=float, default=0.7)
     parser.add_argument("--validation-fraction", type=float, default=0.15)

@@ -174,8 +174,7 @@ class NumericColumn:
     def to_json(self) -> dict[str, Any]:
         common = {"num_present": self.present, "num_missing": self.missing}
         if not self.present:
-            return {"name": self.name, "inferred_type": self.inferred_type,
-                    "numerical_statistics": {"common": common}}
+            return {"name": self.name, "inferred_type": self.inferred_type, "numerical_statistics": {"common": common}}
         return {
             "name": self.name,
             "inferred_type": self.inferred_type,
@@ -197,8 +196,9 @@ class NumericColumn:
         for value, weight in self.sketch.weighted_items():
             index = min(int((value - self.minimum) / width), BUCKETS - 1) if width > 0 else 0
             counts[index] += weight
-        return [{"lower_bound": edges[i], "upper_bound": edges[i + 1], "count": float(counts[i])}
-                for i in range(BUCKETS)]
+        return [
+            {"lower_bound": edges[i], "upper_bound": edges[i + 1], "count": float(counts[i])} for i in range(BUCKETS)
+        ]
 
 
 class StringColumn:
@@ -226,8 +226,10 @@ class StringColumn:
         self.values.update(other.values)
 
     def to_json(self) -> dict[str, Any]:
-        buckets = [{"value": value, "count": float(count)}
-                   for value, count in sorted(self.values.items(), key=lambda item: (-item[1], item[0]))]
+        buckets = [
+            {"value": value, "count": float(count)}
+            for value, count in sorted(self.values.items(), key=lambda item: (-item[1], item[0]))
+        ]
         return {
             "name": self.name,
             "inferred_type": STRING,
@@ -310,12 +312,16 @@ class DatasetStatistics:
     def to_json(self) -> dict[str, Any]:
         if self.item_count == 0:
             raise StatisticsError("no rows to summarise")
-        return {"version": 0.0, "dataset": {"item_count": self.item_count},
-                "features": [column.to_json() for column in self.columns]}
+        return {
+            "version": 0.0,
+            "dataset": {"item_count": self.item_count},
+            "features": [column.to_json() for column in self.columns],
+        }
 
 
-def read_csv_with_header(path: Path, types: Mapping[str, str] | None = None,
-                         sample_rows: int = 1000) -> DatasetStatistics:
+def read_csv_with_header(
+    path: Path, types: Mapping[str, str] | None = None, sample_rows: int = 1000
+) -> DatasetStatistics:
     """Statistics of a CSV file with a header. Column types come from ``types`` or are inferred from the
     first ``sample_rows`` rows."""
     with path.open(newline="", encoding="utf-8") as handle:
@@ -400,6 +406,8 @@ def model_quality_constraints(metrics: Mapping[str, Any], *, relative_tolerance:
     for name in MODEL_QUALITY_METRICS:
         if name in metrics:
             value = float(metrics[name]["value"])
-            constraints[name] = {"threshold": round(value * (1.0 - relative_tolerance), 6),
-                                 "comparison_operator": "LessThanThreshold"}
+            constraints[name] = {
+                "threshold": round(value * (1.0 - relative_tolerance), 6),
+                "comparison_operator": "LessThanThreshold",
+            }
     return {"version": 0.0, "binary_classification_constraints": constraints}

@@ -92,9 +92,15 @@ def train(train_dir: Path, validation_dir: Path, params: Hyperparameters) -> tup
     dvalidation = xgb.DMatrix(val_features, label=val_labels)
     early_stop = xgb.callback.EarlyStopping(rounds=params.early_stopping_rounds, save_best=True)
     history: dict[str, Any] = {}
-    booster = xgb.train(booster_params, dtrain, num_boost_round=params.num_round,
-                        evals=[(dtrain, "train"), (dvalidation, "validation")], evals_result=history,
-                        callbacks=[early_stop], verbose_eval=False)
+    booster = xgb.train(
+        booster_params,
+        dtrain,
+        num_boost_round=params.num_round,
+        evals=[(dtrain, "train"), (dvalidation, "validation")],
+        evals_result=history,
+        callbacks=[early_stop],
+        verbose_eval=False,
+    )
     report = {
         "hyperparameters": {**asdict(params), "scale_pos_weight": scale},
         "train_rows": len(labels),
@@ -139,9 +145,16 @@ def _run(args: argparse.Namespace) -> None:
     except ValueError:
         raise StepInputError(f"--scale-pos-weight '{args.scale_pos_weight}' is neither 'auto' nor a number") from None
     params = Hyperparameters(
-        max_depth=args.max_depth, eta=args.eta, num_round=args.num_round, subsample=args.subsample,
-        min_child_weight=args.min_child_weight, early_stopping_rounds=args.early_stopping_rounds,
-        scale_pos_weight=scale, eval_metric=args.eval_metric, seed=args.seed, nthread=args.nthread,
+        max_depth=args.max_depth,
+        eta=args.eta,
+        num_round=args.num_round,
+        subsample=args.subsample,
+        min_child_weight=args.min_child_weight,
+        early_stopping_rounds=args.early_stopping_rounds,
+        scale_pos_weight=scale,
+        eval_metric=args.eval_metric,
+        seed=args.seed,
+        nthread=args.nthread,
     )
     booster, report = train(args.train, args.validation, params)
     archive = save_model_archive(booster, args.model_dir)

@@ -1,0 +1,271 @@
+"""The job config: what the CDK writes from the model spec and the job reads at start.
+
+Schema (``schema_version`` 1), one JSON object::
+
+    {
+      "schema_version": 1,
+      "model_name": "fraud-detection",
+      "endpoint_name": "fraud-detection-prod",
+      "environment": "prod",
+      "features": [                                  # the model's input columns, IN ORDER (CSV column order)
+        {"name": "amount", "type": "Fractional", "drift_threshold": 0.1},
+        {"name": "merchant_category", "type": "String", "drift_threshold": 0.1}
+      ],
+      "prediction": {"name": "prediction", "type": "Fractional", "drift_threshold": 0.1},   # or null
+      "metrics": {
+        "namespace": "MLOps/DataQuality",
+        "dimensions": {"Model": "fraud-detection", "Environment": "prod"},   # the Feature dimension is added
+        "publish": true                              # false: only write EMF lines, never call CloudWatch
+      },
+      "significance_level": 0.001,                   # optional; see compare.py
+      "max_new_categories": 100,                     # optional; bound on tracked unseen categorical values
+      "chunk_records": 20000                         # optional; records decoded per vectorised batch
+    }
+
+Types are the Feature Store / Model Monitor names ``Integral``, ``Fractional``, ``String``
+(``config.model_spec.FeatureType``; Model Monitor ``inferred_type`` in statistics.json, see
+/work/shared/reference/platform-facts.md §2.4). ``drift_threshold`` is the spec's
+``ModelSpec.drift_threshold_of(name)``: the largest tolerated distribution distance (see compare.py).
+
+``job_config_from_spec`` builds this object from a ``ModelSpec`` without importing ``config`` (the processing
+image carries only this package), so the CDK can write the file at synth time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+
+from monitoring_job.errors import JobConfigError
+
+SCHEMA_VERSION = 1
+DEFAULT_NAMESPACE = "MLOps/DataQuality"
+DEFAULT_PREDICTION_NAME = "prediction"
+DEFAULT_SIGNIFICANCE_LEVEL = 1e-3
+DEFAULT_MAX_NEW_CATEGORIES = 100
+DEFAULT_CHUNK_RECORDS = 20_000
+# CloudWatch allows 30 dimensions per metric; one is the Feature dimension this job adds (API PutMetricData).
+_MAX_CONFIG_DIMENSIONS = 29
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
+
+
+class FeatureKind(StrEnum):
+    """Model Monitor ``inferred_type`` values the job understands."""
+
+    INTEGRAL = "Integral"
+    FRACTIONAL = "Fractional"
+    STRING = "String"
+
+    @property
+    def is_numeric(self) -> bool:
+        return self is not FeatureKind.STRING
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeatureConfig:
+    name: str
+    kind: FeatureKind
+    drift_threshold: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricsConfig:
+    namespace: str
+    dimensions: tuple[tuple[str, str], ...]
+    publish: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobConfig:
+    model_name: str
+    endpoint_name: str
+    environment: str
+    features: tuple[FeatureConfig, ...]
+    prediction: FeatureConfig | None
+    metrics: MetricsConfig
+    significance_level: float = DEFAULT_SIGNIFICANCE_LEVEL
+    max_new_categories: int = DEFAULT_MAX_NEW_CATEGORIES
+    chunk_records: int = DEFAULT_CHUNK_RECORDS
+
+    @property
+    def monitored(self) -> tuple[FeatureConfig, ...]:
+        """Input features then the prediction: every column that gets statistics."""
+        return self.features + ((self.prediction,) if self.prediction is not None else ())
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.features)
+
+    def fingerprint(self) -> str:
+        """Stable text identifying what shapes the shard statistics (merge refuses mixed configs)."""
+        parts = [f"{f.name}:{f.kind}" for f in self.monitored]
+        return "|".join([*parts, f"max_new_categories={self.max_new_categories}"])
+
+
+def load_job_config(path: Path) -> JobConfig:
+    """Read and validate the job config file; every problem names the field at fault."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise JobConfigError(str(path), f"cannot be read ({error.strerror or error})") from error
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise JobConfigError(str(path), f"is not valid JSON (line {error.lineno}: {error.msg})") from error
+    return parse_job_config(raw, source=str(path))
+
+
+def parse_job_config(raw: object, *, source: str = "<job config>") -> JobConfig:
+    obj = _object(raw, source)
+    version = obj.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        raise JobConfigError(f"{source}: schema_version", f"unsupported version {version!r} (expected 1)")
+    features = _features(obj.get("features"), source)
+    prediction = _prediction(obj.get("prediction", None), source)
+    names = [f.name for f in features] + ([prediction.name] if prediction else [])
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise JobConfigError(f"{source}: features", f"duplicate names {duplicates} (the prediction included)")
+    return JobConfig(
+        model_name=_string(obj, "model_name", source),
+        endpoint_name=_string(obj, "endpoint_name", source),
+        environment=_string(obj, "environment", source),
+        features=features,
+        prediction=prediction,
+        metrics=_metrics(obj.get("metrics"), source),
+        significance_level=_number(
+            obj, "significance_level", source, default=DEFAULT_SIGNIFICANCE_LEVEL, low=1e-12, high=0.5
+        ),
+        max_new_categories=int(
+            _number(obj, "max_new_categories", source, default=DEFAULT_MAX_NEW_CATEGORIES, low=1, high=100_000)
+        ),
+        chunk_records=int(_number(obj, "chunk_records", source, default=DEFAULT_CHUNK_RECORDS, low=1, high=1_000_000)),
+    )
+
+
+def _object(raw: object, where: str) -> Mapping[str, Any]:
+    if not isinstance(raw, Mapping):
+        raise JobConfigError(where, f"must be a JSON object, got {type(raw).__name__}")
+    return raw
+
+
+def _string(obj: Mapping[str, Any], key: str, source: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise JobConfigError(f"{source}: {key}", "is required and must be a non-empty string")
+    return value
+
+
+def _number(obj: Mapping[str, Any], key: str, source: str, *, default: float, low: float, high: float) -> float:
+    value = obj.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise JobConfigError(f"{source}: {key}", f"must be a number in [{low:g}, {high:g}], got {value!r}")
+    return float(value)
+
+
+def _features(raw: object, source: str) -> tuple[FeatureConfig, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise JobConfigError(f"{source}: features", "is required: a non-empty list of {name, type, drift_threshold}")
+    return tuple(_feature(item, f"{source}: features[{i}]") for i, item in enumerate(raw))
+
+
+def _feature(raw: object, where: str) -> FeatureConfig:
+    obj = _object(raw, where)
+    name = obj.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise JobConfigError(f"{where}.name", f"{name!r} is not a valid feature name")
+    kind_text = obj.get("type")
+    try:
+        kind = FeatureKind(str(kind_text))
+    except ValueError:
+        allowed = ", ".join(k.value for k in FeatureKind)
+        raise JobConfigError(f"{where}.type", f"{kind_text!r} is not one of {allowed}") from None
+    threshold = _number(obj, "drift_threshold", where, default=0.1, low=0.0, high=1.0)
+    return FeatureConfig(name=name, kind=kind, drift_threshold=threshold)
+
+
+def _prediction(raw: object, source: str) -> FeatureConfig | None:
+    if raw is None:
+        return None
+    feature = _feature(raw, f"{source}: prediction")
+    if not feature.kind.is_numeric:
+        raise JobConfigError(f"{source}: prediction.type", "must be Fractional or Integral (a score or a label)")
+    return feature
+
+
+def _metrics(raw: object, source: str) -> MetricsConfig:
+    where = f"{source}: metrics"
+    obj = _object(raw if raw is not None else {}, where)
+    namespace = obj.get("namespace", DEFAULT_NAMESPACE)
+    if not isinstance(namespace, str) or not namespace or namespace.startswith("AWS/"):
+        raise JobConfigError(f"{where}.namespace", f"{namespace!r} must be non-empty and not start with 'AWS/'")
+    dims = _object(obj.get("dimensions", {}), f"{where}.dimensions")
+    if len(dims) > _MAX_CONFIG_DIMENSIONS or "Feature" in dims:
+        raise JobConfigError(f"{where}.dimensions", "at most 29 dimensions, and 'Feature' is reserved for the job")
+    for key, value in dims.items():
+        if not isinstance(value, str) or not value:
+            raise JobConfigError(f"{where}.dimensions.{key}", "must be a non-empty string")
+    publish = obj.get("publish", False)
+    if not isinstance(publish, bool):
+        raise JobConfigError(f"{where}.publish", "must be true or false")
+    return MetricsConfig(namespace=namespace, dimensions=tuple(dims.items()), publish=publish)
+
+
+class _SpecFeature(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+
+class _Spec(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def features(self) -> Sequence[_SpecFeature]: ...
+
+    @property
+    def default_drift_threshold(self) -> float: ...
+
+    def drift_threshold_of(self, feature: str) -> float: ...
+
+
+def job_config_from_spec(
+    spec: _Spec,
+    *,
+    endpoint_name: str,
+    environment: str,
+    namespace: str = DEFAULT_NAMESPACE,
+    publish: bool = True,
+    prediction_name: str = DEFAULT_PREDICTION_NAME,
+) -> dict[str, Any]:
+    """The job config object for a ``config.model_spec.ModelSpec`` (write it with ``json.dumps``)."""
+    raw: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "model_name": spec.name,
+        "endpoint_name": endpoint_name,
+        "environment": environment,
+        "features": [
+            {"name": f.name, "type": str(f.type), "drift_threshold": spec.drift_threshold_of(f.name)}
+            for f in spec.features
+        ],
+        "prediction": {
+            "name": prediction_name,
+            "type": FeatureKind.FRACTIONAL.value,
+            "drift_threshold": spec.default_drift_threshold,
+        },
+        "metrics": {
+            "namespace": namespace,
+            "dimensions": {"Model": spec.name, "Environment": environment},
+            "publish": publish,
+        },
+    }
+    parse_job_config(raw, source="job_config_from_spec")  # fail at synth, not in the scheduled job
+    return raw
