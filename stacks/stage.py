@@ -47,8 +47,6 @@ class MlopsStage(cdk.Stage):
                 platform=self.platform,
             )
             for d in deployments
-            # Until the training pipeline lands here (issue 3), the stack holds only raw-event ingestion.
-            if d.spec.raw_event_ingestion
         }
         self.serving = {
             d.spec.name: ServingStack(

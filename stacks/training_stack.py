@@ -1,4 +1,4 @@
-"""Per model and environment: the data path into the Feature Store (ingestion) and, next, the training pipeline."""
+"""Per model and environment: the data path into the Feature Store (ingestion) and the training pipeline."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from constructs import Construct
 
 from config import ModelDeployment
 from mlops_constructs.feature_ingestion import FeatureIngestion
+from mlops_constructs.training_pipeline import TrainingPipeline
 from stacks.platform_stack import PlatformStack
 
 
@@ -36,6 +37,16 @@ class TrainingStack(cdk.Stack):
                 },
                 removal_policy=removal,
             )
+        )
+        self.pipeline = TrainingPipeline(
+            self,
+            "Pipeline",
+            deployment=deployment,
+            key=platform.key,
+            artifacts_bucket=platform.bucket(self, "Artifacts"),
+            offline_store_bucket=platform.bucket(self, "OfflineStore"),
+            ground_truth_bucket=platform.bucket(self, "GroundTruth"),
+            model_package_group_arn=model.registry.group_arn,
         )
         self.add_dependency(platform)
         cdk.Tags.of(self).add("mlops:model", deployment.spec.name)

@@ -40,8 +40,10 @@ def test_endpoint_config_captures_both_directions_encrypted(synth: Synthesized, 
     assert capture["EnableCapture"] is True
     assert capture["InitialSamplingPercentage"] == sampling
     assert capture["CaptureOptions"] == [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]
-    assert capture["CaptureContentTypeHeader"] == {"CsvContentTypes": ["text/csv"],
-                                                   "JsonContentTypes": ["application/json"]}
+    assert capture["CaptureContentTypeHeader"] == {
+        "CsvContentTypes": ["text/csv"],
+        "JsonContentTypes": ["application/json"],
+    }
     assert capture["DestinationS3Uri"].endswith("-datacapture/fraud-detection/data-capture")
     assert "EncryptionKey" in json.dumps(capture["KmsKeyId"])
     assert "EncryptionKey" in json.dumps(props["KmsKeyId"])  # ml.m5 has no local NVMe: volume KMS allowed
@@ -62,7 +64,8 @@ def test_serverless_option_has_no_instances_scaling_or_volume_key(tmp_path: Path
     t = synth.json("dev", STACK)
     _, config = one_resource(t, "AWS::SageMaker::EndpointConfig")
     assert config["Properties"]["ProductionVariants"][0]["ServerlessConfig"] == {
-        "MemorySizeInMB": 3072, "MaxConcurrency": 5
+        "MemorySizeInMB": 3072,
+        "MaxConcurrency": 5,
     }
     assert "KmsKeyId" not in config["Properties"]
     assert not resources_of_type(t, "AWS::ApplicationAutoScaling::ScalableTarget")
@@ -72,8 +75,10 @@ def test_serverless_option_has_no_instances_scaling_or_volume_key(tmp_path: Path
     ("env", "routing"),
     [
         ("dev", {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 300}),
-        ("prod", {"Type": "CANARY", "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 25},
-                  "WaitIntervalInSeconds": 900}),
+        (
+            "prod",
+            {"Type": "CANARY", "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 25}, "WaitIntervalInSeconds": 900},
+        ),
     ],
 )
 def test_deployment_config_follows_the_environment_and_rolls_back_on_the_alarms(
@@ -88,17 +93,23 @@ def test_deployment_config_follows_the_environment_and_rolls_back_on_the_alarms(
     alarm_refs = [a["AlarmName"]["Ref"] for a in props["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]]
     alarms = resources_of_type(t, "AWS::CloudWatch::Alarm")
     assert {alarms[r]["Properties"]["MetricName"] for r in alarm_refs} == {
-        "Invocation5XXErrors", "InvocationModelErrors", "ModelLatency"
+        "Invocation5XXErrors",
+        "InvocationModelErrors",
+        "ModelLatency",
     }
 
 
 def test_alarms_have_correct_units_dimensions_and_notify_the_owner(synth: Synthesized) -> None:
-    alarms = {a["Properties"]["MetricName"]: a["Properties"]
-              for a in resources_of_type(template(synth, "prod"), "AWS::CloudWatch::Alarm").values()}
+    alarms = {
+        a["Properties"]["MetricName"]: a["Properties"]
+        for a in resources_of_type(template(synth, "prod"), "AWS::CloudWatch::Alarm").values()
+    }
     for props in alarms.values():
         assert props["Namespace"] == "AWS/SageMaker"
-        assert props["Dimensions"] == [{"Name": "EndpointName", "Value": "fraud-detection-prod"},
-                                       {"Name": "VariantName", "Value": "primary"}]
+        assert props["Dimensions"] == [
+            {"Name": "EndpointName", "Value": "fraud-detection-prod"},
+            {"Name": "VariantName", "Value": "primary"},
+        ]
         assert len(props["AlarmActions"]) == 1
         assert "OwnerTopic" in json.dumps(props["AlarmActions"])
     assert alarms["ModelLatency"]["ExtendedStatistic"] == "p99"
@@ -111,17 +122,26 @@ def test_alarms_have_correct_units_dimensions_and_notify_the_owner(synth: Synthe
 
 def test_autoscaling_targets_the_stable_variant(synth: Synthesized) -> None:
     t = synth.template("prod", STACK)
-    t.has_resource_properties("AWS::ApplicationAutoScaling::ScalableTarget", {
-        "ResourceId": "endpoint/fraud-detection-prod/variant/primary",
-        "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
-        "MinCapacity": 4, "MaxCapacity": 10,
-    })
-    t.has_resource_properties("AWS::ApplicationAutoScaling::ScalingPolicy", {
-        "TargetTrackingScalingPolicyConfiguration": Match.object_like({
-            "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
-            "TargetValue": 300,
-        })
-    })
+    t.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        {
+            "ResourceId": "endpoint/fraud-detection-prod/variant/primary",
+            "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+            "MinCapacity": 4,
+            "MaxCapacity": 10,
+        },
+    )
+    t.has_resource_properties(
+        "AWS::ApplicationAutoScaling::ScalingPolicy",
+        {
+            "TargetTrackingScalingPolicyConfiguration": Match.object_like(
+                {
+                    "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
+                    "TargetValue": 300,
+                }
+            )
+        },
+    )
 
 
 def test_model_role_is_least_privilege(synth: Synthesized) -> None:

@@ -15,7 +15,12 @@ STACK = "fraud-detection-training"
 
 
 def functions(synth: Synthesized, env: str) -> dict[str, dict[str, Any]]:
-    return resources_of_type(synth.json(env, STACK), "AWS::Lambda::Function")
+    """Our ingestion functions (the stack also holds CDK's BucketDeployment provider)."""
+    return {
+        k: v
+        for k, v in resources_of_type(synth.json(env, STACK), "AWS::Lambda::Function").items()
+        if v["Properties"]["Handler"].startswith("lambdas.")
+    }
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
@@ -43,15 +48,22 @@ def test_ingestion_functions_are_traced_arm64_latest_python_with_powertools_laye
     )
 
 
-def test_function_logs_are_encrypted_and_retained(synth: Synthesized) -> None:
-    template = synth.template("prod", STACK)
-    template.resource_count_is("AWS::Logs::LogGroup", 2)
-    template.all_resources_properties("AWS::Logs::LogGroup", {"RetentionInDays": 365, "KmsKeyId": Match.any_value()})
+def test_every_log_group_is_encrypted_and_retained_per_config(synth: Synthesized) -> None:
+    template = synth.json("prod", STACK)
+    log_groups = resources_of_type(template, "AWS::Logs::LogGroup")
+    assert len(log_groups) == 3  # two ingestion functions and the code-bundle deployment
+    for group in log_groups.values():
+        assert group["Properties"]["RetentionInDays"] == 365
+        assert "EncryptionKey" in json.dumps(group["Properties"]["KmsKeyId"])
+    for fn in resources_of_type(template, "AWS::Lambda::Function").values():
+        assert fn["Properties"]["LoggingConfig"]["LogGroup"]["Ref"] in log_groups
 
 
 def test_ingestion_roles_are_least_privilege(synth: Synthesized) -> None:
     template = synth.json("prod", STACK)
-    for policy in resources_of_type(template, "AWS::IAM::Policy").values():
+    policies = {k: v for k, v in resources_of_type(template, "AWS::IAM::Policy").items() if k.startswith("Ingestion")}
+    assert len(policies) == 2
+    for policy in policies.values():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             assert all(not a.endswith("*") for a in actions), actions
@@ -122,3 +134,95 @@ def test_function_asset_holds_only_the_lambda_package_and_is_small(synth: Synthe
     assert all(p.relative_to(asset).parts[0] == "lambdas" for p in files)
     assert sum(p.stat().st_size for p in files) < 1_000_000
     assert template
+
+
+# ---- the training pipeline ----
+
+
+def pipeline_resource(synth: Synthesized, env: str) -> dict[str, Any]:
+    (resource,) = resources_of_type(synth.json(env, STACK), "AWS::SageMaker::Pipeline").values()
+    return resource
+
+
+def embedded_definition(synth: Synthesized, env: str) -> tuple[str, dict[str, Any]]:
+    body = pipeline_resource(synth, env)["Properties"]["PipelineDefinition"]["PipelineDefinitionBody"]
+    text, variables = body["Fn::Sub"]
+    return text, variables
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_pipeline_embeds_the_sdk_definition_with_stack_values_substituted(synth: Synthesized, env: str) -> None:
+    resource = pipeline_resource(synth, env)
+    assert resource["Properties"]["PipelineName"] == f"fraud-detection-{env}-training"
+    assert "PipelineRole" in json.dumps(resource["Properties"]["RoleArn"])
+    text, variables = embedded_definition(synth, env)
+    assert set(variables) == {"PipelineRoleArn", "KmsKeyArn"}
+    assert "PipelineRole" in json.dumps(variables["PipelineRoleArn"])
+    assert "EncryptionKey" in json.dumps(variables["KmsKeyArn"])
+    # The same definition is written beside the template for review.
+    rendered = next(synth.outdir.glob(f"assembly-{env}/*fraud*training*.pipeline-definition.json")).read_text()
+    assert rendered.strip() == text
+    assert f"mlops-{env}-" in text  # buckets by their deterministic names, no placeholders
+
+
+def test_pipeline_gate_compares_against_the_threshold_parameter_and_the_champion_decision(synth: Synthesized) -> None:
+    text, _ = embedded_definition(synth, "prod")
+    definition = json.loads(text)
+    parameters = {p["Name"]: p for p in definition["Parameters"]}
+    assert parameters["AbsoluteThreshold"]["DefaultValue"] == 0.3
+    assert parameters["ChampionModelUri"]["DefaultValue"] == ""
+    (check,) = [s for s in definition["Steps"] if s["Type"] == "Condition"]
+    conditions = json.dumps(check["Arguments"]["Conditions"])
+    assert '"Get": "Parameters.AbsoluteThreshold"' in conditions
+    assert "RegistrationDecision" in conditions  # the decision that compared with the champion
+    evaluate = next(s for s in definition["Steps"] if s["Name"] == "Evaluate")
+    assert "Parameters.ChampionModelUri" in json.dumps(evaluate["Arguments"])
+    assert [s["Name"] for s in check["Arguments"]["IfSteps"]] == ["Register"]
+    assert check["Arguments"]["ElseSteps"] == []  # "not better" ends the run cleanly, without a FailStep
+
+
+def test_every_pipeline_step_validates_against_the_sagemaker_api(synth: Synthesized) -> None:
+    from pipeline_defs.validate import validate_definition  # noqa: PLC0415
+
+    text, _ = embedded_definition(synth, "dev")
+    problems = validate_definition(
+        text,
+        substitutions={
+            "${PipelineRoleArn}": "arn:aws:iam::111111111111:role/pipeline",
+            "${KmsKeyArn}": "arn:aws:kms:us-east-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        },
+    )
+    assert problems == []
+
+
+def test_pipeline_role_is_least_privilege(synth: Synthesized) -> None:
+    template = synth.json("prod", STACK)
+    role_policy = next(
+        p for k, p in resources_of_type(template, "AWS::IAM::Policy").items() if k.startswith("PipelineRole")
+    )
+    statements = role_policy["Properties"]["PolicyDocument"]["Statement"]
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert all(not a.endswith("*") for a in actions), actions
+        if statement["Resource"] == "*":
+            assert set(actions) <= {"ecr:GetAuthorizationToken", "cloudwatch:PutMetricData"}
+    jobs = next(s for s in statements if "sagemaker:CreateTrainingJob" in s["Action"])
+    assert all("pipelines-*" in json.dumps(r) for r in jobs["Resource"])
+    pass_role = next(s for s in statements if s["Action"] == "iam:PassRole")
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+
+
+def test_code_bundle_goes_to_a_content_addressed_prefix(synth: Synthesized) -> None:
+    from config import FRAUD_DETECTION  # noqa: PLC0415
+    from mlops_constructs.training_pipeline import bundle_hash  # noqa: PLC0415
+    from pipeline_defs.definition import spec_json  # noqa: PLC0415
+    from tests.support.specs import CHURN  # noqa: PLC0415
+
+    prefix = f"code/fraud-detection/{bundle_hash(spec_json(FRAUD_DETECTION))}"
+    synth.template("dev", STACK).has_resource_properties(
+        "Custom::CDKBucketDeployment",
+        {"DestinationBucketKeyPrefix": prefix, "Prune": False, "SystemMetadata": Match.object_like({"sse": "aws:kms"})},
+    )
+    text, _ = embedded_definition(synth, "dev")
+    assert f"s3://mlops-dev-111111111111-us-east-1-artifacts/{prefix}" in text
+    assert bundle_hash(spec_json(CHURN)) != bundle_hash(spec_json(FRAUD_DETECTION))

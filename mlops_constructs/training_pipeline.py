@@ -1,0 +1,326 @@
+"""The SageMaker training pipeline of one model, embedded in ``AWS::SageMaker::Pipeline``.
+
+The definition is built at synth by ``pipeline_defs.definition`` (SageMaker Python SDK v3, offline and
+deterministic). Values only CloudFormation knows (the pipeline role, the platform key) are ``${Name}``
+placeholders filled by ``Fn::Sub``; bucket names are deterministic (ADR 0005) and passed as they are. The step
+scripts are uploaded as a code bundle to ``s3://<artifacts>/code/<model>/<content hash>/``, so a script change
+is a new prefix and a new definition, never a silent in-place change. The rendered definition is written
+beside the stack's template in ``cdk.out`` for review.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_deployment as s3deploy
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from config import ModelDeployment
+from mlops_constructs.nag import object_finding
+from mlops_constructs.python_function import retention
+from pipeline_defs.definition import PipelineContext, build_pipeline_definition, spec_json
+
+ROOT = Path(__file__).resolve().parent.parent
+_BASIC_EXECUTION_ROLE = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+# The code bundle: the step scripts, the shared feature module they import, nothing else.
+_BUNDLE_INCLUDE = ("pipeline_defs/__init__.py", "pipeline_defs/scripts", "lambdas/__init__.py", "lambdas/shared")
+_BUNDLE_EXCLUDES = [
+    "*",
+    "!pipeline_defs/",
+    "pipeline_defs/*",
+    "!pipeline_defs/__init__.py",
+    "!pipeline_defs/scripts/",
+    "!pipeline_defs/scripts/**",
+    "!lambdas/",
+    "lambdas/*",
+    "!lambdas/__init__.py",
+    "!lambdas/shared/",
+    "!lambdas/shared/**",
+    "**/__pycache__/",
+    "**/*.pyc",
+]
+
+
+def bundle_files() -> list[Path]:
+    files: list[Path] = []
+    for entry in _BUNDLE_INCLUDE:
+        path = ROOT / entry
+        files.extend(
+            [path]
+            if path.is_file()
+            else sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+        )
+    return files
+
+
+def bundle_hash(spec_document: str) -> str:
+    """Content hash of the code bundle (file paths and bytes, and spec.json): the code prefix's last part."""
+    digest = hashlib.sha256()
+    for path in bundle_files():
+        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    digest.update(b"spec.json\0" + spec_document.encode())
+    return digest.hexdigest()[:16]
+
+
+class TrainingPipeline(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        deployment: ModelDeployment,
+        key: kms.IKey,
+        artifacts_bucket: s3.IBucket,
+        offline_store_bucket: s3.IBucket,
+        ground_truth_bucket: s3.IBucket,
+        model_package_group_arn: str,
+    ) -> None:
+        super().__init__(scope, id_)
+        stack = cdk.Stack.of(self)
+        spec = deployment.spec
+        spec_document = spec_json(spec)
+        self.code_prefix = f"code/{spec.name}/{bundle_hash(spec_document)}"
+        self.pipeline_name = deployment.pipeline_name
+        self.runs_prefix = f"pipelines/{deployment.pipeline_name}"
+
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal(
+                "sagemaker.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
+            ),
+            description=f"Runs the {deployment.pipeline_name} pipeline and its jobs",
+        )
+        self._grant(
+            deployment=deployment,
+            key=key,
+            artifacts=artifacts_bucket,
+            offline_store=offline_store_bucket,
+            ground_truth=ground_truth_bucket,
+            model_package_group_arn=model_package_group_arn,
+        )
+
+        self.code = s3deploy.BucketDeployment(
+            self,
+            "Code",
+            sources=[
+                s3deploy.Source.asset(str(ROOT), exclude=_BUNDLE_EXCLUDES, ignore_mode=cdk.IgnoreMode.GIT),
+                s3deploy.Source.data("spec.json", spec_document),
+            ],
+            destination_bucket=artifacts_bucket,
+            destination_key_prefix=self.code_prefix,
+            prune=False,  # earlier bundles stay: running executions and registered packages refer to them
+            retain_on_delete=True,
+            server_side_encryption=s3deploy.ServerSideEncryption.AWS_KMS,
+            server_side_encryption_aws_kms_key_id=key.key_arn,
+            memory_limit=512,
+            log_group=logs.LogGroup(
+                self,
+                "CodeDeploymentLogs",
+                retention=retention(deployment.env.storage.log_retention_days),
+                encryption_key=key,
+                removal_policy=cdk.RemovalPolicy.DESTROY,
+            ),
+        )
+        self.code.handler_role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["kms:Encrypt", "kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn])
+        )
+        self._acknowledge_bucket_deployment_handler(artifacts_bucket)
+
+        context = PipelineContext(
+            region=deployment.env.region,
+            role_arn="${PipelineRoleArn}",
+            artifacts_bucket=artifacts_bucket.bucket_name,
+            offline_store_bucket=offline_store_bucket.bucket_name,
+            ground_truth_bucket=ground_truth_bucket.bucket_name,
+            kms_key_arn="${KmsKeyArn}",
+            code_prefix=self.code_prefix,
+        )
+        self.definition = build_pipeline_definition(deployment, context)
+        stage = cdk.Stage.of(self)
+        if stage is not None:  # beside the stack's template, for review
+            outdir = Path(stage.outdir)
+            outdir.mkdir(parents=True, exist_ok=True)
+            (outdir / f"{stack.artifact_id}.pipeline-definition.json").write_text(self.definition + "\n")
+
+        self.pipeline = sagemaker.CfnPipeline(
+            self,
+            "Pipeline",
+            pipeline_name=deployment.pipeline_name,
+            pipeline_description=f"Retrains {spec.name} in {deployment.env.name}; registers only a candidate that "
+            f"clears {spec.objective.value} >= threshold and beats the champion",
+            role_arn=self.role.role_arn,
+            pipeline_definition={
+                "PipelineDefinitionBody": cdk.Fn.sub(
+                    self.definition, {"PipelineRoleArn": self.role.role_arn, "KmsKeyArn": key.key_arn}
+                )
+            },
+        )
+        self.pipeline.node.add_dependency(self.code)
+        self.pipeline.node.add_dependency(self.role)
+
+    def _acknowledge_bucket_deployment_handler(self, artifacts: s3.IBucket) -> None:
+        """The CDK's BucketDeployment provider (one singleton per stack) is CDK-owned code we do not configure."""
+        stack = cdk.Stack.of(self)
+        singleton = next(c for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment"))
+        partition = cdk.region_info.RegionInfo.get(stack.region).partition or "aws"
+        bootstrap_assets = f"cdk-hnb659fds-assets-{stack.account}-{stack.region}"
+        reasons = {
+            f"AwsSolutions-IAM4[Policy::{_BASIC_EXECUTION_ROLE}]": "CDK's BucketDeployment provider attaches the "
+            "basic execution role for its own logs.",
+            "AwsSolutions-L1": "CDK's BucketDeployment provider pins its runtime with the aws-cdk-lib version.",
+            **{
+                f"AwsSolutions-IAM5[Action::{action}]": "CDK's BucketDeployment grants read on the CDK asset and "
+                "write on the code prefix with its standard action groups."
+                for action in ("s3:Abort*", "s3:DeleteObject*", "s3:GetBucket*", "s3:GetObject*", "s3:List*")
+            },
+            f"AwsSolutions-IAM5[Resource::arn:{partition}:s3:::{bootstrap_assets}/*]": "The provider reads the "
+            "bundle's asset zip from the CDK bootstrap bucket.",
+            f"AwsSolutions-IAM5[Resource::arn:{partition}:s3:::{artifacts.bucket_name}/*]": "The provider's write "
+            "grant covers the destination bucket; objects land under the code prefix.",
+        }
+        for finding, reason in reasons.items():
+            cdk.Validations.of(singleton).acknowledge(cdk.Acknowledgment(id=finding, reason=reason))
+
+    @property
+    def pipeline_arn(self) -> str:
+        return cdk.Stack.of(self).format_arn(
+            service="sagemaker", resource="pipeline", resource_name=self.pipeline_name.lower()
+        )
+
+    def _grant(
+        self,
+        *,
+        deployment: ModelDeployment,
+        key: kms.IKey,
+        artifacts: s3.IBucket,
+        offline_store: s3.IBucket,
+        ground_truth: s3.IBucket,
+        model_package_group_arn: str,
+    ) -> None:
+        stack = cdk.Stack.of(self)
+        spec = deployment.spec
+
+        def job_arn(kind: str) -> str:
+            return stack.format_arn(service="sagemaker", resource=kind, resource_name="pipelines-*")
+
+        statements = [
+            # The jobs the pipeline starts (SageMaker names them pipelines-<execution>-<step>-...).
+            iam.PolicyStatement(
+                actions=[
+                    "sagemaker:CreateProcessingJob",
+                    "sagemaker:DescribeProcessingJob",
+                    "sagemaker:StopProcessingJob",
+                    "sagemaker:CreateTrainingJob",
+                    "sagemaker:DescribeTrainingJob",
+                    "sagemaker:StopTrainingJob",
+                    "sagemaker:AddTags",
+                ],
+                resources=[job_arn("processing-job"), job_arn("training-job")],
+            ),
+            iam.PolicyStatement(
+                actions=["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackageGroup"],
+                resources=[
+                    model_package_group_arn,
+                    stack.format_arn(
+                        service="sagemaker",
+                        resource="model-package",
+                        resource_name=f"{deployment.model_package_group_name}/*",
+                    ),
+                ],
+            ),
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[self.role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject"],
+                resources=[artifacts.arn_for_objects(f"pipelines/{deployment.pipeline_name}/*")],
+            ),
+            iam.PolicyStatement(
+                actions=["s3:GetObject"],
+                resources=[
+                    artifacts.arn_for_objects(f"code/{spec.name}/*"),
+                    offline_store.arn_for_objects(f"offline-store/{spec.name}/*"),
+                    ground_truth.arn_for_objects(f"labels/{spec.name}/*"),
+                ],
+            ),
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[artifacts.bucket_arn, offline_store.bucket_arn, ground_truth.bucket_arn],
+            ),
+            iam.PolicyStatement(
+                actions=["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant", "kms:DescribeKey"],
+                resources=[key.key_arn],
+            ),
+            iam.PolicyStatement(
+                actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                resources=[
+                    f"arn:{stack.partition}:ecr:{stack.region}:*:repository/sagemaker-xgboost",
+                    f"arn:{stack.partition}:ecr:{stack.region}:*:repository/sagemaker-scikit-learn",
+                ],
+            ),
+            iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+            iam.PolicyStatement(
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[
+                    stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name=f"/aws/sagemaker/{kind}/*",
+                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                    for kind in ("ProcessingJobs", "TrainingJobs")
+                ],
+            ),
+            iam.PolicyStatement(
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+            ),
+        ]
+        for statement in statements:
+            self.role.add_to_policy(statement)
+        partition = cdk.region_info.RegionInfo.get(stack.region).partition or "aws"
+        sm_arn = f"arn:{partition}:sagemaker:{stack.region}:{stack.account}"
+        ecr_arn = f"arn:{partition}:ecr:{stack.region}:*:repository"
+        logs_arn = f"arn:{partition}:logs:{stack.region}:{stack.account}:log-group:/aws/sagemaker"
+        job_names = "SageMaker Pipelines names the jobs it starts pipelines-<execution id>-<step>-<suffix>."
+        versions = "Registered versions are numbered by SageMaker."
+        images = "Built-in and framework images live in AWS-owned registries whose account differs per region."
+        reasons = {
+            "Resource::*": "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level "
+            "permissions; PutMetricData is limited to SageMaker namespaces by condition.",
+            f"Resource::{sm_arn}:processing-job/pipelines-*": job_names,
+            f"Resource::{sm_arn}:training-job/pipelines-*": job_names,
+            f"Resource::{sm_arn}:model-package/{deployment.model_package_group_name}/*": versions,
+            f"Resource::{ecr_arn}/sagemaker-xgboost": images,
+            f"Resource::{ecr_arn}/sagemaker-scikit-learn": images,
+            f"Resource::{logs_arn}/ProcessingJobs/*": "SageMaker names job log groups by job type.",
+            f"Resource::{logs_arn}/TrainingJobs/*": "SageMaker names job log groups by job type.",
+        }
+        for finding, reason in reasons.items():
+            cdk.Validations.of(self.role).acknowledge(
+                cdk.Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason)
+            )
+        for bucket, pattern, reason in (
+            (artifacts, f"pipelines/{deployment.pipeline_name}/*", "Each execution writes under its own prefix."),
+            (artifacts, f"code/{spec.name}/*", "Code bundles are versioned by content hash under the model's prefix."),
+            (
+                offline_store,
+                f"offline-store/{spec.name}/*",
+                "Feature Store names offline-store files; the dataset step reads the model's groups.",
+            ),
+            (ground_truth, f"labels/{spec.name}/*", "Labels land per collection hour under the model's prefix."),
+        ):
+            cdk.Validations.of(self.role).acknowledge(
+                cdk.Acknowledgment(id=object_finding(self, bucket.bucket_name, pattern), reason=reason)
+            )
