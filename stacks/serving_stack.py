@@ -30,6 +30,6 @@ class ServingStack(cdk.Stack):
             data_capture_bucket=platform.bucket(self, "DataCapture"),
             owner_topic=model.owner_topic.topic,
         )
-        self.add_dependency(platform)
+        self.add_stack_dependency(platform)
         cdk.Tags.of(self).add("mlops:model", deployment.spec.name)
         cdk.Tags.of(self).add("mlops:owner", deployment.spec.owner.email)

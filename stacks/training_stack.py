@@ -48,6 +48,6 @@ class TrainingStack(cdk.Stack):
             ground_truth_bucket=platform.bucket(self, "GroundTruth"),
             model_package_group_arn=model.registry.group_arn,
         )
-        self.add_dependency(platform)
+        self.add_stack_dependency(platform)
         cdk.Tags.of(self).add("mlops:model", deployment.spec.name)
         cdk.Tags.of(self).add("mlops:owner", deployment.spec.owner.email)

@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+# urllib3 probes IPv6 support at import by creating (never connecting) a socket; import it here, before
+# pytest-socket blocks sockets for each test, so that probe is not reported as a blocked network attempt.
+import urllib3  # noqa: F401
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Fake credentials and a fixed region for every boto3 client the tests create (moto or Stubber).
