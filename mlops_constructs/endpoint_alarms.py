@@ -90,6 +90,11 @@ class VariantAlarms(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
         )
         self.rollback_alarms = (self.errors_5xx, self.model_errors, self.latency_p99)
+        # Literal names (not tokens): the deployment Lambdas pass them to UpdateEndpoint's AutoRollbackConfiguration.
+        self.rollback_alarm_names = [
+            f"{alarm_name_prefix}-{variant_name}-{suffix}"
+            for suffix in ("5xx-rate", "model-error-rate", "p99-model-latency")
+        ]
         action = actions.SnsAction(topic)
         for alarm in (*self.rollback_alarms, self.no_traffic):
             alarm.add_alarm_action(action)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_glue as glue
@@ -12,6 +13,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from config import Environment, ModelDeployment
+from mlops_constructs.deployment_history import DeploymentHistory
 from mlops_constructs.encryption import PlatformKey
 from mlops_constructs.feature_store import FeatureStore
 from mlops_constructs.model_registry import ModelRegistry
@@ -27,6 +29,7 @@ class ModelStatefulResources:
     feature_store: FeatureStore
     registry: ModelRegistry
     owner_topic: OwnerTopic
+    deployment_history: DeploymentHistory
 
 
 def bucket_name(environment: Environment, purpose: str) -> str:
@@ -36,7 +39,10 @@ def bucket_name(environment: Environment, purpose: str) -> str:
 
 class PlatformStack(cdk.Stack):
     def bucket(self, scope: Construct, purpose: str) -> s3.IBucket:
-        """A platform bucket, imported by name into another stack of the same environment."""
+        """A platform bucket, imported by name into another stack of the same environment (once per scope)."""
+        existing = scope.node.try_find_child(f"{purpose}Bucket")
+        if existing is not None:
+            return cast(s3.IBucket, existing)
         return s3.Bucket.from_bucket_name(scope, f"{purpose}Bucket", self.bucket_names[purpose])
 
     def __init__(
@@ -138,4 +144,7 @@ class PlatformStack(cdk.Stack):
                 feature_store=feature_store,
                 registry=ModelRegistry(scope_, "Registry", deployment=deployment),
                 owner_topic=OwnerTopic(scope_, "Owner", deployment=deployment, key=self.key),
+                deployment_history=DeploymentHistory(
+                    scope_, "DeploymentHistory", deployment=deployment, key=self.key, removal_policy=removal
+                ),
             )

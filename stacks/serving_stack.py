@@ -1,4 +1,5 @@
-"""Per model and environment: the data-capturing endpoint serving the model the serving pointer names."""
+"""Per model and environment: the data-capturing endpoint serving the model the serving pointer names, and the
+deployment Lambdas that change what it serves."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from config import ModelDeployment
+from mlops_constructs.deployment_automation import DeploymentAutomation
+from mlops_constructs.deployment_history import history_table_name
 from mlops_constructs.serving_endpoint import ServingEndpoint
 from stacks.platform_stack import PlatformStack
 
@@ -29,6 +32,17 @@ class ServingStack(cdk.Stack):
             artifacts_bucket=platform.bucket(self, "Artifacts"),
             data_capture_bucket=platform.bucket(self, "DataCapture"),
             owner_topic=model.owner_topic.topic,
+        )
+        self.automation = DeploymentAutomation(
+            self,
+            "Deployment",
+            deployment=deployment,
+            key=platform.key,
+            history_table_name=history_table_name(deployment),
+            model_role=self.endpoint.role,
+            data_capture_bucket=platform.bucket(self, "DataCapture"),
+            alarm_names=self.endpoint.alarms.rollback_alarm_names,
+            variant_name=self.endpoint.variant_name,
         )
         self.add_stack_dependency(platform)
         cdk.Tags.of(self).add("mlops:model", deployment.spec.name)

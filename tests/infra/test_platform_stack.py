@@ -32,6 +32,7 @@ STATEFUL_LOGICAL_IDS = {
     "frauddetectionFeatureStoreGroupcustomerspendE21640B0": "AWS::SageMaker::FeatureGroup",
     "frauddetectionRegistryGroup1FA66889": "AWS::SageMaker::ModelPackageGroup",
     "frauddetectionOwnerTopic54EFDCF0": "AWS::SNS::Topic",
+    "frauddetectionDeploymentHistoryTable7E8529AB": "AWS::DynamoDB::Table",
 }
 
 
@@ -259,3 +260,19 @@ def test_every_taggable_resource_carries_model_owner_and_environment_tags(synth:
         else:
             assert tags["mlops:model"] == "platform", logical_id
             assert tags["mlops:owner"] == "ml-platform@example.com", logical_id
+
+
+@pytest.mark.parametrize(("env", "retained"), [("dev", False), ("prod", True)])
+def test_deployment_history_is_durable_and_queryable_per_model(synth: Synthesized, env: str, retained: bool) -> None:
+    _, table = one_resource(
+        platform(synth, env), "AWS::DynamoDB::Table", TableName=f"mlops-{env}-fraud-detection-deployments"
+    )
+    props = table["Properties"]
+    assert props["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"]["SSEType"] == "KMS"
+    assert props["DeletionProtectionEnabled"] is retained
+    assert table["DeletionPolicy"] == ("Retain" if retained else "Delete")

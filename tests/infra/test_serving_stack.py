@@ -146,9 +146,89 @@ def test_autoscaling_targets_the_stable_variant(synth: Synthesized) -> None:
 
 def test_model_role_is_least_privilege(synth: Synthesized) -> None:
     t = template(synth, "prod")
-    for policy in resources_of_type(t, "AWS::IAM::Policy").values():
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-            assert not any(a in ("*", "sagemaker:*", "s3:*", "kms:*") or a.endswith(":*") for a in actions)
-            if statement["Resource"] == "*":
-                assert set(actions) <= {"ecr:GetAuthorizationToken", "cloudwatch:PutMetricData"}
+    (policy,) = [p for k, p in resources_of_type(t, "AWS::IAM::Policy").items() if k.startswith("ServingModelRole")]
+    for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert not any(a in ("*", "sagemaker:*", "s3:*", "kms:*") or a.endswith(":*") for a in actions)
+        if statement["Resource"] == "*":
+            assert set(actions) <= {"ecr:GetAuthorizationToken", "cloudwatch:PutMetricData"}
+
+
+# ---- deployment automation ----
+
+
+def deployment_functions(synth: Synthesized, env: str) -> dict[str, dict[str, Any]]:
+    return {
+        f["Properties"]["Handler"].split(".")[2]: f
+        for f in resources_of_type(template(synth, env), "AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"].startswith("lambdas.deployment.")
+    }
+
+
+def test_every_deployment_step_and_score_is_deployed_with_its_settings(synth: Synthesized) -> None:
+    fns = deployment_functions(synth, "prod")
+    assert set(fns) == {"prepare", "deploy", "verify", "compare", "promote", "rollback", "score"}
+    env = fns["promote"]["Properties"]["Environment"]["Variables"]
+    assert env["ENDPOINT_NAME"] == "fraud-detection-prod"
+    assert env["VARIANT_NAME"] == "primary"
+    assert env["SERVING_POINTER_PARAMETER"] == "/mlops/fraud-detection/prod/serving-model-package-arn"
+    assert env["HISTORY_TABLE"] == "mlops-prod-fraud-detection-deployments"
+    settings = json.loads(env["DEPLOYMENT_SETTINGS"])
+    assert settings["strategy"] == "canary"
+    assert settings["canary_size_percent"] == 25
+    assert settings["alarm_names"] == [
+        "fraud-detection-prod-primary-5xx-rate",
+        "fraud-detection-prod-primary-model-error-rate",
+        "fraud-detection-prod-primary-p99-model-latency",
+    ]
+    score = fns["score"]["Properties"]["Environment"]["Variables"]
+    assert json.loads(score["FEATURE_NAMES"])[:2] == ["amount", "merchant_category"]
+    assert score["ENTITY_ID_NAME"] == "customer_id"
+
+
+def test_alarm_names_given_to_the_lambdas_are_the_deployed_alarms(synth: Synthesized) -> None:
+    names = {
+        a["Properties"]["AlarmName"]
+        for a in resources_of_type(template(synth, "prod"), "AWS::CloudWatch::Alarm").values()
+    }
+    settings = json.loads(
+        deployment_functions(synth, "prod")["deploy"]["Properties"]["Environment"]["Variables"]["DEPLOYMENT_SETTINGS"]
+    )
+    assert set(settings["alarm_names"]) <= names
+
+
+def _statements_of(synth: Synthesized, env: str, step: str) -> list[dict[str, Any]]:
+    t = template(synth, env)
+    role = deployment_functions(synth, env)[step]["Properties"]["Role"]["Fn::GetAtt"][0]
+    policy = next(
+        p for p in resources_of_type(t, "AWS::IAM::Policy").values() if p["Properties"]["Roles"] == [{"Ref": role}]
+    )
+    return list(policy["Properties"]["PolicyDocument"]["Statement"])
+
+
+@pytest.mark.parametrize("step", ["prepare", "deploy", "verify", "compare", "promote", "rollback", "score"])
+def test_deployment_roles_are_least_privilege(synth: Synthesized, step: str) -> None:
+    for statement in _statements_of(synth, "prod", step):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert not any(a.endswith(":*") or a == "*" for a in actions), actions
+        if statement["Resource"] == "*":
+            assert set(actions) <= {"cloudwatch:GetMetricData", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+
+
+def test_only_promote_and_rollback_may_move_the_serving_pointer(synth: Synthesized) -> None:
+    for step in ("prepare", "deploy", "verify", "compare", "promote", "rollback"):
+        actions = {
+            a
+            for s in _statements_of(synth, "prod", step)
+            for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+        }
+        assert ("ssm:PutParameter" in actions) is (step in ("promote", "rollback")), step
+        assert ("sagemaker:UpdateEndpoint" in actions) is (step in ("deploy", "promote", "rollback")), step
+
+
+def test_score_may_only_read_features_and_invoke_this_endpoint(synth: Synthesized) -> None:
+    statements = _statements_of(synth, "prod", "score")
+    invoke = next(s for s in statements if s["Action"] == "sagemaker:InvokeEndpoint")
+    assert invoke["Resource"] == "arn:aws:sagemaker:us-east-1:333333333333:endpoint/fraud-detection-prod"
+    get_record = next(s for s in statements if s["Action"] == "sagemaker:GetRecord")
+    assert len(get_record["Resource"]) == 2

@@ -1,0 +1,7 @@
+"""Deployment Lambdas of the retraining loop (DESIGN.md sections 4-6) and the online scoring function.
+
+One module per step, each a thin ``handler(event, context)`` over a logic function that takes its clients:
+``prepare`` -> ``deploy`` (+ action ``ab_step``) -> ``verify`` -> ``compare`` -> ``promote``, or ``rollback``;
+``score`` serves a prediction. Shared pieces: ``settings`` (environment), ``events`` (event parsing),
+``history`` (DynamoDB items), ``endpoint`` (SageMaker), ``registry`` (package, pointer, tags), ``errors``.
+"""
