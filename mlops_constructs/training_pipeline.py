@@ -10,63 +10,22 @@ beside the stack's template in ``cdk.out`` for review.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_s3_deployment as s3deploy
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from config import ModelDeployment
+from mlops_constructs.code_bundle import CodeBundle
 from mlops_constructs.nag import object_finding
-from mlops_constructs.python_function import retention
 from pipeline_defs.definition import PipelineContext, build_pipeline_definition, spec_json
 
-ROOT = Path(__file__).resolve().parent.parent
-_BASIC_EXECUTION_ROLE = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-# The code bundle: the step scripts, the shared feature module they import, nothing else.
-_BUNDLE_INCLUDE = ("pipeline_defs/__init__.py", "pipeline_defs/scripts", "lambdas/__init__.py", "lambdas/shared")
-_BUNDLE_EXCLUDES = [
-    "*",
-    "!pipeline_defs/",
-    "pipeline_defs/*",
-    "!pipeline_defs/__init__.py",
-    "!pipeline_defs/scripts/",
-    "!pipeline_defs/scripts/**",
-    "!lambdas/",
-    "lambdas/*",
-    "!lambdas/__init__.py",
-    "!lambdas/shared/",
-    "!lambdas/shared/**",
-    "**/__pycache__/",
-    "**/*.pyc",
-]
-
-
-def bundle_files() -> list[Path]:
-    files: list[Path] = []
-    for entry in _BUNDLE_INCLUDE:
-        path = ROOT / entry
-        files.extend(
-            [path]
-            if path.is_file()
-            else sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-        )
-    return files
-
-
-def bundle_hash(spec_document: str) -> str:
-    """Content hash of the code bundle (file paths and bytes, and spec.json): the code prefix's last part."""
-    digest = hashlib.sha256()
-    for path in bundle_files():
-        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    digest.update(b"spec.json\0" + spec_document.encode())
-    return digest.hexdigest()[:16]
+# The code bundle: the step scripts and the shared feature module they import (pipeline_defs/definition.py).
+BUNDLE_INCLUDES = ("pipeline_defs/__init__.py", "pipeline_defs/scripts", "lambdas/__init__.py", "lambdas/shared")
 
 
 class TrainingPipeline(Construct):
@@ -85,8 +44,17 @@ class TrainingPipeline(Construct):
         super().__init__(scope, id_)
         stack = cdk.Stack.of(self)
         spec = deployment.spec
-        spec_document = spec_json(spec)
-        self.code_prefix = f"code/{spec.name}/{bundle_hash(spec_document)}"
+        self.code = CodeBundle(
+            self,
+            "Code",
+            name=spec.name,
+            includes=BUNDLE_INCLUDES,
+            extra_files={"spec.json": spec_json(spec)},
+            bucket=artifacts_bucket,
+            key=key,
+            log_retention_days=deployment.env.storage.log_retention_days,
+        )
+        self.code_prefix = self.code.prefix
         self.pipeline_name = deployment.pipeline_name
         self.runs_prefix = f"pipelines/{deployment.pipeline_name}"
 
@@ -106,33 +74,6 @@ class TrainingPipeline(Construct):
             ground_truth=ground_truth_bucket,
             model_package_group_arn=model_package_group_arn,
         )
-
-        self.code = s3deploy.BucketDeployment(
-            self,
-            "Code",
-            sources=[
-                s3deploy.Source.asset(str(ROOT), exclude=_BUNDLE_EXCLUDES, ignore_mode=cdk.IgnoreMode.GIT),
-                s3deploy.Source.data("spec.json", spec_document),
-            ],
-            destination_bucket=artifacts_bucket,
-            destination_key_prefix=self.code_prefix,
-            prune=False,  # earlier bundles stay: running executions and registered packages refer to them
-            retain_on_delete=True,
-            server_side_encryption=s3deploy.ServerSideEncryption.AWS_KMS,
-            server_side_encryption_aws_kms_key_id=key.key_arn,
-            memory_limit=512,
-            log_group=logs.LogGroup(
-                self,
-                "CodeDeploymentLogs",
-                retention=retention(deployment.env.storage.log_retention_days),
-                encryption_key=key,
-                removal_policy=cdk.RemovalPolicy.DESTROY,
-            ),
-        )
-        self.code.handler_role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["kms:Encrypt", "kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn])
-        )
-        self._acknowledge_bucket_deployment_handler(artifacts_bucket)
 
         context = PipelineContext(
             region=deployment.env.region,
@@ -163,31 +104,8 @@ class TrainingPipeline(Construct):
                 )
             },
         )
-        self.pipeline.node.add_dependency(self.code)
+        self.pipeline.node.add_dependency(self.code.deployment)
         self.pipeline.node.add_dependency(self.role)
-
-    def _acknowledge_bucket_deployment_handler(self, artifacts: s3.IBucket) -> None:
-        """The CDK's BucketDeployment provider (one singleton per stack) is CDK-owned code we do not configure."""
-        stack = cdk.Stack.of(self)
-        singleton = next(c for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment"))
-        partition = cdk.region_info.RegionInfo.get(stack.region).partition or "aws"
-        bootstrap_assets = f"cdk-hnb659fds-assets-{stack.account}-{stack.region}"
-        reasons = {
-            f"AwsSolutions-IAM4[Policy::{_BASIC_EXECUTION_ROLE}]": "CDK's BucketDeployment provider attaches the "
-            "basic execution role for its own logs.",
-            "AwsSolutions-L1": "CDK's BucketDeployment provider pins its runtime with the aws-cdk-lib version.",
-            **{
-                f"AwsSolutions-IAM5[Action::{action}]": "CDK's BucketDeployment grants read on the CDK asset and "
-                "write on the code prefix with its standard action groups."
-                for action in ("s3:Abort*", "s3:DeleteObject*", "s3:GetBucket*", "s3:GetObject*", "s3:List*")
-            },
-            f"AwsSolutions-IAM5[Resource::arn:{partition}:s3:::{bootstrap_assets}/*]": "The provider reads the "
-            "bundle's asset zip from the CDK bootstrap bucket.",
-            f"AwsSolutions-IAM5[Resource::arn:{partition}:s3:::{artifacts.bucket_name}/*]": "The provider's write "
-            "grant covers the destination bucket; objects land under the code prefix.",
-        }
-        for finding, reason in reasons.items():
-            cdk.Validations.of(singleton).acknowledge(cdk.Acknowledgment(id=finding, reason=reason))
 
     @property
     def pipeline_arn(self) -> str:

@@ -214,15 +214,18 @@ def test_pipeline_role_is_least_privilege(synth: Synthesized) -> None:
 
 def test_code_bundle_goes_to_a_content_addressed_prefix(synth: Synthesized) -> None:
     from config import FRAUD_DETECTION  # noqa: PLC0415
-    from mlops_constructs.training_pipeline import bundle_hash  # noqa: PLC0415
+    from mlops_constructs.code_bundle import bundle_hash  # noqa: PLC0415
+    from mlops_constructs.training_pipeline import BUNDLE_INCLUDES  # noqa: PLC0415
     from pipeline_defs.definition import spec_json  # noqa: PLC0415
     from tests.support.specs import CHURN  # noqa: PLC0415
 
-    prefix = f"code/fraud-detection/{bundle_hash(spec_json(FRAUD_DETECTION))}"
+    prefix = f"code/fraud-detection/{bundle_hash(BUNDLE_INCLUDES, {'spec.json': spec_json(FRAUD_DETECTION)})}"
     synth.template("dev", STACK).has_resource_properties(
         "Custom::CDKBucketDeployment",
         {"DestinationBucketKeyPrefix": prefix, "Prune": False, "SystemMetadata": Match.object_like({"sse": "aws:kms"})},
     )
     text, _ = embedded_definition(synth, "dev")
     assert f"s3://mlops-dev-111111111111-us-east-1-artifacts/{prefix}" in text
-    assert bundle_hash(spec_json(CHURN)) != bundle_hash(spec_json(FRAUD_DETECTION))
+    assert bundle_hash(BUNDLE_INCLUDES, {"spec.json": spec_json(CHURN)}) != bundle_hash(
+        BUNDLE_INCLUDES, {"spec.json": spec_json(FRAUD_DETECTION)}
+    )
