@@ -8,6 +8,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from config import Environment, ModelDeployment, ModelSpec
+from stacks.monitoring_stack import MonitoringStack
 from stacks.platform_stack import PlatformStack
 from stacks.serving_stack import ServingStack
 from stacks.training_stack import TrainingStack
@@ -55,6 +56,18 @@ class MlopsStage(cdk.Stage):
                 stack_name=f"mlops-{environment.name}-{d.spec.name}-serving",
                 deployment=d,
                 platform=self.platform,
+            )
+            for d in deployments
+        }
+        self.monitoring = {
+            d.spec.name: MonitoringStack(
+                self,
+                f"{d.spec.name}-monitoring",
+                stack_name=f"mlops-{environment.name}-{d.spec.name}-monitoring",
+                deployment=d,
+                platform=self.platform,
+                serving=self.serving[d.spec.name],
+                training=self.training[d.spec.name],
             )
             for d in deployments
         }
