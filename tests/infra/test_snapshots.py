@@ -17,7 +17,15 @@ def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-STACKS = [(e.name, stack) for e in ENVIRONMENTS for stack in ("platform", *(f"{m.name}-training" for m in MODELS))]
+STACKS = [
+    (e.name, stack)
+    for e in ENVIRONMENTS
+    for stack in ("platform", *(f"{m.name}-{kind}" for m in MODELS for kind in ("training", "serving", "monitoring")))
+]
+
+
+def test_every_synthesized_stack_has_a_snapshot(synth: Synthesized) -> None:
+    assert set(synth.templates) == set(STACKS)
 
 
 @pytest.mark.parametrize(("env", "stack"), STACKS)
