@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from monitoring_job import capture as capture_module
 from monitoring_job.capture import Batch, CaptureReader, Quarantine, ReadCounts, capture_files
 from monitoring_job.config import JobConfig, parse_job_config
 from monitoring_job.synthetic import capture_lines, fraud_features, generate, job_config, write_capture
@@ -157,3 +158,60 @@ def test_files_are_found_recursively_and_only_jsonl(tmp_path: Path) -> None:
         (tmp_path / relative).write_text("", encoding="utf-8")
 
     assert [p.name for p in capture_files(tmp_path)] == ["a.jsonl", "b.jsonl"]
+
+
+def _batches_as_lists(batches: list[Batch]) -> list[dict[str, list[object]]]:
+    """Each batch's columns, numbers as bit patterns (NaN and -0.0 compare exactly), strings decoded."""
+    out = []
+    for batch in batches:
+        columns: dict[str, list[object]] = {n: v.view(np.uint64).tolist() for n, v in batch.numeric.items()}
+        for name, (codes, values) in batch.categorical.items():
+            columns[name] = [None if c < 0 else values[c] for c in codes.tolist()]
+        out.append(columns)
+    return out
+
+
+def _quarantined(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.glob("*.jsonl"))}
+
+
+def _varied_capture(root: Path) -> None:
+    """Clean CSV blocks (the block fast path), JSON payloads, and every kind of bad line, over two files."""
+    path, _ = _mixed_file(root, good=700)
+    clean = list(capture_lines(FEATURES, generate(FEATURES, 400, seed=6)))
+    json_lines = list(capture_lines(FEATURES, generate(FEATURES, 40, seed=7), encoding="JSON"))
+    mixed = clean[:150] + json_lines[:20] + clean[150:] + json_lines[20:]
+    second = path.parent / "second.jsonl"
+    second.write_text("\r\n".join(mixed), encoding="utf-8")  # CRLF, and no newline after the last line
+
+
+def test_the_block_fast_path_reads_exactly_what_the_line_by_line_path_reads(
+    config: JobConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    capture = tmp_path / "capture"
+    _varied_capture(capture)
+
+    fast_counts, fast_batches = _read(config, capture, tmp_path / "fast")
+    monkeypatch.setattr(CaptureReader, "_take_fast", lambda self, lines, done: False)
+    slow_counts, slow_batches = _read(config, capture, tmp_path / "slow")
+
+    assert fast_counts.to_json() == slow_counts.to_json()
+    assert fast_counts.records == 700 + 400 + 40
+    assert _batches_as_lists(fast_batches) == _batches_as_lists(slow_batches)
+    assert _quarantined(tmp_path / "fast/quarantine") == _quarantined(tmp_path / "slow/quarantine")
+
+
+def test_batches_assembled_from_slices_equal_batches_parsed_in_one_go(
+    config: JobConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    capture = tmp_path / "capture"
+    _varied_capture(capture)
+
+    whole_counts, whole_batches = _read(config, capture, tmp_path / "whole")  # one slice per 64-line batch
+    monkeypatch.setattr(capture_module, "SLICE_LINES", 10)  # 7 slices per batch, the last one shorter
+    sliced_counts, sliced_batches = _read(config, capture, tmp_path / "sliced")
+
+    assert whole_counts.to_json() == sliced_counts.to_json()
+    assert [b.rows for b in whole_batches] == [b.rows for b in sliced_batches]
+    assert _batches_as_lists(whole_batches) == _batches_as_lists(sliced_batches)
+    assert _quarantined(tmp_path / "whole/quarantine") == _quarantined(tmp_path / "sliced/quarantine")
