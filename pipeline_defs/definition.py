@@ -244,6 +244,19 @@ def labels_prefix(deployment: ModelDeployment, *, ground_truth_bucket: str) -> s
     return f"s3://{ground_truth_bucket}/labels/{deployment.spec.name}/"
 
 
+def processing_image_uri(region: str) -> str:
+    """The scikit-learn framework image the processing steps run on (Python 3.12 + numpy), resolved offline.
+
+    The monitoring backend's drift job runs on it too: it needs only the standard library and numpy, so it
+    installs nothing at run time.
+    """
+    with _offline_sdk(region) as sdk:
+        uri: str = sdk.image_uris.retrieve(
+            "sklearn", region=region, version=SKLEARN_VERSION, instance_type=DEFAULT_PROCESSING_INSTANCE_TYPE
+        )
+    return uri
+
+
 def eval_metric_for(objective: ObjectiveMetric) -> str:
     """Built-in XGBoost ``eval_metric`` (and early-stopping metric) closest to the spec's objective."""
     return "auc" if objective is ObjectiveMetric.AUC else "aucpr"

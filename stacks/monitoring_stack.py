@@ -8,6 +8,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from config import ModelDeployment, MonitoringBackend
+from mlops_constructs.drift_job import DriftMonitoringJob
 from mlops_constructs.model_dashboard import ModelDashboard
 from mlops_constructs.model_monitor import ModelMonitorSchedules
 from mlops_constructs.monitoring_alarms import MonitoringAlarms
@@ -56,7 +57,20 @@ class MonitoringStack(cdk.Stack):
             ("QualityEvaluation", self.quality.function.function.metric_errors(period=cdk.Duration.hours(1))),
         ]
         schedule_name: str | None = None
-        if deployment.env.monitoring.backend is MonitoringBackend.MODEL_MONITOR:
+        if deployment.env.monitoring.backend is MonitoringBackend.PROCESSING:
+            self.drift_job = DriftMonitoringJob(
+                self,
+                "DriftJob",
+                deployment=deployment,
+                key=platform.key,
+                endpoint_name=endpoint.endpoint_name,
+                artifacts_bucket=buckets["Artifacts"],
+                data_capture_bucket=buckets["DataCapture"],
+                reports_bucket=buckets["MonitoringReports"],
+                topic=model.owner_topic.topic,
+            )
+            failure_metrics.append(("DriftJob", self.drift_job.metric_failed()))
+        else:
             self.model_monitor = ModelMonitorSchedules(
                 self,
                 "ModelMonitor",

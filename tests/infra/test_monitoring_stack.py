@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from config import FRAUD_DETECTION
+from tests.support.asl import asl_validator_errors, rendered_definitions
 from tests.support.synth import Synthesized
 from tests.support.templates import one_resource, resources_of_type
 
@@ -69,10 +71,11 @@ def test_schedules_run_hourly_on_their_job_definitions(synth: Synthesized) -> No
         assert "JobDefinitionArn" in json.dumps(config["MonitoringJobDefinitionName"])
 
 
-def test_the_processing_backend_environment_has_no_model_monitor_resources(synth: Synthesized) -> None:
-    t = template(synth, "dev")
-    for type_ in ("AWS::SageMaker::MonitoringSchedule", "AWS::SageMaker::DataQualityJobDefinition"):
-        assert not resources_of_type(t, type_)
+def test_each_environment_deploys_exactly_its_backend(synth: Synthesized) -> None:
+    for env, model_monitor in (("dev", False), ("staging", True), ("prod", True)):
+        t = template(synth, env)
+        assert bool(resources_of_type(t, "AWS::SageMaker::MonitoringSchedule")) is model_monitor, env
+        assert bool(resources_of_type(t, "AWS::StepFunctions::StateMachine")) is not model_monitor, env
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
@@ -89,7 +92,7 @@ def test_quality_evaluation_runs_on_schedule_with_the_specs_business_metrics(syn
     metrics = {m["name"]: m for m in json.loads(variables["BUSINESS_METRICS"])}
     assert metrics["fraud_value_missed"]["value_column_index"] == FRAUD_DETECTION.feature_names.index("amount")
     assert metrics["review_cost"]["unit_cost"] == 2.5
-    _, rule = one_resource(t, "AWS::Events::Rule")
+    (rule,) = [r for k, r in resources_of_type(t, "AWS::Events::Rule").items() if k.startswith("QualityEvaluation")]
     assert rule["Properties"]["ScheduleExpression"] == "cron(15 * * * ? *)"
     assert "DeadLetterConfig" in rule["Properties"]["Targets"][0]
 
@@ -145,3 +148,79 @@ def test_dashboard_shows_traffic_drift_quality_kpis_and_deployments(synth: Synth
         "ExecutionStarted",
     ):
         assert needle in body, needle
+
+
+# ---- the processing backend (dev) ----
+
+
+def drift_state_machine(synth: Synthesized) -> dict[str, Any]:
+    (definition,) = rendered_definitions(template(synth, "dev")).values()
+    return definition
+
+
+def test_drift_workflow_is_a_valid_logged_traced_standard_state_machine(synth: Synthesized, tmp_path: Path) -> None:
+    definition = drift_state_machine(synth)
+    assert asl_validator_errors(definition, tmp_path) is None
+    assert definition["StartAt"] == "ListCaptures"
+    _, machine = one_resource(template(synth, "dev"), "AWS::StepFunctions::StateMachine")
+    props = machine["Properties"]
+    assert props["StateMachineType"] == "STANDARD"
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    empty = definition["States"]["AnyCaptures?"]["Choices"][0]
+    assert (empty["Variable"], empty["NumericEquals"], empty["Next"]) == ("$.window.object_count", 0, "NoCaptures")
+
+
+def test_analyze_shards_the_window_manifest_and_merge_publishes(synth: Synthesized) -> None:
+    states = drift_state_machine(synth)["States"]
+    analyze, merge = states["Analyze"], states["Merge"]
+    assert analyze["Resource"] == "arn:aws:states:::sagemaker:createProcessingJob.sync"
+    capture = next(i for i in analyze["Parameters"]["ProcessingInputs"] if i["InputName"] == "capture")["S3Input"]
+    assert capture["S3DataType"] == "ManifestFile"
+    assert capture["S3DataDistributionType"] == "ShardedByS3Key"
+    assert capture["S3Uri.$"] == "$.window.manifest_uri"
+    entry = analyze["Parameters"]["AppSpecification"]["ContainerEntrypoint"]
+    assert entry[:4] == ["python3", "-m", "monitoring_job", "analyze"]
+    assert "--shard-output-only" in entry
+    assert "--no-publish" in entry
+    assert analyze["Parameters"]["NetworkConfig"]["EnableNetworkIsolation"] is True
+    merge_entry = merge["Parameters"]["AppSpecification"]["ContainerEntrypoint"]
+    assert merge_entry[3] == "merge"
+    assert "--no-publish" not in merge_entry
+    for job in (analyze, merge):
+        params = job["Parameters"]
+        assert "sagemaker-scikit-learn:1.4-2-py312" in params["AppSpecification"]["ImageUri"]
+        assert params["ProcessingOutputConfig"]["KmsKeyId"]
+        assert params["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"]
+        assert params["NetworkConfig"]["EnableInterContainerTrafficEncryption"] is True
+        assert [c["ErrorEquals"] for c in job["Catch"]] == [["States.ALL"]]
+        # --violations-exit-code 0: a run that finds drift completes; only a broken run fails the job.
+        entry_args = params["AppSpecification"]["ContainerEntrypoint"]
+        assert entry_args[entry_args.index("--violations-exit-code") + 1] == "0"
+
+
+def test_drift_job_runs_on_the_monitoring_schedule_and_its_failures_alarm(synth: Synthesized) -> None:
+    t = template(synth, "dev")
+    rules = [
+        r
+        for r in resources_of_type(t, "AWS::Events::Rule").values()
+        if "StateMachine" in json.dumps(r["Properties"].get("Targets", []))
+    ]
+    (rule,) = rules
+    assert rule["Properties"]["ScheduleExpression"] == "cron(10 * * * ? *)"
+    assert json.loads(
+        rule["Properties"]["Targets"][0]["InputTransformer"]["InputTemplate"].replace("<time>", '"t"')
+    ) == {"time": "t"}
+    alarms = alarms_by_name(synth, "dev")
+    failed = alarms["fraud-detection-dev-monitoring-failed-driftjob"]
+    assert (failed["Namespace"], failed["MetricName"]) == ("AWS/States", "ExecutionsFailed")
+
+
+def test_drift_job_code_bundle_carries_the_job_and_its_spec_derived_config(synth: Synthesized) -> None:
+    from mlops_constructs.code_bundle import bundle_hash  # noqa: PLC0415
+
+    deployments = [d for d in resources_of_type(template(synth, "dev"), "Custom::CDKBucketDeployment").values()]
+    (deployment,) = deployments
+    prefix = deployment["Properties"]["DestinationBucketKeyPrefix"]
+    assert prefix.startswith("code/fraud-detection-monitoring/")
+    assert prefix.rsplit("/", 1)[1] != bundle_hash(("monitoring_job",), {})  # the config is part of the hash
