@@ -45,8 +45,9 @@ def _tree_rss_kb(root: int) -> int:
 
 def measure(cmd: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> Measurement:
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     peak = 0
     done = threading.Event()
 

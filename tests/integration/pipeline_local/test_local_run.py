@@ -39,8 +39,16 @@ def champion_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def challenger_run(champion_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A candidate trained after fraud moved to card-present, daytime, near-home purchases."""
     out = tmp_path_factory.mktemp("challenger")
-    run(LocalRunConfig(out=out, seed=22, customers=CUSTOMERS, days=DAYS, concept_drift=True,
-                       champion_model=champion_run / "model" / "model.tar.gz"))
+    run(
+        LocalRunConfig(
+            out=out,
+            seed=22,
+            customers=CUSTOMERS,
+            days=DAYS,
+            concept_drift=True,
+            champion_model=champion_run / "model" / "model.tar.gz",
+        )
+    )
     return out
 
 
@@ -74,8 +82,15 @@ def test_first_run_without_champion_is_judged_by_the_threshold_alone(champion_ru
 
     assert evaluation["champion"] is None
     assert evaluation["decision_inputs"]["champion_objective"] is None
-    assert set(evaluation["binary_classification_metrics"]) >= {"auc", "pr_auc", "accuracy", "precision", "recall",
-                                                                "f1", "confusion_matrix"}
+    assert set(evaluation["binary_classification_metrics"]) >= {
+        "auc",
+        "pr_auc",
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "confusion_matrix",
+    }
     assert decision["register"] is True
     assert decision["code"] == "registered_no_champion"
     assert decision["inputs"]["candidate"] >= decision["inputs"]["absolute_threshold"]
@@ -102,16 +117,45 @@ def test_weak_challenger_trained_on_shuffled_labels_is_rejected_with_the_reason(
         labels = rng.permutation([line.split(",", 1)[0] for line in lines])
         (shuffled / split).mkdir(parents=True)
         (shuffled / split / f"{split}.csv").write_text(
-            "".join(f"{label},{line.split(',', 1)[1]}\n" for label, line in zip(labels, lines, strict=True)))
-    assert train_local.main(["--train", str(shuffled / "train"), "--validation", str(shuffled / "validation"),
-                             "--model-dir", str(tmp_path / "weak"), "--num-round", "50"]) == 0
+            "".join(f"{label},{line.split(',', 1)[1]}\n" for label, line in zip(labels, lines, strict=True))
+        )
+    assert (
+        train_local.main(
+            [
+                "--train",
+                str(shuffled / "train"),
+                "--validation",
+                str(shuffled / "validation"),
+                "--model-dir",
+                str(tmp_path / "weak"),
+                "--num-round",
+                "50",
+            ]
+        )
+        == 0
+    )
 
     champion = challenger_run / "model" / "model.tar.gz"  # the good post-drift model now serves
-    assert evaluate.main(["--spec", str(challenger_run / "spec.json"), "--model", str(tmp_path / "weak"),
-                          "--champion-model", str(champion), "--test", str(challenger_run / "preprocess" / "test"),
-                          "--output-dir", str(tmp_path / "evaluation")]) == 0
-    assert condition.main(["--evaluation", str(tmp_path / "evaluation"),
-                           "--output-dir", str(tmp_path / "decision")]) == 0
+    assert (
+        evaluate.main(
+            [
+                "--spec",
+                str(challenger_run / "spec.json"),
+                "--model",
+                str(tmp_path / "weak"),
+                "--champion-model",
+                str(champion),
+                "--test",
+                str(challenger_run / "preprocess" / "test"),
+                "--output-dir",
+                str(tmp_path / "evaluation"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        condition.main(["--evaluation", str(tmp_path / "evaluation"), "--output-dir", str(tmp_path / "decision")]) == 0
+    )
 
     decision = load(tmp_path / "decision" / "decision.json")
     assert decision["register"] is False

@@ -48,8 +48,15 @@ def raw_event(**overrides: Any) -> dict[str, Any]:
 
 
 def txn(transaction_id: str, at: datetime, amount: float, customer: str = "C1") -> TransactionEvent:
-    return TransactionEvent(transaction_id=transaction_id, customer_id=customer, event_time=at, amount=amount,
-                            merchant_category="grocery", card_present=True, distance_from_home_km=1.0)
+    return TransactionEvent(
+        transaction_id=transaction_id,
+        customer_id=customer,
+        event_time=at,
+        amount=amount,
+        merchant_category="grocery",
+        card_present=True,
+        distance_from_home_km=1.0,
+    )
 
 
 def spend_by_id(events: list[TransactionEvent]) -> dict[str, dict[str, Any]]:
@@ -215,8 +222,7 @@ def test_put_record_shape_round_trips_through_feature_store_strings() -> None:
 
     assert put[0] == {"FeatureName": "customer_id", "ValueAsString": "C1"}
     assert {"FeatureName": "amount", "ValueAsString": "12.3"} in put
-    assert all(set(item) == {"FeatureName", "ValueAsString"} and isinstance(item["ValueAsString"], str)
-               for item in put)
+    assert all(set(item) == {"FeatureName", "ValueAsString"} and isinstance(item["ValueAsString"], str) for item in put)
     assert from_feature_store_record(put) == records.transaction
 
 

@@ -31,8 +31,13 @@ from tests.unit.pipeline_definition.conftest import (
 SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.4-2-py312-cpu-py3"
 XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 RUN_ROOT = "s3://${ArtifactsBucket}/pipelines/fraud-detection-dev-training"
-PROCESSING_MODULES = {"Dataset": "dataset", "Preprocess": "preprocess", "Evaluate": "evaluate",
-                      "Baseline": "baseline", "Decide": "condition"}
+PROCESSING_MODULES = {
+    "Dataset": "dataset",
+    "Preprocess": "preprocess",
+    "Evaluate": "evaluate",
+    "Baseline": "baseline",
+    "Decide": "condition",
+}
 
 
 def output_uri(step: dict[str, Any], name: str) -> Any:
@@ -93,9 +98,15 @@ def test_steps_run_in_order_and_each_reads_what_the_previous_ones_wrote(fraud_de
     top_level = [(s["Name"], s["Type"]) for s in fraud_dev["Steps"]]
     steps = steps_by_name(fraud_dev)
 
-    assert top_level == [("Dataset", "Processing"), ("Preprocess", "Processing"), ("Train", "Training"),
-                         ("Evaluate", "Processing"), ("Baseline", "Processing"), ("Decide", "Processing"),
-                         ("CheckCandidate", "Condition")]
+    assert top_level == [
+        ("Dataset", "Processing"),
+        ("Preprocess", "Processing"),
+        ("Train", "Training"),
+        ("Evaluate", "Processing"),
+        ("Baseline", "Processing"),
+        ("Decide", "Processing"),
+        ("CheckCandidate", "Condition"),
+    ]
     assert {name: referenced_steps(step) for name, step in steps.items()} == {
         "Dataset": set(),
         "Preprocess": {"Dataset"},
@@ -123,15 +134,20 @@ def test_gate_compares_the_candidate_with_the_threshold_parameter_and_the_champi
 
     assert threshold == {
         "Type": "GreaterThanOrEqualTo",
-        "LeftValue": {"Std:JsonGet": {"PropertyFile": get("Steps.Evaluate.PropertyFiles.EvaluationReport"),
-                                      "Path": "decision_inputs.candidate_objective"}},
+        "LeftValue": {
+            "Std:JsonGet": {
+                "PropertyFile": get("Steps.Evaluate.PropertyFiles.EvaluationReport"),
+                "Path": "decision_inputs.candidate_objective",
+            }
+        },
         "RightValue": get("Parameters.AbsoluteThreshold"),
     }
     # Decide (condition.py) applies "candidate >= champion + MinImprovement" to the same evaluation.json.
     assert champion_bar == {
         "Type": "In",
-        "QueryValue": {"Std:JsonGet": {"PropertyFile": get("Steps.Decide.PropertyFiles.RegistrationDecision"),
-                                       "Path": "code"}},
+        "QueryValue": {
+            "Std:JsonGet": {"PropertyFile": get("Steps.Decide.PropertyFiles.RegistrationDecision"), "Path": "code"}
+        },
         "Values": ["registered_no_champion", "registered_beats_champion"],
     }
     assert [s["Name"] for s in check["IfSteps"]] == ["Register"]
@@ -155,8 +171,9 @@ def test_evaluation_gets_the_champion_and_the_gate_parameters(fraud_dev: dict[st
     assert options["--objective"] == "pr_auc"
     assert input_uri(evaluate, "model") == get("Steps.Train.ModelArtifacts.S3ModelArtifacts")
     assert input_uri(evaluate, "test") == join(output_property("Preprocess", "preprocessed"), "test")
-    assert evaluate["PropertyFiles"] == [{"PropertyFileName": "EvaluationReport", "OutputName": "evaluation",
-                                          "FilePath": "evaluation.json"}]
+    assert evaluate["PropertyFiles"] == [
+        {"PropertyFileName": "EvaluationReport", "OutputName": "evaluation", "FilePath": "evaluation.json"}
+    ]
 
 
 # ---- registration ----
@@ -170,8 +187,9 @@ def test_register_creates_a_pending_version_in_the_models_group(fraud_dev: dict[
     assert register["Type"] == "RegisterModel"
     assert arguments["ModelApprovalStatus"] == "PendingManualApproval"
     assert arguments["ModelPackageGroupName"] == "fraud-detection-dev"
-    assert inference["Containers"] == [{"Environment": {}, "Image": XGBOOST_IMAGE,
-                                        "ModelDataUrl": get("Steps.Train.ModelArtifacts.S3ModelArtifacts")}]
+    assert inference["Containers"] == [
+        {"Environment": {}, "Image": XGBOOST_IMAGE, "ModelDataUrl": get("Steps.Train.ModelArtifacts.S3ModelArtifacts")}
+    ]
     assert inference["SupportedContentTypes"] == inference["SupportedResponseMIMETypes"] == ["text/csv"]
     assert inference["SupportedRealtimeInferenceInstanceTypes"] == [DEV.endpoint.instance_type]
 
@@ -183,16 +201,20 @@ def test_register_attaches_metrics_and_drift_baselines(fraud_dev: dict[str, Any]
     def source(*parts: Any) -> dict[str, Any]:
         return {"ContentType": "application/json", "S3Uri": join(*parts)}
 
-    data_quality = {"Statistics": source(baselines, "data-quality", "statistics.json"),
-                    "Constraints": source(baselines, "data-quality", "constraints.json")}
+    data_quality = {
+        "Statistics": source(baselines, "data-quality", "statistics.json"),
+        "Constraints": source(baselines, "data-quality", "constraints.json"),
+    }
     assert arguments["ModelMetrics"]["ModelQuality"] == {
         "Statistics": source(output_property("Evaluate", "evaluation"), "evaluation.json"),
         "Constraints": source(baselines, "model-quality", "constraints.json"),
     }
     assert arguments["ModelMetrics"]["ModelDataQuality"] == data_quality
     assert arguments["DriftCheckBaselines"] == {
-        "ModelQuality": {"Statistics": source(baselines, "model-quality", "statistics.json"),
-                         "Constraints": source(baselines, "model-quality", "constraints.json")},
+        "ModelQuality": {
+            "Statistics": source(baselines, "model-quality", "statistics.json"),
+            "Constraints": source(baselines, "model-quality", "constraints.json"),
+        },
         "ModelDataQuality": data_quality,
     }
 
@@ -212,8 +234,10 @@ def test_register_records_lineage_metadata(fraud_dev: dict[str, Any]) -> None:
         "absolute_threshold": join(get("Parameters.AbsoluteThreshold"), on=""),
         "min_improvement": join(get("Parameters.MinImprovement"), on=""),
     }
-    assert arguments["MetadataProperties"] == {"CommitId": "0123abcd",
-                                               "GeneratedBy": join("fraud-detection-dev-training", EXECUTION_ID)}
+    assert arguments["MetadataProperties"] == {
+        "CommitId": "0123abcd",
+        "GeneratedBy": join("fraud-detection-dev-training", EXECUTION_ID),
+    }
 
 
 # ---- data flow, code and layout ----
@@ -239,8 +263,12 @@ def test_dataset_reads_every_feature_group_the_labels_and_the_window(fraud_dev: 
 def test_training_uses_builtin_xgboost_with_the_hyperparameter_parameters(fraud_dev: dict[str, Any]) -> None:
     train = steps_by_name(fraud_dev)["Train"]["Arguments"]
     preprocessed = output_property("Preprocess", "preprocessed")
-    class_ratio = {"Std:JsonGet": {"PropertyFile": get("Steps.Preprocess.PropertyFiles.PreprocessSummary"),
-                                   "Path": "scale_pos_weight"}}
+    class_ratio = {
+        "Std:JsonGet": {
+            "PropertyFile": get("Steps.Preprocess.PropertyFiles.PreprocessSummary"),
+            "Path": "scale_pos_weight",
+        }
+    }
 
     assert train["AlgorithmSpecification"] == {"TrainingImage": XGBOOST_IMAGE, "TrainingInputMode": "File"}
     assert train["HyperParameters"] == {
@@ -255,13 +283,17 @@ def test_training_uses_builtin_xgboost_with_the_hyperparameter_parameters(fraud_
         "early_stopping_rounds": "20",
         "seed": "0",
     }
-    assert [(c["ChannelName"], c["ContentType"], c["DataSource"]["S3DataSource"]["S3Uri"])
-            for c in train["InputDataConfig"]] == [("train", "text/csv", join(preprocessed, "train")),
-                                                   ("validation", "text/csv", join(preprocessed, "validation"))]
+    assert [
+        (c["ChannelName"], c["ContentType"], c["DataSource"]["S3DataSource"]["S3Uri"]) for c in train["InputDataConfig"]
+    ] == [
+        ("train", "text/csv", join(preprocessed, "train")),
+        ("validation", "text/csv", join(preprocessed, "validation")),
+    ]
     assert train["ResourceConfig"]["InstanceType"] == get("Parameters.TrainingInstanceType")
     assert train["OutputDataConfig"]["S3OutputPath"] == join(RUN_ROOT, EXECUTION_ID, "train")
     assert steps_by_name(fraud_dev)["Preprocess"]["PropertyFiles"] == [
-        {"PropertyFileName": "PreprocessSummary", "OutputName": "preprocessed", "FilePath": "summary.json"}]
+        {"PropertyFileName": "PreprocessSummary", "OutputName": "preprocessed", "FilePath": "summary.json"}
+    ]
 
 
 def test_processing_steps_run_the_bundled_scripts_on_the_python_312_image(fraud_dev: dict[str, Any]) -> None:
@@ -274,14 +306,18 @@ def test_processing_steps_run_the_bundled_scripts_on_the_python_312_image(fraud_
         assert input_uri(steps[name], "code") == "s3://${ArtifactsBucket}/code/fraud-detection/${CodeHash}/", name
         assert steps[name]["Arguments"]["Environment"]["PYTHONPATH"] == "/opt/ml/processing/input/code", name
         assert steps[name]["Arguments"]["ProcessingResources"]["ClusterConfig"]["InstanceType"] == get(
-            "Parameters.ProcessingInstanceType"), name
+            "Parameters.ProcessingInstanceType"
+        ), name
 
 
 def test_each_step_writes_under_the_execution_prefix_in_its_own_folder(fraud_dev: dict[str, Any]) -> None:
     steps = steps_by_name(fraud_dev)
-    outputs = {(name, o["OutputName"]): o["S3Output"]["S3Uri"]
-               for name, step in steps.items() if step["Type"] == "Processing"
-               for o in step["Arguments"]["ProcessingOutputConfig"]["Outputs"]}
+    outputs = {
+        (name, o["OutputName"]): o["S3Output"]["S3Uri"]
+        for name, step in steps.items()
+        if step["Type"] == "Processing"
+        for o in step["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+    }
 
     assert outputs == {
         ("Dataset", "dataset"): join(RUN_ROOT, EXECUTION_ID, "dataset"),
@@ -290,8 +326,9 @@ def test_each_step_writes_under_the_execution_prefix_in_its_own_folder(fraud_dev
         ("Baseline", "baselines"): join(RUN_ROOT, EXECUTION_ID, "baseline"),
         ("Decide", "decision"): join(RUN_ROOT, EXECUTION_ID, "decision"),
     }
-    assert steps["Decide"]["PropertyFiles"] == [{"PropertyFileName": "RegistrationDecision", "OutputName": "decision",
-                                                 "FilePath": "decision.json"}]
+    assert steps["Decide"]["PropertyFiles"] == [
+        {"PropertyFileName": "RegistrationDecision", "OutputName": "decision", "FilePath": "decision.json"}
+    ]
     # What an orchestrator computes from the execution ARN's last part:
     prefix = d.run_prefix(artifacts_bucket="b", pipeline_name="fraud-detection-dev-training", execution_id="x1")
     assert f"{prefix}/{d.EVALUATION_KEY}" == "s3://b/pipelines/fraud-detection-dev-training/x1/evaluate/evaluation.json"
@@ -333,8 +370,7 @@ def test_builds_and_validates_in_every_environment(env: Environment) -> None:
 
     register = steps_by_name(document)["Register"]["Arguments"]
     assert register["ModelPackageGroupName"] == deployment.model_package_group_name
-    assert register["InferenceSpecification"]["SupportedRealtimeInferenceInstanceTypes"] == [
-        env.endpoint.instance_type]
+    assert register["InferenceSpecification"]["SupportedRealtimeInferenceInstanceTypes"] == [env.endpoint.instance_type]
     assert register["CustomerMetadataProperties"]["environment"] == env.name
     assert f"/pipelines/{deployment.pipeline_name}" in json.dumps(document)
     assert validate_definition(document, substitutions=SUBSTITUTIONS) == []
@@ -346,7 +382,11 @@ def test_a_second_spec_gets_its_own_groups_objective_and_thresholds() -> None:
     defaults = {p["Name"]: p.get("DefaultValue") for p in document["Parameters"]}
 
     assert [i["InputName"] for i in steps["Dataset"]["Arguments"]["ProcessingInputs"]] == [
-        "code", "spec", "feature-group-usage", "labels"]
+        "code",
+        "spec",
+        "feature-group-usage",
+        "labels",
+    ]
     assert input_uri(steps["Dataset"], "labels") == "s3://${GroundTruthBucket}/labels/churn/"
     assert steps["Train"]["Arguments"]["HyperParameters"]["eval_metric"] == "auc"
     assert defaults["AbsoluteThreshold"] == 0.7
@@ -361,8 +401,7 @@ def test_a_second_spec_gets_its_own_groups_objective_and_thresholds() -> None:
 
 def test_a_context_in_another_region_than_the_environment_is_refused() -> None:
     with pytest.raises(ValueError, match="region 'eu-west-1' is not the environment's region 'us-east-1'"):
-        build_pipeline_definition(ModelDeployment(spec=FRAUD_DETECTION, env=PROD),
-                                  replace(CONTEXT, region="eu-west-1"))
+        build_pipeline_definition(ModelDeployment(spec=FRAUD_DETECTION, env=PROD), replace(CONTEXT, region="eu-west-1"))
 
 
 @pytest.mark.parametrize(
@@ -382,10 +421,15 @@ def test_context_values_that_would_break_the_definition_are_refused(changes: dic
 
 
 def test_concrete_context_values_need_no_substitution() -> None:
-    concrete = PipelineContext(region="us-east-1", role_arn="arn:aws:iam::111111111111:role/pipeline",
-                               artifacts_bucket="artifacts-111111111111", offline_store_bucket="offline-111111111111",
-                               ground_truth_bucket="labels-111111111111",
-                               kms_key_arn="arn:aws:kms:us-east-1:111111111111:key/k1", code_prefix="code/churn/1")
+    concrete = PipelineContext(
+        region="us-east-1",
+        role_arn="arn:aws:iam::111111111111:role/pipeline",
+        artifacts_bucket="artifacts-111111111111",
+        offline_store_bucket="offline-111111111111",
+        ground_truth_bucket="labels-111111111111",
+        kms_key_arn="arn:aws:kms:us-east-1:111111111111:key/k1",
+        code_prefix="code/churn/1",
+    )
 
     text = build_pipeline_definition(ModelDeployment(spec=CHURN, env=DEV), concrete)
 
@@ -396,5 +440,11 @@ def test_concrete_context_values_need_no_substitution() -> None:
 
 
 def test_context_lists_its_placeholders() -> None:
-    assert context_for(PROD).placeholders == {"${PipelineRoleArn}", "${ArtifactsBucket}", "${OfflineStoreBucket}",
-                                              "${GroundTruthBucket}", "${KmsKeyArn}", "${CodeHash}"}
+    assert context_for(PROD).placeholders == {
+        "${PipelineRoleArn}",
+        "${ArtifactsBucket}",
+        "${OfflineStoreBucket}",
+        "${GroundTruthBucket}",
+        "${KmsKeyArn}",
+        "${CodeHash}",
+    }

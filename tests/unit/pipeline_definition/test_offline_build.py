@@ -117,8 +117,15 @@ def test_a_cold_build_without_credentials_imports_the_sdk_lazily_and_stays_offli
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "SAGEMAKER_"))}
     environment |= {"HOME": str(tmp_path), "PYTHONPATH": str(ROOT), "AWS_PROFILE": "not-on-this-machine"}
 
-    result = subprocess.run([sys.executable, "-c", _COLD_BUILD], cwd=ROOT, env=environment,
-                            capture_output=True, text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", _COLD_BUILD],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout.strip().splitlines()[-1])

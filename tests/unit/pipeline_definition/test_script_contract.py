@@ -45,12 +45,15 @@ def test_every_argument_the_definition_passes_is_one_the_script_accepts(fraud_de
 
     paths = {name: str(value) for name, value in vars(parsed).items() if isinstance(value, Path)}
     local_inputs = {i["S3Input"]["LocalPath"] for i in steps_by_name(fraud_dev)[step]["Arguments"]["ProcessingInputs"]}
-    outputs = {o["S3Output"]["LocalPath"]
-               for o in steps_by_name(fraud_dev)[step]["Arguments"]["ProcessingOutputConfig"]["Outputs"]}
+    outputs = {
+        o["S3Output"]["LocalPath"]
+        for o in steps_by_name(fraud_dev)[step]["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+    }
     # every path the script reads lies in (or holds) an input, and it writes into an output directory
     roots = local_inputs | outputs
-    assert all(any(path.startswith(root) or root.startswith(f"{path}/") for root in roots)
-               for path in paths.values()), paths
+    assert all(
+        any(path.startswith(root) or root.startswith(f"{path}/") for root in roots) for path in paths.values()
+    ), paths
     assert str(parsed.output_dir) in outputs
 
 
@@ -72,15 +75,31 @@ def evaluation_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     booster, _ = train_local.train(_channel(root / "train", 1, 300), _channel(root / "validation", 2, 100), params)
     train_local.save_model_archive(booster, root / "model")
     (root / "spec.json").write_text(d.spec_json(FRAUD_DETECTION))
-    status = evaluate.main(["--spec", str(root / "spec.json"), "--model", str(root / "model"), "--champion-model", "",
-                            "--test", str(_channel(root / "test", 3, 150)), "--output-dir", str(root / "out"),
-                            "--absolute-threshold", "0.0", "--min-improvement", "0.01"])
+    status = evaluate.main(
+        [
+            "--spec",
+            str(root / "spec.json"),
+            "--model",
+            str(root / "model"),
+            "--champion-model",
+            "",
+            "--test",
+            str(_channel(root / "test", 3, 150)),
+            "--output-dir",
+            str(root / "out"),
+            "--absolute-threshold",
+            "0.0",
+            "--min-improvement",
+            "0.01",
+        ]
+    )
     assert status == 0
     return root / "out"
 
 
-def test_the_gate_reads_paths_that_evaluate_and_condition_write(fraud_dev: dict[str, Any], evaluation_dir: Path,
-                                                                   tmp_path: Path) -> None:
+def test_the_gate_reads_paths_that_evaluate_and_condition_write(
+    fraud_dev: dict[str, Any], evaluation_dir: Path, tmp_path: Path
+) -> None:
     steps = steps_by_name(fraud_dev)
     threshold, champion_bar = steps["CheckCandidate"]["Arguments"]["Conditions"]
     evaluation_file = steps["Evaluate"]["PropertyFiles"][0]["FilePath"]
@@ -113,8 +132,9 @@ def test_the_class_weight_is_read_from_the_summary_preprocess_writes(fraud_dev: 
     assert json_path_get(summary, weight["Std:JsonGet"]["Path"]) == 3.0  # three negatives per positive
 
 
-def test_the_registered_metrics_and_baselines_are_files_baseline_writes(fraud_dev: dict[str, Any],
-                                                                        evaluation_dir: Path, tmp_path: Path) -> None:
+def test_the_registered_metrics_and_baselines_are_files_baseline_writes(
+    fraud_dev: dict[str, Any], evaluation_dir: Path, tmp_path: Path
+) -> None:
     spec = tmp_path / "spec.json"
     spec.write_text(d.spec_json(FRAUD_DETECTION))
     rows = [",".join(str((i * 7 + j) % 5) for j in range(len(FRAUD_DETECTION.features))) for i in range(50)]
@@ -124,12 +144,23 @@ def test_the_registered_metrics_and_baselines_are_files_baseline_writes(fraud_de
     referenced = [
         tuple(source["S3Uri"]["Std:Join"]["Values"][1:])
         for section in (register["ModelMetrics"], register["DriftCheckBaselines"])
-        for quality in section.values() for source in quality.values()
+        for quality in section.values()
+        for source in quality.values()
         if "Baseline" in json.dumps(source)
     ]
 
-    status = baseline.main(["--spec", str(spec), "--baseline-data", str(tmp_path / "data"),
-                            "--evaluation", str(evaluation_dir), "--output-dir", str(tmp_path / "out")])
+    status = baseline.main(
+        [
+            "--spec",
+            str(spec),
+            "--baseline-data",
+            str(tmp_path / "data"),
+            "--evaluation",
+            str(evaluation_dir),
+            "--output-dir",
+            str(tmp_path / "out"),
+        ]
+    )
 
     assert status == 0
     assert len(referenced) == 7

@@ -24,9 +24,16 @@ def test_every_job_step_is_a_valid_api_request(fraud_dev: dict[str, Any]) -> Non
     problems = validate_definition(fraud_dev, substitutions=SUBSTITUTIONS)
 
     assert problems == []
-    assert operations == {"Dataset": "Processing", "Preprocess": "Processing", "Train": "Training",
-                          "Evaluate": "Processing", "Baseline": "Processing", "Decide": "Processing",
-                          "CheckCandidate": "Condition", "Register": "RegisterModel"}
+    assert operations == {
+        "Dataset": "Processing",
+        "Preprocess": "Processing",
+        "Train": "Training",
+        "Evaluate": "Processing",
+        "Baseline": "Processing",
+        "Decide": "Processing",
+        "CheckCandidate": "Condition",
+        "Register": "RegisterModel",
+    }
 
 
 Mutation = Callable[[dict[str, dict[str, Any]]], None]
@@ -67,31 +74,64 @@ def _append_argument(step: str, value: Any) -> Mutation:
 @pytest.mark.parametrize(
     ("mutate", "step", "message"),
     [
-        (_set("Preprocess", "Arguments.AppSpecification.Bogus", "x"), "Preprocess",
-         'Unknown parameter in AppSpecification: "Bogus"'),
-        (_set("Train", "Arguments.ResourceConfig.InstanceCount", "two"), "Train",
-         "Invalid type for parameter ResourceConfig.InstanceCount, value: two"),
-        (_delete("Dataset", "Arguments.RoleArn"), "Dataset", "Missing required parameter in input: \"RoleArn\""),
+        (
+            _set("Preprocess", "Arguments.AppSpecification.Bogus", "x"),
+            "Preprocess",
+            'Unknown parameter in AppSpecification: "Bogus"',
+        ),
+        (
+            _set("Train", "Arguments.ResourceConfig.InstanceCount", "two"),
+            "Train",
+            "Invalid type for parameter ResourceConfig.InstanceCount, value: two",
+        ),
+        (_delete("Dataset", "Arguments.RoleArn"), "Dataset", 'Missing required parameter in input: "RoleArn"'),
         # a Float parameter where the API wants a string: must go through Std:Join (to_string)
-        (_append_argument("Dataset", get("Parameters.AbsoluteThreshold")), "Dataset",
-         "Invalid type for parameter AppSpecification.ContainerArguments[12], value: 0.3"),
-        (_set("Train", "Arguments.HyperParameters.max_depth", get("Parameters.MaxDepth")), "Train",
-         "Invalid type for parameter HyperParameters.max_depth, value: 5"),
+        (
+            _append_argument("Dataset", get("Parameters.AbsoluteThreshold")),
+            "Dataset",
+            "Invalid type for parameter AppSpecification.ContainerArguments[12], value: 0.3",
+        ),
+        (
+            _set("Train", "Arguments.HyperParameters.max_depth", get("Parameters.MaxDepth")),
+            "Train",
+            "Invalid type for parameter HyperParameters.max_depth, value: 5",
+        ),
         (_append_argument("Baseline", "x" * 257), "Baseline", "257 characters, more than the maximum 256"),
         (_set("Register", "Arguments.ModelApprovalStatus", "Maybe"), "Register", "'Maybe' is not one of"),
         (_set("Register", "Arguments.ModelPackageGroupName", "bad name!"), "Register", "does not match pattern"),
-        (_set("Preprocess", "Arguments.ProcessingInputs.2.S3Input.S3Uri",
-              get("Steps.Dataset.ProcessingOutputConfig.Outputs['nope'].S3Output.S3Uri")), "Preprocess",
-         "step 'Dataset' has no processing output 'nope'"),
-        (_set("Evaluate", "Arguments.ProcessingInputs.2.S3Input.S3Uri", get("Steps.Train.ModelArtifacts.Nope")),
-         "Evaluate", "ModelArtifacts has no member 'Nope'"),
-        (_set("Baseline", "Arguments.ProcessingInputs.3.S3Input.S3Uri", get("Steps.Nowhere.X")), "Baseline",
-         "reference to unknown step 'Nowhere'"),
-        (_set("Dataset", "Arguments.AppSpecification.ContainerArguments.9", get("Parameters.Missing")), "Dataset",
-         "reference to undeclared parameter 'Missing'"),
-        (_set("CheckCandidate", "Arguments.Conditions.0.LeftValue.Std:JsonGet.PropertyFile",
-              get("Steps.Evaluate.PropertyFiles.Nope")), "CheckCandidate",
-         "step 'Evaluate' declares no property file 'Nope'"),
+        (
+            _set(
+                "Preprocess",
+                "Arguments.ProcessingInputs.2.S3Input.S3Uri",
+                get("Steps.Dataset.ProcessingOutputConfig.Outputs['nope'].S3Output.S3Uri"),
+            ),
+            "Preprocess",
+            "step 'Dataset' has no processing output 'nope'",
+        ),
+        (
+            _set("Evaluate", "Arguments.ProcessingInputs.2.S3Input.S3Uri", get("Steps.Train.ModelArtifacts.Nope")),
+            "Evaluate",
+            "ModelArtifacts has no member 'Nope'",
+        ),
+        (
+            _set("Baseline", "Arguments.ProcessingInputs.3.S3Input.S3Uri", get("Steps.Nowhere.X")),
+            "Baseline",
+            "reference to unknown step 'Nowhere'",
+        ),
+        (
+            _set("Dataset", "Arguments.AppSpecification.ContainerArguments.9", get("Parameters.Missing")),
+            "Dataset",
+            "reference to undeclared parameter 'Missing'",
+        ),
+        (
+            _set(
+                "CheckCandidate",
+                "Arguments.Conditions.0.LeftValue.Std:JsonGet.PropertyFile",
+                get("Steps.Evaluate.PropertyFiles.Nope"),
+            ),
+            "CheckCandidate",
+            "step 'Evaluate' declares no property file 'Nope'",
+        ),
         (_set("CheckCandidate", "DependsOn", ["Ghost"]), "CheckCandidate", "depends on unknown step 'Ghost'"),
     ],
 )
@@ -110,17 +150,27 @@ def test_placeholders_left_for_fn_sub_are_reported_unless_substituted(fraud_dev_
     problems = validate_definition(fraud_dev_text)
 
     assert {p.message for p in problems if p.step == "<definition>"} == {
-        f"unsubstituted placeholder {name}" for name in SUBSTITUTIONS}
+        f"unsubstituted placeholder {name}" for name in SUBSTITUTIONS
+    }
     assert any("RoleArn" in p.message and "does not match pattern" in p.message for p in problems)
 
 
 def test_expressions_resolve_to_values_of_the_type_they_have_at_run_time() -> None:
     document = {
-        "Parameters": [{"Name": "Threshold", "Type": "Float", "DefaultValue": 0.3},
-                       {"Name": "Window", "Type": "String"}, {"Name": "Rounds", "Type": "Integer"}],
-        "Steps": [{"Name": "Train", "Type": "Training", "Arguments": {}},
-                  {"Name": "Eval", "Type": "Processing", "Arguments": {},
-                   "PropertyFiles": [{"PropertyFileName": "Report", "OutputName": "o", "FilePath": "r.json"}]}],
+        "Parameters": [
+            {"Name": "Threshold", "Type": "Float", "DefaultValue": 0.3},
+            {"Name": "Window", "Type": "String"},
+            {"Name": "Rounds", "Type": "Integer"},
+        ],
+        "Steps": [
+            {"Name": "Train", "Type": "Training", "Arguments": {}},
+            {
+                "Name": "Eval",
+                "Type": "Processing",
+                "Arguments": {},
+                "PropertyFiles": [{"PropertyFileName": "Report", "OutputName": "o", "FilePath": "r.json"}],
+            },
+        ],
     }
     resolver = Resolver.for_definition(document)
     model = sagemaker_model()
@@ -142,9 +192,14 @@ def test_expressions_resolve_to_values_of_the_type_they_have_at_run_time() -> No
     as_count = resolver.resolve(json_get, model.shape_for("ProcessingInstanceCount"), errors)
 
     assert errors == []
-    assert resolved == {"threshold": 0.3, "window": "placeholder", "rounds": 1,
-                        "joined": "s3://b/execution-pipelineexecutionid/0.3", "model": PLACEHOLDER_S3_URI,
-                        "seconds": 1}
+    assert resolved == {
+        "threshold": 0.3,
+        "window": "placeholder",
+        "rounds": 1,
+        "joined": "s3://b/execution-pipelineexecutionid/0.3",
+        "model": PLACEHOLDER_S3_URI,
+        "seconds": 1,
+    }
     assert as_count == 1
 
 

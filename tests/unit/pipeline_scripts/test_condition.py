@@ -52,9 +52,16 @@ def test_non_finite_objective_is_an_input_error() -> None:
 
 
 def evaluation(candidate: float, champion: float | None) -> dict[str, Any]:
-    return {"decision_inputs": {"objective": "pr_auc", "candidate_objective": candidate,
-                                "champion_objective": champion, "absolute_threshold": 0.3,
-                                "min_improvement": 0.01, "decision_threshold": 0.5}}
+    return {
+        "decision_inputs": {
+            "objective": "pr_auc",
+            "candidate_objective": candidate,
+            "champion_objective": champion,
+            "absolute_threshold": 0.3,
+            "min_improvement": 0.01,
+            "decision_threshold": 0.5,
+        }
+    }
 
 
 def test_cli_writes_decision_json_with_code_reason_and_inputs(tmp_path: Path) -> None:
@@ -65,8 +72,13 @@ def test_cli_writes_decision_json_with_code_reason_and_inputs(tmp_path: Path) ->
     decision = json.loads((tmp_path / "decision" / "decision.json").read_text())
     assert decision["register"] is False
     assert decision["code"] == "not_better_than_champion"
-    assert decision["inputs"] == {"objective": "pr_auc", "candidate": 0.5, "champion": 0.6,
-                                  "absolute_threshold": 0.3, "min_improvement": 0.01}
+    assert decision["inputs"] == {
+        "objective": "pr_auc",
+        "candidate": 0.5,
+        "champion": 0.6,
+        "absolute_threshold": 0.3,
+        "min_improvement": 0.01,
+    }
     assert decision["reason"].startswith("candidate pr_auc 0.5000 does not beat the champion's 0.6000")
 
 
@@ -84,9 +96,20 @@ def test_module_entry_point_runs_as_sagemaker_starts_it(tmp_path: Path) -> None:
     (tmp_path / "evaluation.json").write_text(json.dumps(evaluation(0.2, None)))
 
     result = subprocess.run(
-        [sys.executable, "-m", "pipeline_defs.scripts.condition", "--evaluation", str(tmp_path), "--output-dir",
-         str(tmp_path / "decision")],
-        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pipeline_defs.scripts.condition",
+            "--evaluation",
+            str(tmp_path),
+            "--output-dir",
+            str(tmp_path / "decision"),
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
     assert result.returncode == 0, result.stderr

@@ -27,8 +27,14 @@ def rows_by_id(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def build(spec: StepSpec, root: Path, out: Path, **kwargs: Any) -> dict[str, Any]:
-    return build_dataset(spec, feature_groups_dir=root / "feature_groups", labels_dir=root / "labels",
-                         output_dir=out, id_columns=["transaction_id"], **kwargs)
+    return build_dataset(
+        spec,
+        feature_groups_dir=root / "feature_groups",
+        labels_dir=root / "labels",
+        output_dir=out,
+        id_columns=["transaction_id"],
+        **kwargs,
+    )
 
 
 @pytest.fixture
@@ -73,11 +79,14 @@ def test_a_feature_record_after_the_label_time_never_appears_in_its_row(
     assert summary["unmatched_per_group"] == {TXN: 1, SPEND: 0}
 
 
-def test_label_times_with_an_offset_are_compared_in_utc(step_spec: StepSpec, write_store: Callable[..., Path],
-                                                        tmp_path: Path) -> None:
+def test_label_times_with_an_offset_are_compared_in_utc(
+    step_spec: StepSpec, write_store: Callable[..., Path], tmp_path: Path
+) -> None:
     root = write_store(
-        [store_row(TXN, "C1", "2024-01-01T07:00:00.000Z", amount=7.0),
-         store_row(TXN, "C1", "2024-01-01T09:00:00.000Z", amount=9.0)],  # after 10:00+02:00 = 08:00Z
+        [
+            store_row(TXN, "C1", "2024-01-01T07:00:00.000Z", amount=7.0),
+            store_row(TXN, "C1", "2024-01-01T09:00:00.000Z", amount=9.0),
+        ],  # after 10:00+02:00 = 08:00Z
         [store_row(SPEND, "C1", "2024-01-01T07:00:00.000Z")],
         [label_row("C1", "2024-01-01T10:00:00+02:00", transaction_id="L1")],
     )
@@ -96,8 +105,7 @@ def test_dataset_columns_are_label_then_spec_features_then_time_and_ids(
 
 
 def test_window_selects_labels_by_event_time(step_spec: StepSpec, pit_store: Path, tmp_path: Path) -> None:
-    window = TimeWindow(start=aware("2024-01-01 10:00:00"),
-                        end=aware("2024-01-01 12:30:00"))
+    window = TimeWindow(start=aware("2024-01-01 10:00:00"), end=aware("2024-01-01 12:30:00"))
     build(step_spec, pit_store, tmp_path / "out", window=window, max_unmatched_fraction=0.5)
 
     assert set(rows_by_id(tmp_path / "out" / "dataset.parquet")) == {"L1"}
@@ -123,15 +131,18 @@ def test_athena_and_duckdb_dialects_select_the_same_rows(step_spec: StepSpec, pi
     athena = point_in_time_sql(step_spec, labels_table="labels", feature_tables=tables, dialect=Dialect.ATHENA)
     local = point_in_time_sql(step_spec, labels_table="labels", feature_tables=tables, dialect=Dialect.DUCKDB)
 
-    assert "from_iso8601_timestamp(f.\"event_time\")" in athena
+    assert 'from_iso8601_timestamp(f."event_time")' in athena
     assert "CAST(" not in athena
     assert con.execute(athena).fetchall() == con.execute(local).fetchall()
 
 
 def test_athena_sql_quotes_database_qualified_tables(step_spec: StepSpec) -> None:
-    sql = point_in_time_sql(step_spec, labels_table="mlops.labels",
-                            feature_tables={TXN: "mlops.fraud_txn_1700000000", SPEND: "mlops.fraud_spend_1700000000"},
-                            dialect=Dialect.ATHENA)
+    sql = point_in_time_sql(
+        step_spec,
+        labels_table="mlops.labels",
+        feature_tables={TXN: "mlops.fraud_txn_1700000000", SPEND: "mlops.fraud_spend_1700000000"},
+        dialect=Dialect.ATHENA,
+    )
     assert 'JOIN "mlops"."fraud_txn_1700000000" f' in sql
     assert "ROW_NUMBER() OVER (PARTITION BY l.label_row ORDER BY" in sql
 
@@ -154,29 +165,41 @@ def test_missing_feature_column_is_named(step_spec: StepSpec, write_store: Calla
     schema = schema.remove(schema.get_field_index("spend_7d"))
     row = store_row(SPEND, "C1", "2024-01-01T10:00:00.000Z")
     del row["spend_7d"]
-    root = write_store([store_row(TXN, "C1", "2024-01-01T10:00:00.000Z")], [row],
-                       [label_row("C1", "2024-01-01T10:00:00.000Z")], schemas={SPEND: schema})
+    root = write_store(
+        [store_row(TXN, "C1", "2024-01-01T10:00:00.000Z")],
+        [row],
+        [label_row("C1", "2024-01-01T10:00:00.000Z")],
+        schemas={SPEND: schema},
+    )
 
     with pytest.raises(StepInputError, match=r"feature group 'customer-spend': missing column\(s\) \['spend_7d'\]"):
         build(step_spec, root, tmp_path / "out")
 
 
-def test_wrongly_typed_feature_column_is_named(step_spec: StepSpec, write_store: Callable[..., Path],
-                                               tmp_path: Path) -> None:
+def test_wrongly_typed_feature_column_is_named(
+    step_spec: StepSpec, write_store: Callable[..., Path], tmp_path: Path
+) -> None:
     schema = sample_data.offline_store_schema(TXN)
     schema = schema.set(schema.get_field_index("amount"), pa.field("amount", pa.string()))
-    root = write_store([store_row(TXN, "C1", "2024-01-01T10:00:00.000Z", amount="12.5")],
-                       [store_row(SPEND, "C1", "2024-01-01T10:00:00.000Z")],
-                       [label_row("C1", "2024-01-01T10:00:00.000Z")], schemas={TXN: schema})
+    root = write_store(
+        [store_row(TXN, "C1", "2024-01-01T10:00:00.000Z", amount="12.5")],
+        [store_row(SPEND, "C1", "2024-01-01T10:00:00.000Z")],
+        [label_row("C1", "2024-01-01T10:00:00.000Z")],
+        schemas={TXN: schema},
+    )
 
     with pytest.raises(StepInputError, match="column 'amount' has type VARCHAR"):
         build(step_spec, root, tmp_path / "out")
 
 
-def test_label_time_that_is_not_a_timestamp_is_named(step_spec: StepSpec, write_store: Callable[..., Path],
-                                                     tmp_path: Path) -> None:
-    root = write_store([store_row(TXN, "C1", "2024-01-01T10:00:00.000Z")],
-                       [store_row(SPEND, "C1", "2024-01-01T10:00:00.000Z")], [label_row("C1", "last tuesday")])
+def test_label_time_that_is_not_a_timestamp_is_named(
+    step_spec: StepSpec, write_store: Callable[..., Path], tmp_path: Path
+) -> None:
+    root = write_store(
+        [store_row(TXN, "C1", "2024-01-01T10:00:00.000Z")],
+        [store_row(SPEND, "C1", "2024-01-01T10:00:00.000Z")],
+        [label_row("C1", "last tuesday")],
+    )
 
     with pytest.raises(StepInputError, match="'event_time' value 'last tuesday' is not an ISO-8601 timestamp"):
         build(step_spec, root, tmp_path / "out")
@@ -190,14 +213,15 @@ def test_empty_window_fails(step_spec: StepSpec, pit_store: Path, tmp_path: Path
 
 def test_window_that_ends_before_it_starts_fails() -> None:
     with pytest.raises(StepInputError, match="empty window"):
-        TimeWindow(start=aware("2024-01-02 00:00:00"),
-                   end=aware("2024-01-01 00:00:00"))
+        TimeWindow(start=aware("2024-01-02 00:00:00"), end=aware("2024-01-01 00:00:00"))
 
 
 def test_label_only_rows_fail(step_spec: StepSpec, write_store: Callable[..., Path], tmp_path: Path) -> None:
-    root = write_store([store_row(TXN, "C1", "2024-01-02T10:00:00.000Z")],
-                       [store_row(SPEND, "C1", "2024-01-02T10:00:00.000Z")],
-                       [label_row("C1", "2024-01-01T10:00:00.000Z"), label_row("C2", "2024-01-03T10:00:00.000Z")])
+    root = write_store(
+        [store_row(TXN, "C1", "2024-01-02T10:00:00.000Z")],
+        [store_row(SPEND, "C1", "2024-01-02T10:00:00.000Z")],
+        [label_row("C1", "2024-01-01T10:00:00.000Z"), label_row("C2", "2024-01-03T10:00:00.000Z")],
+    )
 
     with pytest.raises(StepInputError, match="label-only rows: none of the 2 labelled events"):
         build(step_spec, root, tmp_path / "out")
@@ -208,10 +232,21 @@ def test_too_many_label_only_rows_fail(step_spec: StepSpec, pit_store: Path, tmp
         build(step_spec, pit_store, tmp_path / "out", max_unmatched_fraction=0.1)
 
 
-def test_cli_reports_bad_input_in_one_line(spec_file: Path, pit_store: Path, tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
-    status = dataset.main(["--spec", str(spec_file), "--feature-groups-dir", str(tmp_path / "nowhere"),
-                           "--labels-dir", str(pit_store / "labels"), "--output-dir", str(tmp_path / "out")])
+def test_cli_reports_bad_input_in_one_line(
+    spec_file: Path, pit_store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = dataset.main(
+        [
+            "--spec",
+            str(spec_file),
+            "--feature-groups-dir",
+            str(tmp_path / "nowhere"),
+            "--labels-dir",
+            str(pit_store / "labels"),
+            "--output-dir",
+            str(tmp_path / "out"),
+        ]
+    )
 
     assert status == 2
     err = capsys.readouterr().err

@@ -25,8 +25,12 @@ def outputs(generated_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -
     out = tmp_path_factory.mktemp("preprocess")
     spec_file = out / "spec.json"
     spec_file.write_text(SPEC.to_json(), encoding="utf-8")
-    assert preprocess.main(["--spec", str(spec_file), "--dataset", str(generated_dataset.parent),
-                            "--output-dir", str(out)]) == 0
+    assert (
+        preprocess.main(
+            ["--spec", str(spec_file), "--dataset", str(generated_dataset.parent), "--output-dir", str(out)]
+        )
+        == 0
+    )
     return out
 
 
@@ -40,8 +44,11 @@ def dataset_rows(spec: StepSpec, count: int, *, positive_every: int = 5, **overr
     rows = []
     for i in range(count):
         row: dict[str, Any] = {name: 1.0 for name in spec.feature_names}
-        row |= {"merchant_category": "grocery", spec.label: int(i % positive_every == 0),
-                spec.event_time: (start + timedelta(hours=i)).strftime("%Y-%m-%dT%H:%M:%S.000Z")}
+        row |= {
+            "merchant_category": "grocery",
+            spec.label: int(i % positive_every == 0),
+            spec.event_time: (start + timedelta(hours=i)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        }
         row |= overrides
         rows.append(row)
     return rows
@@ -82,8 +89,9 @@ def test_baseline_has_a_feature_header_and_the_training_inputs(outputs: Path, st
     assert baseline[1:] == [row[1:] for row in train]
 
 
-def test_training_rows_are_exactly_the_serving_encoding(generated_dataset: Path, outputs: Path,
-                                                       step_spec: StepSpec) -> None:
+def test_training_rows_are_exactly_the_serving_encoding(
+    generated_dataset: Path, outputs: Path, step_spec: StepSpec
+) -> None:
     records = sorted(pq.read_table(generated_dataset).to_pylist(), key=lambda r: (r["event_time"], r["customer_id"]))
     first = records[0]
     serving_line = format_csv_row(to_model_input(first, step_spec.feature_names))
@@ -150,15 +158,17 @@ def test_a_split_without_positives_is_refused(tmp_path: Path, step_spec: StepSpe
         build_splits(table, step_spec, 0.7, 0.15)
 
 
-def test_cli_exits_2_naming_the_problem(tmp_path: Path, spec_file: Path, step_spec: StepSpec,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_exits_2_naming_the_problem(
+    tmp_path: Path, spec_file: Path, step_spec: StepSpec, capsys: pytest.CaptureFixture[str]
+) -> None:
     rows = dataset_rows(step_spec, 20)
     for row in rows:
         del row[step_spec.label]
     write_dataset(tmp_path, rows)
 
-    status = preprocess.main(["--spec", str(spec_file), "--dataset", str(tmp_path), "--output-dir",
-                              str(tmp_path / "out")])
+    status = preprocess.main(
+        ["--spec", str(spec_file), "--dataset", str(tmp_path), "--output-dir", str(tmp_path / "out")]
+    )
 
     assert status == 2
     assert "missing column(s) ['is_fraud']" in capsys.readouterr().err

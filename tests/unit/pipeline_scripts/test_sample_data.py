@@ -72,8 +72,9 @@ def test_fraud_is_nightly_remote_card_not_present_and_large_before_drift(base: S
     assert mean(fraud_ratio) > 1.5 * mean(legit_ratio)
 
 
-def test_concept_drift_moves_fraud_to_card_present_daytime_near_home(base: SampleData,
-                                                                     concept_drifted: SampleData) -> None:
+def test_concept_drift_moves_fraud_to_card_present_daytime_near_home(
+    base: SampleData, concept_drifted: SampleData
+) -> None:
     fraud_hours, legit_hours = by_class(concept_drifted, "hour_of_day")
     fraud_present, _ = by_class(concept_drifted, "card_present")
     fraud_km, _ = by_class(concept_drifted, "distance_from_home_km")
@@ -82,8 +83,9 @@ def test_concept_drift_moves_fraud_to_card_present_daytime_near_home(base: Sampl
     assert median(fraud_km) < 10
     assert night_share(fraud_hours) <= night_share(legit_hours) + 0.05
     # Legitimate behaviour is what it was: only the relation to the label changed.
-    assert mean(by_class(concept_drifted, "card_present")[1]) == pytest.approx(mean(by_class(base, "card_present")[1]),
-                                                                             abs=0.03)
+    assert mean(by_class(concept_drifted, "card_present")[1]) == pytest.approx(
+        mean(by_class(base, "card_present")[1]), abs=0.03
+    )
 
 
 def test_covariate_drift_shifts_what_everybody_does(base: SampleData, covariate_drifted: SampleData) -> None:
@@ -104,8 +106,14 @@ def test_written_files_look_like_the_offline_store(tmp_path: Path) -> None:
     assert status == 0
     for group, features in FEATURE_GROUPS.items():
         table = pq.read_table(tmp_path / "feature_groups" / group)
-        assert table.column_names == ["customer_id", "event_time", *features, "api_invocation_time", "write_time",
-                                      "is_deleted"]
+        assert table.column_names == [
+            "customer_id",
+            "event_time",
+            *features,
+            "api_invocation_time",
+            "write_time",
+            "is_deleted",
+        ]
         for row in table.to_pylist():
             event_time = datetime.fromisoformat(row["event_time"]).replace(tzinfo=None)
             assert event_time <= row["api_invocation_time"] <= row["write_time"]

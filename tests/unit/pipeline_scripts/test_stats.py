@@ -29,8 +29,9 @@ COLUMNS = [("amount", FRACTIONAL), ("count", INTEGRAL), ("channel", STRING)]
 
 def rows(seed: int, n: int) -> list[list[Any]]:
     rng = np.random.default_rng(seed)
-    return [[float(rng.lognormal(3, 1)), int(rng.integers(0, 9)), str(rng.choice(["web", "pos", "atm"]))]
-            for _ in range(n)]
+    return [
+        [float(rng.lognormal(3, 1)), int(rng.integers(0, 9)), str(rng.choice(["web", "pos", "atm"]))] for _ in range(n)
+    ]
 
 
 def feature(statistics: dict[str, Any], name: str) -> dict[str, Any]:
@@ -70,8 +71,10 @@ def test_string_statistics_count_values_and_missing() -> None:
 
     assert body["common"] == {"num_present": 3, "num_missing": 2}
     assert body["distinct_count"] == 2.0
-    assert body["distribution"]["categorical"]["buckets"] == [{"value": "web", "count": 2.0},
-                                                              {"value": "pos", "count": 1.0}]
+    assert body["distribution"]["categorical"]["buckets"] == [
+        {"value": "web", "count": 2.0},
+        {"value": "pos", "count": 1.0},
+    ]
 
 
 def test_statistics_of_shards_merge_to_the_statistics_of_the_whole() -> None:
@@ -137,18 +140,26 @@ def test_constraints_follow_the_statistics_and_per_feature_drift_thresholds() ->
     assert by_name["channel"]["string_constraints"] == {"domains": ["pos", "web"]}
     assert by_name["channel"]["completeness"] == 1.0
     assert by_name["amount"]["monitoringConfigOverrides"] == {
-        "distribution_constraints": {"comparison_threshold": 0.15}}
+        "distribution_constraints": {"comparison_threshold": 0.15}
+    }
     assert "monitoringConfigOverrides" not in by_name["delta"]
     assert constraints["monitoring_config"]["distribution_constraints"] == {
-        "perform_comparison": "Enabled", "comparison_threshold": 0.1, "comparison_method": "Robust"}
+        "perform_comparison": "Enabled",
+        "comparison_threshold": 0.1,
+        "comparison_method": "Robust",
+    }
     assert constraints["monitoring_config"]["emit_metrics"] == "Enabled"
 
 
 def test_model_quality_constraints_flag_a_relative_drop() -> None:
     constraints = model_quality_constraints({"f1": {"value": 0.8}, "auc": {"value": 0.9}}, relative_tolerance=0.1)
-    assert constraints == {"version": 0.0, "binary_classification_constraints": {
-        "auc": {"threshold": 0.81, "comparison_operator": "LessThanThreshold"},
-        "f1": {"threshold": 0.72, "comparison_operator": "LessThanThreshold"}}}
+    assert constraints == {
+        "version": 0.0,
+        "binary_classification_constraints": {
+            "auc": {"threshold": 0.81, "comparison_operator": "LessThanThreshold"},
+            "f1": {"threshold": 0.72, "comparison_operator": "LessThanThreshold"},
+        },
+    }
 
 
 def test_baseline_step_types_the_encoded_categorical_as_integral(tmp_path: Path, spec_file: Path) -> None:
@@ -158,8 +169,18 @@ def test_baseline_step_types_the_encoded_categorical_as_integral(tmp_path: Path,
     evaluation = {"binary_classification_metrics": {"pr_auc": {"value": 0.5}}, "test_set": {"rows": 10}}
     (tmp_path / "evaluation.json").write_text(json.dumps(evaluation))
 
-    status = baseline.main(["--spec", str(spec_file), "--baseline-data", str(tmp_path / "baseline.csv"),
-                            "--evaluation", str(tmp_path), "--output-dir", str(tmp_path / "out")])
+    status = baseline.main(
+        [
+            "--spec",
+            str(spec_file),
+            "--baseline-data",
+            str(tmp_path / "baseline.csv"),
+            "--evaluation",
+            str(tmp_path),
+            "--output-dir",
+            str(tmp_path / "out"),
+        ]
+    )
 
     assert status == 0
     statistics = json.loads((tmp_path / "out" / "data-quality" / "statistics.json").read_text())
@@ -169,13 +190,24 @@ def test_baseline_step_types_the_encoded_categorical_as_integral(tmp_path: Path,
     assert quality["binary_classification_constraints"]["pr_auc"]["threshold"] == 0.45
 
 
-def test_baseline_step_refuses_columns_out_of_spec_order(tmp_path: Path, spec_file: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_baseline_step_refuses_columns_out_of_spec_order(
+    tmp_path: Path, spec_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     names = list(reversed(SPEC.feature_names))
     (tmp_path / "baseline.csv").write_text(",".join(names) + "\n" + ",".join("1" for _ in names) + "\n")
 
-    status = baseline.main(["--spec", str(spec_file), "--baseline-data", str(tmp_path / "baseline.csv"),
-                            "--evaluation", str(tmp_path), "--output-dir", str(tmp_path / "out")])
+    status = baseline.main(
+        [
+            "--spec",
+            str(spec_file),
+            "--baseline-data",
+            str(tmp_path / "baseline.csv"),
+            "--evaluation",
+            str(tmp_path),
+            "--output-dir",
+            str(tmp_path / "out"),
+        ]
+    )
 
     assert status == 2
     assert "is not the spec's feature order" in capsys.readouterr().err

@@ -43,15 +43,26 @@ def channels(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_model_archive_holds_xgboost_model_at_its_root(channels: Path, tmp_path: Path) -> None:
-    status = train_local.main(["--train", str(channels / "train"), "--validation", str(channels / "validation"),
-                               "--model-dir", str(tmp_path), "--num-round", "20"])
+    status = train_local.main(
+        [
+            "--train",
+            str(channels / "train"),
+            "--validation",
+            str(channels / "validation"),
+            "--model-dir",
+            str(tmp_path),
+            "--num-round",
+            "20",
+        ]
+    )
 
     assert status == 0
     with tarfile.open(tmp_path / "model.tar.gz") as tar:
         assert tar.getnames() == ["xgboost-model"]
     report = json.loads((tmp_path / "training_report.json").read_text())
     assert report["hyperparameters"]["scale_pos_weight"] == pytest.approx(
-        (report["train_rows"] - report["train_positives"]) / report["train_positives"])
+        (report["train_rows"] - report["train_positives"]) / report["train_positives"]
+    )
     assert isinstance(load_model(tmp_path / "model.tar.gz", "model"), xgb.Booster)
 
 
@@ -62,9 +73,14 @@ def test_evaluation_scores_candidate_and_champion_on_the_same_test_set(channels:
     save_model_archive(bad, tmp_path / "champion")
 
     result, labels, scores = evaluate.evaluate(
-        candidate_model=tmp_path / "candidate", champion_model=tmp_path / "champion" / "model.tar.gz",
-        test_dir=channels / "test", objective="pr_auc", decision_threshold=0.5, absolute_threshold=0.3,
-        min_improvement=0.01)
+        candidate_model=tmp_path / "candidate",
+        champion_model=tmp_path / "champion" / "model.tar.gz",
+        test_dir=channels / "test",
+        objective="pr_auc",
+        decision_threshold=0.5,
+        absolute_threshold=0.3,
+        min_improvement=0.01,
+    )
 
     features, test_labels = read_channel(channels / "test", "test")
     expected = sk.average_precision_score(test_labels, good.predict(xgb.DMatrix(features)))
@@ -72,8 +88,7 @@ def test_evaluation_scores_candidate_and_champion_on_the_same_test_set(channels:
     assert result["decision_inputs"]["candidate_objective"] == pytest.approx(expected)
     champion = result["champion"]["binary_classification_metrics"]
     assert result["decision_inputs"]["champion_objective"] == champion["pr_auc"]["value"]
-    assert champion["auc"]["value"] == pytest.approx(
-        sk.roc_auc_score(test_labels, bad.predict(xgb.DMatrix(features))))
+    assert champion["auc"]["value"] == pytest.approx(sk.roc_auc_score(test_labels, bad.predict(xgb.DMatrix(features))))
     assert result["test_set"] == {"rows": 300, "positives": int(test_labels.sum())}
     assert np.array_equal(labels, test_labels)
     assert scores.shape == labels.shape
@@ -83,8 +98,20 @@ def test_no_champion_is_recorded_as_null(channels: Path, tmp_path: Path, spec_fi
     booster, _ = train(channels / "train", channels / "validation", FAST)
     save_model_archive(booster, tmp_path / "model")
 
-    status = evaluate.main(["--spec", str(spec_file), "--model", str(tmp_path / "model"), "--champion-model", "",
-                            "--test", str(channels / "test"), "--output-dir", str(tmp_path / "eval")])
+    status = evaluate.main(
+        [
+            "--spec",
+            str(spec_file),
+            "--model",
+            str(tmp_path / "model"),
+            "--champion-model",
+            "",
+            "--test",
+            str(channels / "test"),
+            "--output-dir",
+            str(tmp_path / "eval"),
+        ]
+    )
 
     assert status == 0
     result = json.loads((tmp_path / "eval" / "evaluation.json").read_text())
@@ -114,9 +141,15 @@ def test_champion_with_a_different_feature_count_is_refused(channels: Path, tmp_
     save_model_archive(champion, tmp_path / "champion")
 
     with pytest.raises(StepInputError, match="champion model expects 6 features but the test set has 4"):
-        evaluate.evaluate(candidate_model=tmp_path / "candidate", champion_model=tmp_path / "champion",
-                          test_dir=channels / "test", objective="pr_auc", decision_threshold=0.5,
-                          absolute_threshold=0.3, min_improvement=0.0)
+        evaluate.evaluate(
+            candidate_model=tmp_path / "candidate",
+            champion_model=tmp_path / "champion",
+            test_dir=channels / "test",
+            objective="pr_auc",
+            decision_threshold=0.5,
+            absolute_threshold=0.3,
+            min_improvement=0.0,
+        )
 
 
 def test_test_set_with_one_class_cannot_be_evaluated(channels: Path, tmp_path: Path) -> None:
@@ -126,8 +159,15 @@ def test_test_set_with_one_class_cannot_be_evaluated(channels: Path, tmp_path: P
     (tmp_path / "test" / "test.csv").write_text("0,1,2,3,4\n0,2,3,4,5\n")
 
     with pytest.raises(StepInputError, match="test set: all 2 labels are negative"):
-        evaluate.evaluate(candidate_model=tmp_path / "model", champion_model=None, test_dir=tmp_path / "test",
-                          objective="pr_auc", decision_threshold=0.5, absolute_threshold=0.3, min_improvement=0.0)
+        evaluate.evaluate(
+            candidate_model=tmp_path / "model",
+            champion_model=None,
+            test_dir=tmp_path / "test",
+            objective="pr_auc",
+            decision_threshold=0.5,
+            absolute_threshold=0.3,
+            min_improvement=0.0,
+        )
 
 
 @pytest.mark.parametrize(
@@ -145,9 +185,20 @@ def test_bad_training_channel_is_named(tmp_path: Path, content: str, message: st
         read_channel(tmp_path / "train", "train")
 
 
-def test_training_cli_names_an_unusable_scale_pos_weight(channels: Path, tmp_path: Path,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
-    status = train_local.main(["--train", str(channels / "train"), "--validation", str(channels / "validation"),
-                               "--model-dir", str(tmp_path), "--scale-pos-weight", "lots"])
+def test_training_cli_names_an_unusable_scale_pos_weight(
+    channels: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = train_local.main(
+        [
+            "--train",
+            str(channels / "train"),
+            "--validation",
+            str(channels / "validation"),
+            "--model-dir",
+            str(tmp_path),
+            "--scale-pos-weight",
+            "lots",
+        ]
+    )
     assert status == 2
     assert "--scale-pos-weight 'lots' is neither 'auto' nor a number" in capsys.readouterr().err
