@@ -175,6 +175,9 @@ class ModelSpec:
     # deploys raw-event ingestion for it (today: the fraud example). Other models write feature records
     # with PutRecord themselves.
     raw_event_ingestion: bool = False
+    # The labels table's own id column (one row per labelled event, e.g. the transaction id), carried into
+    # the training set; None when the entity id and event time identify a labelled event.
+    label_id: str | None = None
 
     def __post_init__(self) -> None:
         check_sagemaker_name("name", self.name)
@@ -182,6 +185,8 @@ class ModelSpec:
         check_feature_name("entity_id", self.entity_id)
         check_feature_name("event_time", self.event_time)
         check_feature_name("label", self.label)
+        if self.label_id is not None:
+            check_feature_name("label_id", self.label_id)
         object.__setattr__(self, "objective", coerce_enum("objective", ObjectiveMetric, self.objective))
         in_range("absolute_threshold", self.absolute_threshold, 0.0, 1.0)
         in_range("min_improvement", self.min_improvement, 0.0, 1.0)
@@ -203,7 +208,7 @@ class ModelSpec:
     def _check_features(self) -> None:
         if not self.features:
             raise ConfigError("features", "at least one feature is required")
-        reserved = {self.entity_id, self.event_time, self.label}
+        reserved = {self.entity_id, self.event_time, self.label, *([self.label_id] if self.label_id else [])}
         groups = {g.name for g in self.feature_groups}
         seen: set[str] = set()
         for feature in self.features:

@@ -498,9 +498,7 @@ class DriftMonitoringJob(Construct):
             f"Resource::arn:{partition}:logs:{stack.region}:{stack.account}:log-group:/aws/sagemaker/"
             "ProcessingJobs*": "Processing jobs log to SageMaker's processing-job log group.",
         }.items():
-            cdk.Validations.of(role).acknowledge(
-                cdk.Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason)
-            )
+            cdk.Validations.of(role).acknowledge(cdk.Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason))
         for bucket, pattern in reads:
             cdk.Validations.of(role).acknowledge(
                 cdk.Acknowledgment(

@@ -20,7 +20,9 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from config import ModelDeployment
+from mlops_constructs.athena import labels_table_name, workgroup_name
 from mlops_constructs.code_bundle import CodeBundle
+from mlops_constructs.feature_store import glue_table_name
 from mlops_constructs.nag import object_finding
 from pipeline_defs.definition import PipelineContext, build_pipeline_definition, spec_json
 
@@ -125,6 +127,8 @@ class TrainingPipeline(Construct):
     ) -> None:
         stack = cdk.Stack.of(self)
         spec = deployment.spec
+        database = f"mlops_{deployment.env.name}_feature_store"
+        feature_tables = [glue_table_name(deployment.feature_group_name(g.name)) for g in spec.feature_groups]
 
         def job_arn(kind: str) -> str:
             return stack.format_arn(service="sagemaker", resource=kind, resource_name="pipelines-*")
@@ -159,6 +163,37 @@ class TrainingPipeline(Construct):
                 resources=[self.role.role_arn],
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             ),
+            # The dataset step runs its point-in-time query on Athena over the offline store and the labels.
+            iam.PolicyStatement(
+                actions=[
+                    "athena:StartQueryExecution",
+                    "athena:GetQueryExecution",
+                    "athena:GetQueryResults",
+                    "athena:StopQueryExecution",
+                    "athena:GetWorkGroup",
+                ],
+                resources=[
+                    stack.format_arn(
+                        service="athena", resource="workgroup", resource_name=workgroup_name(deployment.env.name)
+                    )
+                ],
+            ),
+            iam.PolicyStatement(
+                actions=["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"],
+                resources=[
+                    stack.format_arn(service="glue", resource="catalog"),
+                    stack.format_arn(service="glue", resource="database", resource_name=database),
+                    *(
+                        stack.format_arn(service="glue", resource="table", resource_name=f"{database}/{table}")
+                        for table in [*feature_tables, labels_table_name(deployment)]
+                    ),
+                ],
+            ),
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+                resources=[artifacts.arn_for_objects("athena-results/*")],
+            ),
+            iam.PolicyStatement(actions=["s3:GetBucketLocation"], resources=[artifacts.bucket_arn]),
             iam.PolicyStatement(
                 actions=["s3:GetObject", "s3:PutObject"],
                 resources=[artifacts.arn_for_objects(f"pipelines/{deployment.pipeline_name}/*")],
@@ -238,6 +273,7 @@ class TrainingPipeline(Construct):
                 "Feature Store names offline-store files; the dataset step reads the model's groups.",
             ),
             (ground_truth, f"labels/{spec.name}/*", "Labels land per collection hour under the model's prefix."),
+            (artifacts, "athena-results/*", "Athena names query result files by query execution id."),
         ):
             cdk.Validations.of(self.role).acknowledge(
                 cdk.Acknowledgment(id=object_finding(self, bucket.bucket_name, pattern), reason=reason)

@@ -13,6 +13,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from config import Environment, ModelDeployment
+from mlops_constructs.athena import AthenaWorkgroup, LabelsTable
 from mlops_constructs.deployment_history import DeploymentHistory
 from mlops_constructs.encryption import PlatformKey
 from mlops_constructs.feature_store import FeatureStore
@@ -122,6 +123,9 @@ class PlatformStack(cdk.Stack):
             ),
         )
         database.apply_removal_policy(removal)
+        self.athena = AthenaWorkgroup(
+            self, "Athena", environment=environment.name, results_bucket=self.artifacts_bucket, key=self.key
+        )
 
         self.models: dict[str, ModelStatefulResources] = {}
         for deployment in deployments:
@@ -139,6 +143,14 @@ class PlatformStack(cdk.Stack):
             )
             for group in feature_store.groups.values():
                 group.node.add_dependency(database)
+            LabelsTable(
+                scope_,
+                "Labels",
+                deployment=deployment,
+                database_name=self.glue_database_name,
+                ground_truth_bucket=self.ground_truth_bucket,
+                removal_policy=removal,
+            ).node.add_dependency(database)
             self.models[deployment.spec.name] = ModelStatefulResources(
                 deployment=deployment,
                 feature_store=feature_store,

@@ -116,4 +116,5 @@ FRAUD_DETECTION = ModelSpec(
     ),
     hyperparameters=Hyperparameters(max_depth=5, eta=0.2, num_round=200),
     raw_event_ingestion=True,
+    label_id="transaction_id",
 )

@@ -276,3 +276,34 @@ def test_deployment_history_is_durable_and_queryable_per_model(synth: Synthesize
     assert props["SSESpecification"]["SSEType"] == "KMS"
     assert props["DeletionProtectionEnabled"] is retained
     assert table["DeletionPolicy"] == ("Retain" if retained else "Delete")
+
+
+@pytest.mark.parametrize("env", ENV_NAMES)
+def test_athena_workgroup_enforces_encrypted_results_and_a_scan_limit(synth: Synthesized, env: str) -> None:
+    _, workgroup = one_resource(platform(synth, env), "AWS::Athena::WorkGroup", Name=f"mlops-{env}")
+    config = workgroup["Properties"]["WorkGroupConfiguration"]
+    assert config["EnforceWorkGroupConfiguration"] is True
+    assert config["BytesScannedCutoffPerQuery"] == 100 * 1024**3
+    results = config["ResultConfiguration"]
+    assert results["EncryptionConfiguration"] == {"EncryptionOption": "SSE_KMS", "KmsKey": {"Fn::GetAtt": [KEY, "Arn"]}}
+    assert results["OutputLocation"] == {
+        "Fn::Join": ["", ["s3://", {"Ref": DATA_BUCKETS["Artifacts"]}, "/athena-results/"]]
+    }
+
+
+def test_labels_table_describes_the_specs_label_columns(synth: Synthesized) -> None:
+    tables = resources_of_type(platform(synth, "prod"), "AWS::Glue::Table")
+    (table,) = tables.values()
+    table_input = table["Properties"]["TableInput"]
+    assert table_input["Name"] == "fraud_detection_prod_labels"
+    columns = [(c["Name"], c["Type"]) for c in table_input["StorageDescriptor"]["Columns"]]
+    assert columns == [
+        ("transaction_id", "string"),
+        ("customer_id", "string"),
+        ("event_time", "string"),
+        ("is_fraud", "bigint"),
+    ]
+    assert table_input["StorageDescriptor"]["Location"] == {
+        "Fn::Join": ["", ["s3://", {"Ref": DATA_BUCKETS["GroundTruth"]}, "/labels/fraud-detection/"]]
+    }
+    assert table["Properties"]["DatabaseName"] == "mlops_prod_feature_store"

@@ -229,3 +229,20 @@ def test_code_bundle_goes_to_a_content_addressed_prefix(synth: Synthesized) -> N
     assert bundle_hash(BUNDLE_INCLUDES, {"spec.json": spec_json(CHURN)}) != bundle_hash(
         BUNDLE_INCLUDES, {"spec.json": spec_json(FRAUD_DETECTION)}
     )
+
+
+def test_pipeline_role_may_query_only_its_workgroup_and_tables(synth: Synthesized) -> None:
+    template = synth.json("prod", STACK)
+    role_policy = next(
+        p for k, p in resources_of_type(template, "AWS::IAM::Policy").items() if k.startswith("PipelineRole")
+    )
+    statements = role_policy["Properties"]["PolicyDocument"]["Statement"]
+    athena = next(s for s in statements if "athena:StartQueryExecution" in s["Action"])
+    assert athena["Resource"] == "arn:aws:athena:us-east-1:333333333333:workgroup/mlops-prod"
+    glue = next(s for s in statements if "glue:GetTable" in s["Action"])
+    tables = {r.rsplit("/", 1)[1] for r in glue["Resource"] if ":table/" in r}
+    assert tables == {
+        "fraud_detection_prod_transaction",
+        "fraud_detection_prod_customer_spend",
+        "fraud_detection_prod_labels",
+    }
