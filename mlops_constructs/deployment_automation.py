@@ -18,6 +18,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from config import ModelDeployment
+from mlops_constructs.monitoring_common import current_baseline_prefix
 from mlops_constructs.nag import object_finding
 from mlops_constructs.python_function import PythonFunction
 
@@ -65,6 +66,7 @@ class DeploymentAutomation(Construct):
         data_capture_bucket: s3.IBucket,
         alarm_names: list[str],
         variant_name: str,
+        artifacts_bucket: s3.IBucket,
     ) -> None:
         super().__init__(scope, id_)
         stack = cdk.Stack.of(self)
@@ -86,6 +88,8 @@ class DeploymentAutomation(Construct):
             "MODEL_PACKAGE_GROUP": deployment.model_package_group_name,
             "SAGEMAKER_ROLE_ARN": model_role.role_arn,
             "DEPLOYMENT_SETTINGS": json.dumps(settings, sort_keys=True),
+            # promote/rollback publish the serving model's monitoring baselines here (monitoring reads them).
+            "CURRENT_BASELINE_S3_URI": f"s3://{artifacts_bucket.bucket_name}/{current_baseline_prefix(deployment)}",
         }
         self.functions: dict[str, PythonFunction] = {}
         for step, writes in _SAGEMAKER_WRITES.items():
@@ -148,6 +152,27 @@ class DeploymentAutomation(Construct):
                         ],
                     )
                 )
+            if step in ("promote", "rollback"):
+                role.add_to_policy(
+                    iam.PolicyStatement(
+                        actions=["s3:GetObject"],
+                        resources=[artifacts_bucket.arn_for_objects(f"pipelines/{deployment.pipeline_name}/*")],
+                    )
+                )
+                role.add_to_policy(
+                    iam.PolicyStatement(
+                        actions=["s3:PutObject"],
+                        resources=[artifacts_bucket.arn_for_objects(f"{current_baseline_prefix(deployment)}/*")],
+                    )
+                )
+                for pattern in (f"pipelines/{deployment.pipeline_name}/*", f"{current_baseline_prefix(deployment)}/*"):
+                    cdk.Validations.of(role).acknowledge(
+                        cdk.Acknowledgment(
+                            id=object_finding(self, artifacts_bucket.bucket_name, pattern),
+                            reason="Baselines are copied from the package's pipeline run into the model's "
+                            "current-baseline prefix.",
+                        )
+                    )
             if step == "compare":
                 role.add_to_policy(iam.PolicyStatement(actions=["cloudwatch:GetMetricData"], resources=["*"]))
                 role.add_to_policy(

@@ -43,6 +43,7 @@ class ServingStack(cdk.Stack):
             data_capture_bucket=platform.bucket(self, "DataCapture"),
             alarm_names=self.endpoint.alarms.rollback_alarm_names,
             variant_name=self.endpoint.variant_name,
+            artifacts_bucket=platform.bucket(self, "Artifacts"),
         )
         self.add_stack_dependency(platform)
         cdk.Tags.of(self).add("mlops:model", deployment.spec.name)

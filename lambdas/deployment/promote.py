@@ -12,7 +12,7 @@ Order (each step idempotent, so a retry after a crash finishes the job without r
    UpdateEndpoint once, then ``EndpointNotReady`` until it is InService there (the state machine retries
    promote on that error);
 3. verify: InService on the final config, else ``EndpointNotReady`` / ``SilentRollbackDetected``;
-4. only then the SSM pointer (Overwrite), the ``mlops:champion=true`` tag (moved from the previous package),
+4. only then the serving model's baselines to the current-baseline prefix, the SSM pointer (Overwrite), the ``mlops:champion=true`` tag (moved from the previous package),
    and, in one DynamoDB transaction, the deployment item (``promoted``) and the champion item.
 """
 
@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from lambdas.deployment import events
+from lambdas.deployment.baselines import publish_current_baselines
 from lambdas.deployment.endpoint import check_serving, describe_endpoint, request_update
 from lambdas.deployment.errors import DeploymentConflict, EndpointNotReady, StepOutOfOrder
 from lambdas.deployment.gates import require_promotable
@@ -69,6 +70,10 @@ def promote(event: object, *, env: DeploymentEnv, aws: Aws, now: datetime) -> di
             )
     check_serving(state, final)
 
+    if env.current_baseline_uri:  # monitoring compares traffic with the serving model's own baseline
+        publish_current_baselines(
+            aws.sagemaker, aws.s3, package_arn=deployment.model_package_arn, current_uri=env.current_baseline_uri
+        )
     write_pointer(aws.ssm, env.serving_pointer_parameter, deployment.model_package_arn)
     move_champion_tag(
         aws.sagemaker, to_arn=deployment.model_package_arn, from_arn=deployment.previous_model_package_arn

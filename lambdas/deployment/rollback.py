@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any, NoReturn
 
 from lambdas.deployment import events
+from lambdas.deployment.baselines import publish_current_baselines
 from lambdas.deployment.endpoint import (
     IN_SERVICE,
     TRANSITIONAL,
@@ -99,6 +100,13 @@ def rollback(event: object, *, env: DeploymentEnv, aws: Aws, now: datetime) -> d
     check_serving(state, restore)
 
     if deployment.previous_model_package_arn:
+        if env.current_baseline_uri:  # the restored model's baselines go back in front of monitoring
+            publish_current_baselines(
+                aws.sagemaker,
+                aws.s3,
+                package_arn=deployment.previous_model_package_arn,
+                current_uri=env.current_baseline_uri,
+            )
         write_pointer(aws.ssm, env.serving_pointer_parameter, deployment.previous_model_package_arn)
         if is_champion:
             move_champion_tag(

@@ -158,6 +158,8 @@ class DeploymentEnv:
     model_package_group: str
     sagemaker_role_arn: str
     settings: StrategySettings
+    # Optional: where promote/rollback publish the serving model's monitoring baselines.
+    current_baseline_uri: str | None = None
 
     VARIABLES = (
         "MODEL_NAME",
@@ -187,7 +189,17 @@ class DeploymentEnv:
             model_package_group=environ["MODEL_PACKAGE_GROUP"].strip(),
             sagemaker_role_arn=environ["SAGEMAKER_ROLE_ARN"].strip(),
             settings=StrategySettings.from_json(environ["DEPLOYMENT_SETTINGS"]),
+            current_baseline_uri=_baseline_uri(environ),
         )
+
+
+def _baseline_uri(environ: Mapping[str, str]) -> str | None:
+    value = environ.get("CURRENT_BASELINE_S3_URI", "").strip()
+    if not value:
+        return None
+    if not value.startswith("s3://") or len(value) <= len("s3://"):
+        raise ConfigurationError(f"CURRENT_BASELINE_S3_URI '{value}' is not an s3:// URI")
+    return value
 
 
 @dataclass(frozen=True, kw_only=True)
