@@ -12,8 +12,9 @@ Order (each step idempotent, so a retry after a crash finishes the job without r
    UpdateEndpoint once, then ``EndpointNotReady`` until it is InService there (the state machine retries
    promote on that error);
 3. verify: InService on the final config, else ``EndpointNotReady`` / ``SilentRollbackDetected``;
-4. only then the serving model's baselines to the current-baseline prefix, the SSM pointer (Overwrite), the ``mlops:champion=true`` tag (moved from the previous package),
-   and, in one DynamoDB transaction, the deployment item (``promoted``) and the champion item.
+4. only then the serving model's baselines to the current-baseline prefix, the SSM pointer (Overwrite), the
+   ``mlops:champion=true`` tag (moved from the previous package), and, in one DynamoDB transaction, the
+   deployment item (``promoted``) and the champion item.
 """
 
 from __future__ import annotations
