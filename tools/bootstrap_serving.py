@@ -9,8 +9,10 @@ from a model artifact (by default the local pipeline run's, ``make pipeline-loca
     .venv/bin/python -m tools.bootstrap_serving --env dev --model fraud-detection
     npx cdk deploy 'dev/*'
 
-The package is registered Approved with metadata ``mlops:source=bootstrap``; the first retraining replaces it
-through the normal gate. An existing pointer is never overwritten unless ``--force`` is given.
+The package is registered Approved with metadata ``mlops:source=bootstrap`` and the local run's monitoring
+baselines as its drift-check baselines, which are also published to the current-baseline prefix the monitors
+read; the first retraining replaces it through the normal gate. An existing pointer is never overwritten
+unless ``--force`` is given.
 """
 
 from __future__ import annotations
@@ -22,9 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from config import ENVIRONMENTS, MODELS, ModelDeployment, resolve_environments
+from mlops_constructs.monitoring_common import current_baseline_prefix
 from stacks.platform_stack import bucket_name
 
 DEFAULT_ARTIFACT = Path("build/pipeline-local/model/model.tar.gz")
+DEFAULT_BASELINES = Path("build/pipeline-local/baselines")
+# (DriftCheckBaselines section, kind, file under the baselines folder and the current-baseline prefix)
+BASELINE_FILES = (
+    ("ModelDataQuality", "Statistics", "data-quality/statistics.json"),
+    ("ModelDataQuality", "Constraints", "data-quality/constraints.json"),
+    ("ModelQuality", "Constraints", "model-quality/constraints.json"),
+)
 
 
 class BootstrapError(RuntimeError):
@@ -51,6 +61,7 @@ def bootstrap(
     deployment: ModelDeployment,
     *,
     artifact: Path,
+    baselines: Path,
     image_uri: str,
     s3: Any,
     sagemaker: Any,
@@ -67,9 +78,22 @@ def bootstrap(
             return BootstrapResult(model_package_arn=current, pointer_parameter=pointer, created=False)
     if not artifact.is_file():
         raise BootstrapError(f"model artifact {artifact} does not exist; run `make pipeline-local` first")
+    missing = [name for *_, name in BASELINE_FILES if not (baselines / name).is_file()]
+    if missing:
+        raise BootstrapError(f"baselines {missing} are missing under {baselines}; run `make pipeline-local` first")
     bucket = bucket_name(deployment.env, "Artifacts")
     key = f"bootstrap/{deployment.spec.name}/model.tar.gz"
     s3.upload_file(str(artifact), bucket, key)
+    drift_check: dict[str, dict[str, dict[str, str]]] = {}
+    for section, kind, name in BASELINE_FILES:
+        baseline_key = f"bootstrap/{deployment.spec.name}/baselines/{name}"
+        s3.upload_file(str(baselines / name), bucket, baseline_key)
+        # Monitoring reads the serving model's baselines from the current prefix (promotion keeps it so).
+        s3.upload_file(str(baselines / name), bucket, f"{current_baseline_prefix(deployment)}/{name}")
+        drift_check.setdefault(section, {})[kind] = {
+            "ContentType": "application/json",
+            "S3Uri": f"s3://{bucket}/{baseline_key}",
+        }
     package = sagemaker.create_model_package(
         ModelPackageGroupName=deployment.model_package_group_name,
         ModelPackageDescription="Bootstrap model: the first serving model of a new environment",
@@ -80,6 +104,7 @@ def bootstrap(
             "SupportedRealtimeInferenceInstanceTypes": [deployment.env.endpoint.instance_type],
         },
         ModelApprovalStatus="Approved",
+        DriftCheckBaselines=drift_check,
         CustomerMetadataProperties={"mlops:source": "bootstrap", "mlops:owner": deployment.spec.owner.email},
     )
     arn: str = package["ModelPackageArn"]
@@ -98,6 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--env", required=True, choices=[e.name for e in ENVIRONMENTS])
     parser.add_argument("--model", required=True, choices=[m.name for m in MODELS])
     parser.add_argument("--artifact", type=Path, default=DEFAULT_ARTIFACT)
+    parser.add_argument("--baselines", type=Path, default=DEFAULT_BASELINES)
     parser.add_argument("--force", action="store_true", help="overwrite an existing pointer")
     args = parser.parse_args(argv)
     import boto3  # noqa: PLC0415
@@ -110,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     result = bootstrap(
         deployment,
         artifact=args.artifact,
+        baselines=args.baselines,
         image_uri=xgboost_image_uri(env.region),
         s3=session.client("s3"),
         sagemaker=session.client("sagemaker"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,10 +36,19 @@ def artifact(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def baselines(tmp_path: Path) -> Path:
+    root = tmp_path / "baselines"
+    for name in ("data-quality/statistics.json", "data-quality/constraints.json", "model-quality/constraints.json"):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(json.dumps({"file": name}))
+    return root
+
+
 def test_bootstrap_registers_an_approved_package_and_writes_the_pointer(
-    clients: dict[str, Any], artifact: Path
+    clients: dict[str, Any], artifact: Path, baselines: Path
 ) -> None:
-    result = bootstrap(DEPLOYMENT, artifact=artifact, image_uri=IMAGE, **clients)
+    result = bootstrap(DEPLOYMENT, artifact=artifact, baselines=baselines, image_uri=IMAGE, **clients)
 
     assert result.created
     pointer = clients["ssm"].get_parameter(Name=DEPLOYMENT.serving_pointer_parameter)["Parameter"]["Value"]
@@ -51,20 +61,33 @@ def test_bootstrap_registers_an_approved_package_and_writes_the_pointer(
         Bucket=bucket_name(DEV, "Artifacts"), Key="bootstrap/fraud-detection/model.tar.gz"
     )
     assert uploaded["Body"].read() == artifact.read_bytes()
+    drift = package["DriftCheckBaselines"]
+    assert drift["ModelQuality"]["Constraints"]["S3Uri"].endswith(
+        "bootstrap/fraud-detection/baselines/model-quality/constraints.json"
+    )
+    current = clients["s3"].get_object(
+        Bucket=bucket_name(DEV, "Artifacts"), Key="baselines/fraud-detection/current/data-quality/statistics.json"
+    )
+    assert json.loads(current["Body"].read()) == {"file": "data-quality/statistics.json"}
 
 
-def test_an_existing_pointer_is_kept_unless_forced(clients: dict[str, Any], artifact: Path) -> None:
-    first = bootstrap(DEPLOYMENT, artifact=artifact, image_uri=IMAGE, **clients)
-    again = bootstrap(DEPLOYMENT, artifact=artifact, image_uri=IMAGE, **clients)
+def test_missing_baselines_are_a_clear_error(clients: dict[str, Any], artifact: Path, tmp_path: Path) -> None:
+    with pytest.raises(BootstrapError, match=r"baselines .* are missing"):
+        bootstrap(DEPLOYMENT, artifact=artifact, baselines=tmp_path / "none", image_uri=IMAGE, **clients)
+
+
+def test_an_existing_pointer_is_kept_unless_forced(clients: dict[str, Any], artifact: Path, baselines: Path) -> None:
+    first = bootstrap(DEPLOYMENT, artifact=artifact, baselines=baselines, image_uri=IMAGE, **clients)
+    again = bootstrap(DEPLOYMENT, artifact=artifact, baselines=baselines, image_uri=IMAGE, **clients)
     assert (again.created, again.model_package_arn) == (False, first.model_package_arn)
-    forced = bootstrap(DEPLOYMENT, artifact=artifact, image_uri=IMAGE, force=True, **clients)
+    forced = bootstrap(DEPLOYMENT, artifact=artifact, baselines=baselines, image_uri=IMAGE, force=True, **clients)
     assert forced.created
     assert forced.model_package_arn != first.model_package_arn
 
 
 def test_a_missing_artifact_is_a_clear_error_and_writes_nothing(clients: dict[str, Any], tmp_path: Path) -> None:
     with pytest.raises(BootstrapError, match="make pipeline-local"):
-        bootstrap(DEPLOYMENT, artifact=tmp_path / "missing.tar.gz", image_uri=IMAGE, **clients)
+        bootstrap(DEPLOYMENT, artifact=tmp_path / "missing.tar.gz", baselines=tmp_path, image_uri=IMAGE, **clients)
     with pytest.raises(clients["ssm"].exceptions.ParameterNotFound):
         clients["ssm"].get_parameter(Name=DEPLOYMENT.serving_pointer_parameter)
 
