@@ -20,6 +20,11 @@ from config import ModelDeployment
 BYTES_SCANNED_CUTOFF = 100 * 1024**3  # 100 GiB per query
 
 
+def glue_database_name(environment: str) -> str:
+    """The environment's Glue database: offline-store tables (created by Feature Store) and labels tables."""
+    return f"mlops_{environment}_feature_store"
+
+
 def workgroup_name(environment: str) -> str:
     return f"mlops-{environment}"
 

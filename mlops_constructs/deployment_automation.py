@@ -102,6 +102,7 @@ class DeploymentAutomation(Construct):
                 log_retention_days=deployment.env.storage.log_retention_days,
                 environment=environment,
                 service_name=f"{deployment.prefix}-deployment",
+                function_name=f"{deployment.prefix}-{step}",
                 timeout=cdk.Duration.minutes(2),
             )
             role = fn.role

@@ -47,6 +47,7 @@ class PythonFunction(Construct):
         timeout: cdk.Duration | None = None,
         memory_size_mb: int = 512,
         service_name: str,
+        function_name: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
         self.log_group = logs.LogGroup(
@@ -71,6 +72,8 @@ class PythonFunction(Construct):
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler=handler,
+            # Named only where operators and tools address the function (the on-call CLI's rollback).
+            function_name=function_name,
             code=lambdas_code(),
             description=description,
             role=self.role,

@@ -20,7 +20,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from config import ModelDeployment
-from mlops_constructs.athena import labels_table_name, workgroup_name
+from mlops_constructs.athena import glue_database_name, labels_table_name, workgroup_name
 from mlops_constructs.code_bundle import CodeBundle
 from mlops_constructs.feature_store import glue_table_name
 from mlops_constructs.nag import object_finding
@@ -85,6 +85,9 @@ class TrainingPipeline(Construct):
             ground_truth_bucket=ground_truth_bucket.bucket_name,
             kms_key_arn="${KmsKeyArn}",
             code_prefix=self.code_prefix,
+            glue_database=glue_database_name(deployment.env.name),
+            athena_workgroup=workgroup_name(deployment.env.name),
+            labels_table=labels_table_name(deployment),
         )
         self.definition = build_pipeline_definition(deployment, context)
         stage = cdk.Stage.of(self)
@@ -127,7 +130,7 @@ class TrainingPipeline(Construct):
     ) -> None:
         stack = cdk.Stack.of(self)
         spec = deployment.spec
-        database = f"mlops_{deployment.env.name}_feature_store"
+        database = glue_database_name(deployment.env.name)
         feature_tables = [glue_table_name(deployment.feature_group_name(g.name)) for g in spec.feature_groups]
 
         def job_arn(kind: str) -> str:

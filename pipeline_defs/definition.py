@@ -15,8 +15,11 @@ Steps (step name: what it runs)::
   ``python3 -m pipeline_defs.scripts.<module>`` from the code bundle (see below) on the SageMaker
   scikit-learn image (``SKLEARN_VERSION``, Python 3.12: the scripts need Python >= 3.11), after
   ``pip install -r pipeline_defs/scripts/requirements.txt`` (so the jobs need a route to PyPI or a mirror);
-- ``Dataset`` reads each feature group's offline-store files (``offline_store_group_prefix``) and the labels
-  (``labels_prefix``) for the ``WindowStart``..``WindowEnd`` label window;
+- ``Dataset`` runs the point-in-time query on Athena (``--engine athena``) for the ``WindowStart``..``WindowEnd``
+  label window: over each feature group's offline-store Glue table (``feature_table_name``) and the labels'
+  Glue table in the context's Glue database, in the context's workgroup (which enforces the result location
+  and its encryption). The pipeline execution id scopes the query's idempotency token, so a retried job finds
+  its first attempt's query and a later execution never gets an earlier one's result;
 - ``Train``: the built-in XGBoost algorithm (``XGBOOST_VERSION``, algorithm mode, ``binary:logistic``), with
   ``scale_pos_weight`` read (JsonGet) from Preprocess's ``summary.json``: negatives / positives of the split;
 - ``Evaluate`` scores the candidate and the champion (``ChampionModelUri``, "" = none) on the same test set and
@@ -158,8 +161,10 @@ TRAINING_VOLUME_GB = 30
 OFFLINE_STORE_PREFIX = "offline-store/{model}"
 
 _ENTRYPOINT_ELEMENT_MAX = 256  # CreateProcessingJob ContainerEntrypoint items
-_PROCESSING_INPUTS_MAX = 10  # CreateProcessingJob ProcessingInputs
 _PLACEHOLDER = re.compile(r"\$\{[A-Za-z0-9_:.]+\}")
+# Glue database and table names (Athena reads them lower case), Athena workgroup names.
+_GLUE_NAME = re.compile(r"^[a-z0-9_]{1,255}$")
+_WORKGROUP_NAME = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
 # CreateModelPackage CustomerMetadataValue / MetadataProperties.CommitId characters.
 _METADATA_VALUE = re.compile(r"^[\w\s.:/=+\-@]{1,256}$")
 
@@ -175,6 +180,12 @@ class PipelineContext:
     ground_truth_bucket: str  # labels live here: s3://<bucket>/labels/<model>/
     kms_key_arn: str  # "${KmsKeyArn}"
     code_prefix: str  # S3 prefix (in the artifacts bucket) of the code bundle, e.g. "code/<model>/<hash>"
+    # Concrete: the Glue database of the offline-store and labels tables ("mlops_dev_feature_store"), the
+    # Athena workgroup the dataset query runs in ("mlops-dev") and the labels' Glue table
+    # ("fraud_detection_dev_labels").
+    glue_database: str
+    athena_workgroup: str
+    labels_table: str
     source_revision: str = "unknown"  # git revision, recorded in model package metadata
 
     def __post_init__(self) -> None:
@@ -195,6 +206,15 @@ class PipelineContext:
                 raise ValueError(f"pipeline context: {name} '{value}' has a '$' outside a ${{Name}} placeholder")
         if "${" in self.region:
             raise ValueError("pipeline context: region must be concrete (image URIs are resolved per region)")
+        for name, pattern, what in (
+            ("glue_database", _GLUE_NAME, "a Glue database name: 1-255 lower-case letters, digits or _"),
+            ("labels_table", _GLUE_NAME, "a Glue table name: 1-255 lower-case letters, digits or _"),
+            ("athena_workgroup", _WORKGROUP_NAME, "an Athena workgroup name: 1-128 letters, digits or ._-"),
+        ):
+            if not pattern.match(getattr(self, name)):
+                raise ValueError(
+                    f"pipeline context: {name} '{getattr(self, name)}' is not {what} (it must be concrete)"
+                )
         if self.code_prefix.startswith("/") or self.code_prefix.endswith("/"):
             raise ValueError(f"pipeline context: code_prefix '{self.code_prefix}' must not start or end with '/'")
         if not _METADATA_VALUE.match(self.source_revision) or "$" in self.source_revision:
@@ -242,6 +262,12 @@ def offline_store_group_prefix(deployment: ModelDeployment, *, offline_store_buc
 
 def labels_prefix(deployment: ModelDeployment, *, ground_truth_bucket: str) -> str:
     return f"s3://{ground_truth_bucket}/labels/{deployment.spec.name}/"
+
+
+def feature_table_name(deployment: ModelDeployment, group: str) -> str:
+    """The Glue table of a feature group's offline store, as the feature store construct names it
+    (``mlops_constructs/feature_store.py``, ``glue_table_name``: Glue names take no hyphens)."""
+    return deployment.feature_group_name(group).replace("-", "_")
 
 
 def processing_image_uri(region: str) -> str:
@@ -714,41 +740,34 @@ class _Builder:
     # -- steps --
 
     def dataset(self) -> Any:
-        fg_dir = "/opt/ml/processing/input/feature_groups"
-        groups = [
-            self._input(
-                f"feature-group-{group.name}",
-                offline_store_group_prefix(
-                    self.deployment, offline_store_bucket=self.s.offline_store_bucket, group=group.name
-                ),
-                f"{fg_dir}/{group.name}",
-            )
-            for group in self.spec.feature_groups
-        ]
-        labels = self._input(
-            "labels",
-            labels_prefix(self.deployment, ground_truth_bucket=self.s.ground_truth_bucket),
-            "/opt/ml/processing/input/labels",
-        )
-        inputs = [*self._code_inputs(), *groups, labels]
-        if len(inputs) > _PROCESSING_INPUTS_MAX:
-            raise ValueError(
-                f"models[{self.spec.name}]: {len(self.spec.feature_groups)} feature groups need {len(inputs)} inputs "
-                f"for the dataset step; a processing job takes at most {_PROCESSING_INPUTS_MAX}"
-            )
         out = "/opt/ml/processing/output/dataset"
+        # One --feature-tables per group: every container argument stays within 256 characters.
+        tables = [
+            arg
+            for group in self.spec.feature_groups
+            for arg in ("--feature-tables", f"{group.name}={feature_table_name(self.deployment, group.name)}")
+        ]
         return self._processing_step(
             STEP_DATASET,
             module="dataset",
-            inputs=inputs,
+            inputs=self._code_inputs(),  # Athena reads the offline store and the labels
             outputs=[self._output("dataset", out, DATASET_DIR)],
             arguments=[
+                "--engine",
+                "athena",
                 "--spec",
                 SPEC_FILE,
-                "--feature-groups-dir",
-                fg_dir,
-                "--labels-dir",
-                "/opt/ml/processing/input/labels",
+                "--database",
+                self.context.glue_database,
+                *tables,
+                "--labels-table",
+                self.context.labels_table,
+                "--workgroup",
+                self.context.athena_workgroup,
+                "--region",
+                self.context.region,
+                "--request-scope",
+                self.sdk.execution_variables.ExecutionVariables.PIPELINE_EXECUTION_ID,
                 "--output-dir",
                 out,
                 "--window-start",

@@ -13,7 +13,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from config import Environment, ModelDeployment
-from mlops_constructs.athena import AthenaWorkgroup, LabelsTable
+from mlops_constructs.athena import AthenaWorkgroup, LabelsTable, glue_database_name
 from mlops_constructs.deployment_history import DeploymentHistory
 from mlops_constructs.encryption import PlatformKey
 from mlops_constructs.feature_store import FeatureStore
@@ -112,7 +112,7 @@ class PlatformStack(cdk.Stack):
         # Raw events for feature ingestion land here (S3 -> EventBridge -> ingestion); rejects go beside them.
         self.landing_bucket = bucket("Landing", event_bridge_enabled=True)
 
-        self.glue_database_name = f"mlops_{environment.name}_feature_store"
+        self.glue_database_name = glue_database_name(environment.name)
         database = glue.CfnDatabase(
             self,
             "OfflineStoreDatabase",

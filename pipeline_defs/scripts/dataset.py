@@ -11,35 +11,56 @@ The SQL comes from the spec (``point_in_time_sql``) in two dialects that differ 
 are parsed: ``athena`` (Presto/Trino ``from_iso8601_timestamp``) and ``duckdb`` (``CAST(... AS TIMESTAMPTZ)``
 with the session time zone set to UTC). Both honour a UTC offset in the text and read text without one as UTC.
 Both use only the common subset: CTEs, ``ROW_NUMBER() OVER (PARTITION BY ... ORDER BY ... DESC)``, joins
-and ``TIMESTAMP '...'`` literals. Locally (and in the Processing job) the step runs the DuckDB form over the
-offline-store parquet files.
+and ``TIMESTAMP '...'`` literals. Two engines run it:
 
-Inputs
+- ``--engine duckdb`` (the default; the local run): the DuckDB form over local parquet files;
+- ``--engine athena`` (the pipeline in AWS): the Athena form over the offline store's Glue (Iceberg) tables
+  and the labels' Glue table, through the Athena API (``build_dataset_athena``). The query's CSV result is
+  read back from S3, typed from the spec and checked and written exactly as the DuckDB path does.
+
+Inputs (both engines)
   ``--spec``                 spec.json (``pipeline_defs.scripts.spec``)
+  ``--window-start``/``--window-end``, ``--as-of``, ``--id-columns``, ``--max-unmatched-fraction``
+Inputs (``--engine duckdb``)
   ``--feature-groups-dir``   one sub-directory per feature group (named as in the spec) holding its
                              offline-store parquet files at any depth
   ``--labels-dir``           parquet files with the entity id, event time (ISO-8601 text), label and the
                              ``--id-columns``
+Inputs (``--engine athena``)
+  ``--database``             Glue database of the tables (the query's default database)
+  ``--feature-tables``       ``group=table[,group=table...]``: the Glue table of every feature group (may be
+                             repeated); a table without ``db.`` is in ``--database``
+  ``--labels-table``         Glue table of the labels (same columns as the labels files above)
+  ``--workgroup``            Athena workgroup; it enforces the result location and its encryption
+  ``--region``               default: the container's ``AWS_REGION``
+  ``--query-timeout-seconds``, ``--request-scope`` (see ``client_request_token``)
 Output (``--output-dir``)
   ``dataset.parquet``        label, features in spec order, event time, entity id, id columns; sorted by time
-  ``query.sql``              the query that produced it;  ``summary.json``: counts, window, unmatched rows
+  ``query.sql``              the query that produced it;  ``summary.json``: counts, window, unmatched rows,
+                             ``engine`` and, for Athena, the query execution id and the bytes it scanned
 
 Labelled rows that lack a record in some feature group ("label-only" rows) are dropped and counted; more
-than ``--max-unmatched-fraction`` of them, or no row left at all, fails the step.
+than ``--max-unmatched-fraction`` of them, or no row left at all, fails the step. A failed step writes nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import os
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from lambdas.shared.features import format_event_time
 from pipeline_defs.scripts.common import StepInputError, files_under, iso, parse_utc, run_main, write_json
@@ -80,6 +101,13 @@ _MATCHED = "__matched_"
 class Dialect(StrEnum):
     ATHENA = "athena"
     DUCKDB = "duckdb"
+
+
+class Engine(StrEnum):
+    """Where the query runs: DuckDB over local parquet files, or Athena over the Glue tables."""
+
+    DUCKDB = "duckdb"
+    ATHENA = "athena"
 
 
 @dataclass(frozen=True)
@@ -142,7 +170,7 @@ def point_in_time_sql(
     Output columns: label, the spec's features in order, event time, entity id, ``id_columns``, and one
     boolean ``__matched_<n>`` per feature group (false when the group had no live record for the row).
     """
-    id_columns = [c for c in dict.fromkeys(id_columns) if c not in (spec.entity_id, spec.event_time, spec.label)]
+    id_columns = _extra_id_columns(spec, id_columns)
     missing = [g for g in spec.feature_groups if g not in feature_tables]
     if missing:
         raise StepInputError(f"no table given for feature group(s) {missing}")
@@ -174,6 +202,11 @@ def point_in_time_sql(
         "FROM labelled l\n" + "\n".join(joins) + "\n"
         "ORDER BY l.label_row"
     )
+
+
+def _extra_id_columns(spec: StepSpec, id_columns: Sequence[str]) -> list[str]:
+    """The id columns to carry through beyond entity id, event time and label (which are always there)."""
+    return [c for c in dict.fromkeys(id_columns) if c not in (spec.entity_id, spec.event_time, spec.label)]
 
 
 def _group_ctes(
@@ -268,6 +301,32 @@ def build_dataset(
         dialect=Dialect.DUCKDB,
     )
     con.execute(f"CREATE TABLE joined AS {sql}")
+    return _finish(
+        con,
+        spec,
+        sql=sql,
+        output_dir=output_dir,
+        window=window,
+        id_columns=id_columns,
+        as_of=as_of,
+        max_unmatched_fraction=max_unmatched_fraction,
+        engine={"engine": Engine.DUCKDB.value},
+    )
+
+
+def _finish(
+    con: duckdb.DuckDBPyConnection,
+    spec: StepSpec,
+    *,
+    sql: str,
+    output_dir: Path,
+    window: TimeWindow,
+    id_columns: Sequence[str],
+    as_of: datetime | None,
+    max_unmatched_fraction: float,
+    engine: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Check the query's result (table ``joined``) and only then write dataset, query and summary (both engines)."""
     summary = _summarise(con, spec, window, max_unmatched_fraction)
     output_dir.mkdir(parents=True, exist_ok=True)
     keep = list(dict.fromkeys([spec.label, *spec.feature_names, spec.event_time, spec.entity_id, *id_columns]))
@@ -278,7 +337,7 @@ def build_dataset(
         f"TO {_sql_string(output_dir / 'dataset.parquet')} (FORMAT PARQUET)"
     )
     (output_dir / "query.sql").write_text(sql + "\n", encoding="utf-8")
-    summary |= {"window": {"start": iso(window.start), "end": iso(window.end)}, "as_of": iso(as_of)}
+    summary |= {"window": {"start": iso(window.start), "end": iso(window.end)}, "as_of": iso(as_of), **engine}
     write_json(output_dir / "summary.json", summary)
     return summary
 
@@ -338,21 +397,432 @@ def _summarise(
     }
 
 
+# ---- Athena execution ----
+
+ATHENA_POLL_FIRST_SECONDS = 1.0
+ATHENA_POLL_MAX_SECONDS = 10.0
+ATHENA_POLL_BACKOFF = 1.5
+DEFAULT_QUERY_TIMEOUT_SECONDS = 3600.0
+# A failed query submitted this long before our start request belongs to an earlier attempt of the step.
+_EARLIER_ATTEMPT_MARGIN = timedelta(seconds=60)
+_MAX_QUERY_ATTEMPTS = 5
+_FAILED_STATES = ("FAILED", "CANCELLED")
+_WORKGROUP = re.compile(r"^[A-Za-z0-9._\-]{1,128}$")
+_RESULT_BLOCK_BYTES = 8 * 1024 * 1024
+_ARROW_TYPE_NAMES = {"int64": "an integer", "double": "a number", "bool": "a boolean"}
+
+
+class AthenaQueryError(StepInputError):
+    """The Athena query could not be started, failed, was cancelled, or did not finish in time."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AthenaTarget:
+    """Where the Athena query runs and the Glue tables it reads.
+
+    ``feature_tables`` maps each feature group of the spec to its Glue table; a table name without ``db.``
+    (like ``labels_table``) is in ``database``, which is also the query's default database.
+    ``request_scope`` goes into the idempotency token (``client_request_token``).
+    """
+
+    database: str
+    workgroup: str
+    labels_table: str
+    feature_tables: Mapping[str, str]
+    request_scope: str = ""
+    timeout_seconds: float = DEFAULT_QUERY_TIMEOUT_SECONDS
+
+    def __post_init__(self) -> None:
+        quote_identifier(self.database)
+        if not _WORKGROUP.match(self.workgroup):
+            raise StepInputError(f"athena: '{self.workgroup}' is not a valid workgroup name")
+        if not 0 < self.timeout_seconds < float("inf"):
+            raise StepInputError(f"athena: query timeout {self.timeout_seconds} s must be a positive number")
+
+    def table(self, name: str) -> str:
+        return name if "." in name else f"{self.database}.{name}"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The time sources of the Athena wait (tests pass fakes)."""
+
+    sleep: Callable[[float], None] = time.sleep
+    monotonic: Callable[[], float] = time.monotonic
+    now: Callable[[], datetime] = field(default=_utc_now)
+
+
+def athena_sql(
+    spec: StepSpec,
+    target: AthenaTarget,
+    *,
+    window: TimeWindow = TimeWindow(),
+    id_columns: Sequence[str] = (),
+    as_of: datetime | None = None,
+) -> str:
+    """The point-in-time query in the Athena dialect over the target's Glue tables (database-qualified)."""
+    unknown = sorted(set(target.feature_tables) - set(spec.feature_groups))
+    if unknown:
+        raise StepInputError(
+            f"--feature-tables: {unknown} are not feature groups of the spec (groups: {list(spec.feature_groups)})"
+        )
+    return point_in_time_sql(
+        spec,
+        labels_table=target.table(target.labels_table),
+        feature_tables={group: target.table(table) for group, table in target.feature_tables.items()},
+        window=window,
+        id_columns=id_columns,
+        as_of=as_of,
+        dialect=Dialect.ATHENA,
+    )
+
+
+def client_request_token(sql: str, *, database: str, workgroup: str, scope: str = "", attempt: int = 0) -> str:
+    """StartQueryExecution's idempotency token: a hash of the query and where it runs.
+
+    A retried job (or botocore retrying a start whose response was lost) sends the same token, so Athena hands
+    back the query the first attempt started instead of starting, and billing, a second one. ``scope`` (the
+    pipeline execution id) keeps a later execution with the same window from being handed an earlier
+    execution's result; ``attempt`` numbers the fresh starts made after an earlier attempt's query had failed.
+    """
+    text = "\0".join([database, workgroup, scope, str(attempt), sql])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _client_error(error: Any) -> str:
+    details = getattr(error, "response", {}).get("Error", {})
+    return f"{details.get('Code', 'error')}: {details.get('Message', error)}"
+
+
+def _start_query(athena: Any, sql: str, target: AthenaTarget, token: str) -> str:
+    from botocore.exceptions import ClientError  # noqa: PLC0415 - botocore only for the Athena engine
+
+    try:
+        # No ResultConfiguration: the workgroup enforces the result location and its encryption.
+        response = athena.start_query_execution(
+            QueryString=sql,
+            ClientRequestToken=token,
+            QueryExecutionContext={"Database": target.database},
+            WorkGroup=target.workgroup,
+        )
+    except ClientError as error:
+        raise AthenaQueryError(
+            f"athena: could not start the query in workgroup '{target.workgroup}' (database '{target.database}'): "
+            f"{_client_error(error)}"
+        ) from None
+    return str(response["QueryExecutionId"])
+
+
+def _query_execution(athena: Any, query_id: str) -> dict[str, Any]:
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    try:
+        execution: dict[str, Any] = athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
+    except ClientError as error:
+        raise AthenaQueryError(
+            f"athena: could not read the state of query {query_id}: {_client_error(error)}"
+        ) from None
+    return execution
+
+
+def _stop_query(athena: Any, query_id: str) -> str:
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    try:
+        athena.stop_query_execution(QueryExecutionId=query_id)
+    except ClientError as error:
+        return f"stopping it failed too ({_client_error(error)})"
+    return "it was stopped"
+
+
+def _wait_for_query(athena: Any, query_id: str, timeout_seconds: float, clock: Clock) -> dict[str, Any]:
+    """Poll until the query ends (bounded backoff); stop it and fail once ``timeout_seconds`` have passed."""
+    deadline = clock.monotonic() + timeout_seconds
+    delay = ATHENA_POLL_FIRST_SECONDS
+    while True:
+        execution = _query_execution(athena, query_id)
+        state = str(execution["Status"]["State"])
+        if state == "SUCCEEDED" or state in _FAILED_STATES:
+            return execution
+        remaining = deadline - clock.monotonic()
+        if remaining <= 0:
+            stopped = _stop_query(athena, query_id)
+            raise AthenaQueryError(
+                f"athena: query {query_id} did not finish within {timeout_seconds:g} s (still {state}); {stopped}. "
+                "Raise --query-timeout-seconds if it needs longer"
+            )
+        clock.sleep(min(delay, remaining))
+        delay = min(delay * ATHENA_POLL_BACKOFF, ATHENA_POLL_MAX_SECONDS)
+
+
+def _failure(query_id: str, execution: Mapping[str, Any], target: AthenaTarget) -> str:
+    status = execution["Status"]
+    error = status.get("AthenaError") or {}
+    reason = status.get("StateChangeReason") or error.get("ErrorMessage") or "Athena gave no reason"
+    retryable = " (Athena marks the error retryable)" if error.get("Retryable") else ""
+    return (
+        f"athena: query {query_id} {status['State']}: {reason}{retryable} "
+        f"[workgroup '{target.workgroup}', database '{target.database}']"
+    )
+
+
+def _submitted_before(execution: Mapping[str, Any], moment: datetime) -> bool:
+    submitted = execution["Status"].get("SubmissionDateTime")
+    if not isinstance(submitted, datetime):
+        return False
+    if submitted.tzinfo is None:
+        submitted = submitted.replace(tzinfo=UTC)
+    return submitted < moment
+
+
+def run_athena_query(athena: Any, sql: str, target: AthenaTarget, *, clock: Clock = Clock()) -> dict[str, Any]:
+    """Start ``sql`` idempotently, wait for it and return its QueryExecution (state SUCCEEDED).
+
+    A running or succeeded query of an earlier attempt (same token) is waited for or used as it is; a failed
+    or cancelled one is not reused: the next attempt number gives a fresh token (a retried job must not fail
+    again only because its first attempt's query did). A query of this run that fails raises
+    ``AthenaQueryError`` with Athena's reason.
+    """
+    started = clock.now()
+    for attempt in range(_MAX_QUERY_ATTEMPTS):
+        token = client_request_token(
+            sql, database=target.database, workgroup=target.workgroup, scope=target.request_scope, attempt=attempt
+        )
+        query_id = _start_query(athena, sql, target, token)
+        print(f"athena: query {query_id} in workgroup '{target.workgroup}' (token {token[:12]}...)")
+        execution = _wait_for_query(athena, query_id, target.timeout_seconds, clock)
+        if execution["Status"]["State"] == "SUCCEEDED":
+            return execution
+        earlier = _submitted_before(execution, started - _EARLIER_ATTEMPT_MARGIN)
+        if not earlier or attempt == _MAX_QUERY_ATTEMPTS - 1:
+            raise AthenaQueryError(_failure(query_id, execution, target))
+        print(f"{_failure(query_id, execution, target)}; an earlier attempt's query: starting it again")
+    raise AssertionError("unreachable")
+
+
+def _split_s3_uri(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if not uri.startswith("s3://") or not bucket or not key:
+        raise AthenaQueryError(f"athena: result location '{uri}' is not an s3://bucket/key URI")
+    return bucket, key
+
+
+def result_types(spec: StepSpec, id_columns: Sequence[str] = ()) -> dict[str, pa.DataType]:
+    """The columns of the point-in-time query with the types the spec gives them (the CSV result is text)."""
+    feature_types = {"Integral": pa.int64(), "Fractional": pa.float64(), "String": pa.string()}
+    types: dict[str, pa.DataType] = {spec.label: pa.int64()}
+    types |= {f.name: feature_types[f.type] for f in spec.features}
+    types |= {spec.event_time: pa.string(), spec.entity_id: pa.string()}
+    types |= {c: pa.string() for c in _extra_id_columns(spec, id_columns)}
+    types |= {_MATCHED + str(i): pa.bool_() for i in range(len(spec.feature_groups))}
+    return types
+
+
+def _typed(column: Any, name: str, kind: pa.DataType, location: str) -> Any:
+    if kind == pa.string():
+        return column
+    # Athena writes NULL as an empty unquoted field; an empty quoted one can only mean NULL for these types too.
+    column = pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
+    try:
+        return column.cast(kind)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+        expected = _ARROW_TYPE_NAMES.get(str(kind), str(kind))
+        raise StepInputError(f"athena result {location}: column '{name}' is not {expected} ({error})") from None
+
+
+def read_athena_result(s3: Any, location: str, types: Mapping[str, pa.DataType]) -> pa.Table:
+    """The query's CSV result (``OutputLocation``), streamed from S3 and typed; missing columns are named.
+
+    Athena's CSV: a header row, every value double-quoted, NULL as an empty unquoted field.
+    """
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+
+    bucket, key = _split_s3_uri(location)
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+    except ClientError as error:
+        raise AthenaQueryError(f"athena result {location}: cannot read it: {_client_error(error)}") from None
+    try:
+        reader = pa_csv.open_csv(
+            body,
+            read_options=pa_csv.ReadOptions(block_size=_RESULT_BLOCK_BYTES),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+            convert_options=pa_csv.ConvertOptions(
+                # Everything as text, typed below; Athena may give the names in lower case.
+                column_types=dict.fromkeys([*types, *(name.lower() for name in types)], pa.string()),
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,  # "" is an empty string, an empty unquoted field NULL
+            ),
+        )
+        table = reader.read_all()
+    except pa.ArrowInvalid as error:
+        raise StepInputError(f"athena result {location}: not a readable CSV result ({error})") from None
+    finally:
+        body.close()
+    header = {name.lower(): name for name in reversed(table.schema.names)}
+    found = {name: header.get(name.lower(), name) for name in types}
+    present = {name: str(kind).upper() for name, kind in zip(table.schema.names, table.schema.types, strict=True)}
+    present |= {name: present[column] for name, column in found.items() if column in present}
+    _check_columns(f"athena result {location}", present, dict.fromkeys(types))
+    return pa.table(
+        [_typed(table.column(found[name]), name, kind, location) for name, kind in types.items()], names=list(types)
+    )
+
+
+def build_dataset_athena(
+    spec: StepSpec,
+    *,
+    athena: Any,
+    s3: Any,
+    target: AthenaTarget,
+    output_dir: Path,
+    window: TimeWindow = TimeWindow(),
+    id_columns: Sequence[str] = (),
+    as_of: datetime | None = None,
+    max_unmatched_fraction: float = 0.01,
+    clock: Clock = Clock(),
+) -> dict[str, Any]:
+    """Run the point-in-time query on Athena, then check and write its result exactly as ``build_dataset`` does.
+
+    ``athena`` and ``s3`` are boto3 clients (``athena_clients``; tests pass stubbed ones). The result is read
+    from the query's ``OutputLocation``. Nothing is written unless the query succeeds and every check passes.
+    """
+    sql = athena_sql(spec, target, window=window, id_columns=id_columns, as_of=as_of)
+    execution = run_athena_query(athena, sql, target, clock=clock)
+    query_id = str(execution["QueryExecutionId"])
+    location = (execution.get("ResultConfiguration") or {}).get("OutputLocation")
+    if not location:
+        raise AthenaQueryError(f"athena: query {query_id} SUCCEEDED but reports no result OutputLocation")
+    table = read_athena_result(s3, str(location), result_types(spec, id_columns))
+    con = duckdb.connect(":memory:")
+    con.register("athena_result", table)
+    con.execute("CREATE TABLE joined AS SELECT * FROM athena_result")
+    con.unregister("athena_result")
+    statistics = execution.get("Statistics") or {}
+    scanned = int(statistics.get("DataScannedInBytes", 0))
+    print(f"athena: query {query_id} SUCCEEDED, {scanned / 1e6:.1f} MB scanned, {table.num_rows} result rows")
+    return _finish(
+        con,
+        spec,
+        sql=sql,
+        output_dir=output_dir,
+        window=window,
+        id_columns=id_columns,
+        as_of=as_of,
+        max_unmatched_fraction=max_unmatched_fraction,
+        engine={
+            "engine": Engine.ATHENA.value,
+            "athena": {
+                "query_execution_id": query_id,
+                "data_scanned_bytes": scanned,
+                "engine_execution_time_ms": int(statistics.get("EngineExecutionTimeInMillis", 0)),
+                "workgroup": target.workgroup,
+                "database": target.database,
+                "result_location": str(location),
+            },
+        },
+    )
+
+
+def athena_clients(region: str) -> tuple[Any, Any]:
+    """boto3 Athena and S3 clients (boto3 is imported here only: the DuckDB engine never needs it)."""
+    import boto3  # noqa: PLC0415
+    from botocore.config import Config  # noqa: PLC0415
+
+    config = Config(retries={"mode": "standard", "max_attempts": 8}, connect_timeout=10, read_timeout=60)
+    session = boto3.session.Session(region_name=region)
+    return session.client("athena", config=config), session.client("s3", config=config)
+
+
 # ---- CLI ----
+
+
+FEATURE_GROUPS_DIR = Path("/opt/ml/processing/input/feature_groups")
+LABELS_DIR = Path("/opt/ml/processing/input/labels")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dataset", description="Point-in-time-correct training set.")
+    parser.add_argument(
+        "--engine",
+        choices=[e.value for e in Engine],
+        default=Engine.DUCKDB.value,
+        help="duckdb: local parquet files (default); athena: the Glue tables, through Athena",
+    )
     parser.add_argument("--spec", type=Path, default=Path("/opt/ml/processing/input/spec/spec.json"))
-    parser.add_argument("--feature-groups-dir", type=Path, default=Path("/opt/ml/processing/input/feature_groups"))
-    parser.add_argument("--labels-dir", type=Path, default=Path("/opt/ml/processing/input/labels"))
     parser.add_argument("--output-dir", type=Path, default=Path("/opt/ml/processing/output/dataset"))
     parser.add_argument("--window-start", default="", help="first label event time (ISO-8601); empty = open")
     parser.add_argument("--window-end", default="", help="label event times before this (ISO-8601); empty = open")
     parser.add_argument("--as-of", default="", help="ignore feature records written after this; empty = now")
     parser.add_argument("--id-columns", default="", help="comma-separated label-table columns to carry through")
     parser.add_argument("--max-unmatched-fraction", type=float, default=0.01)
+    local = parser.add_argument_group("--engine duckdb")
+    local.add_argument("--feature-groups-dir", type=Path, default=None, help=f"default {FEATURE_GROUPS_DIR}")
+    local.add_argument("--labels-dir", type=Path, default=None, help=f"default {LABELS_DIR}")
+    aws = parser.add_argument_group("--engine athena")
+    aws.add_argument("--database", default="", help="Glue database of the tables (required)")
+    aws.add_argument(
+        "--feature-tables",
+        action="append",
+        default=[],
+        metavar="GROUP=TABLE[,GROUP=TABLE...]",
+        help="the Glue table of every feature group (required; may be repeated)",
+    )
+    aws.add_argument("--labels-table", default="", help="Glue table of the labels (required)")
+    aws.add_argument("--workgroup", default="", help="Athena workgroup (required)")
+    aws.add_argument("--region", default="", help="default: $AWS_REGION")
+    aws.add_argument("--query-timeout-seconds", type=float, default=DEFAULT_QUERY_TIMEOUT_SECONDS)
+    aws.add_argument("--request-scope", default="", help="e.g. the pipeline execution id (idempotency token)")
     return parser
+
+
+def parse_feature_tables(values: Sequence[str]) -> dict[str, str]:
+    """``group=table[,group=table...]`` values (the option may be repeated) as {group: table}."""
+    tables: dict[str, str] = {}
+    for value in values:
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            group, separator, table = (part.strip() for part in item.partition("="))
+            if not separator or not group or not table:
+                raise StepInputError(f"--feature-tables: '{item}' is not group=table")
+            if tables.get(group, table) != table:
+                raise StepInputError(
+                    f"--feature-tables: feature group '{group}' has two tables: {tables[group]}, {table}"
+                )
+            tables[group] = table
+    return tables
+
+
+def _refuse_options(engine: Engine, given: Mapping[str, object]) -> None:
+    wrong = [option for option, value in given.items() if value]
+    if wrong:
+        raise StepInputError(f"{', '.join(wrong)}: not an option of --engine {engine.value}")
+
+
+def _athena_target(args: argparse.Namespace) -> AthenaTarget:
+    _refuse_options(Engine.ATHENA, {"--feature-groups-dir": args.feature_groups_dir, "--labels-dir": args.labels_dir})
+    tables = parse_feature_tables(args.feature_tables)
+    required = {
+        "--database": args.database,
+        "--feature-tables": tables,
+        "--labels-table": args.labels_table,
+        "--workgroup": args.workgroup,
+    }
+    missing = [option for option, value in required.items() if not value]
+    if missing:
+        raise StepInputError(f"--engine athena needs {', '.join(missing)}")
+    return AthenaTarget(
+        database=args.database,
+        workgroup=args.workgroup,
+        labels_table=args.labels_table,
+        feature_tables=tables,
+        request_scope=args.request_scope,
+        timeout_seconds=args.query_timeout_seconds,
+    )
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -360,16 +830,48 @@ def _run(args: argparse.Namespace) -> None:
         start=parse_utc(args.window_start, "--window-start") if args.window_start else None,
         end=parse_utc(args.window_end, "--window-end") if args.window_end else None,
     )
-    summary = build_dataset(
-        load_step_spec(args.spec),
-        feature_groups_dir=args.feature_groups_dir,
-        labels_dir=args.labels_dir,
-        output_dir=args.output_dir,
-        window=window,
-        id_columns=[c.strip() for c in args.id_columns.split(",") if c.strip()],
-        as_of=parse_utc(args.as_of, "--as-of") if args.as_of else None,
-        max_unmatched_fraction=args.max_unmatched_fraction,
-    )
+    id_columns = [c.strip() for c in args.id_columns.split(",") if c.strip()]
+    as_of = parse_utc(args.as_of, "--as-of") if args.as_of else None
+    if args.engine == Engine.ATHENA:
+        target = _athena_target(args)
+        region = args.region or os.environ.get("AWS_REGION", "")
+        if not region:
+            raise StepInputError("--engine athena: no region; pass --region or set AWS_REGION")
+        spec = load_step_spec(args.spec)
+        athena, s3 = athena_clients(region)
+        summary = build_dataset_athena(
+            spec,
+            athena=athena,
+            s3=s3,
+            target=target,
+            output_dir=args.output_dir,
+            window=window,
+            id_columns=id_columns,
+            as_of=as_of,
+            max_unmatched_fraction=args.max_unmatched_fraction,
+        )
+    else:
+        _refuse_options(
+            Engine.DUCKDB,
+            {
+                "--database": args.database,
+                "--feature-tables": args.feature_tables,
+                "--labels-table": args.labels_table,
+                "--workgroup": args.workgroup,
+                "--region": args.region,
+                "--request-scope": args.request_scope,
+            },
+        )
+        summary = build_dataset(
+            load_step_spec(args.spec),
+            feature_groups_dir=args.feature_groups_dir or FEATURE_GROUPS_DIR,
+            labels_dir=args.labels_dir or LABELS_DIR,
+            output_dir=args.output_dir,
+            window=window,
+            id_columns=id_columns,
+            as_of=as_of,
+            max_unmatched_fraction=args.max_unmatched_fraction,
+        )
     print(f"dataset: {summary['rows']} rows, {summary['positives']} positives")
 
 

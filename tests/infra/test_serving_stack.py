@@ -232,3 +232,9 @@ def test_score_may_only_read_features_and_invoke_this_endpoint(synth: Synthesize
     assert invoke["Resource"] == "arn:aws:sagemaker:us-east-1:333333333333:endpoint/fraud-detection-prod"
     get_record = next(s for s in statements if s["Action"] == "sagemaker:GetRecord")
     assert len(get_record["Resource"]) == 2
+
+
+def test_deployment_functions_have_the_names_the_cli_and_state_machine_use(synth: Synthesized) -> None:
+    names = {step: f["Properties"].get("FunctionName") for step, f in deployment_functions(synth, "prod").items()}
+    for step in ("prepare", "deploy", "verify", "compare", "promote", "rollback"):
+        assert names[step] == f"fraud-detection-prod-{step}"

@@ -24,6 +24,9 @@ CONTEXT = PipelineContext(
     ground_truth_bucket="${GroundTruthBucket}",
     kms_key_arn="${KmsKeyArn}",
     code_prefix="code/fraud-detection/${CodeHash}",
+    glue_database="mlops_dev_feature_store",
+    athena_workgroup="mlops-dev",
+    labels_table="fraud_detection_dev_labels",
     source_revision="0123abcd",
 )
 # Example values for the placeholders, for validation against the API's patterns.
@@ -38,14 +41,21 @@ SUBSTITUTIONS = {
 PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
 
 
-def context_for(env: Environment) -> PipelineContext:
-    return replace(CONTEXT, region=env.region)
+def context_for(env: Environment, spec: ModelSpec = FRAUD_DETECTION) -> PipelineContext:
+    """The context the CDK construct passes for ``spec`` in ``env`` (Athena names as mlops_constructs/athena.py)."""
+    return replace(
+        CONTEXT,
+        region=env.region,
+        glue_database=f"mlops_{env.name}_feature_store",
+        athena_workgroup=f"mlops-{env.name}",
+        labels_table=f"{spec.name.replace('-', '_')}_{env.name}_labels",
+    )
 
 
 @functools.cache
 def built(spec: ModelSpec, env: Environment) -> str:
     """The definition JSON of ``spec`` in ``env``, built once per session."""
-    return build_pipeline_definition(ModelDeployment(spec=spec, env=env), context_for(env))
+    return build_pipeline_definition(ModelDeployment(spec=spec, env=env), context_for(env, spec))
 
 
 @pytest.fixture(scope="session")

@@ -69,7 +69,9 @@ def test_two_builds_are_identical_and_keys_are_sorted(fraud_dev_text: str) -> No
 def test_only_the_context_placeholders_appear_for_fn_sub(fraud_dev_text: str) -> None:
     found = PLACEHOLDER.findall(fraud_dev_text)
 
-    assert set(found) == CONTEXT.placeholders == set(SUBSTITUTIONS)
+    assert CONTEXT.placeholders == set(SUBSTITUTIONS)
+    # Athena reads the offline store and the labels: the definition names neither bucket.
+    assert set(found) == CONTEXT.placeholders - {"${OfflineStoreBucket}", "${GroundTruthBucket}"}
     assert fraud_dev_text.count("${") == len(found)  # no other "${" sequence Fn::Sub could misread
 
 
@@ -243,21 +245,51 @@ def test_register_records_lineage_metadata(fraud_dev: dict[str, Any]) -> None:
 # ---- data flow, code and layout ----
 
 
-def test_dataset_reads_every_feature_group_the_labels_and_the_window(fraud_dev: dict[str, Any]) -> None:
+def test_dataset_queries_every_feature_group_table_and_the_labels_on_athena(fraud_dev: dict[str, Any]) -> None:
     dataset = steps_by_name(fraud_dev)["Dataset"]
-    offline = "s3://${OfflineStoreBucket}/offline-store/fraud-detection/111111111111/sagemaker/us-east-1/offline-store"
     arguments = dataset["Arguments"]["AppSpecification"]["ContainerArguments"]
-    local_paths = {i["InputName"]: i["S3Input"]["LocalPath"] for i in dataset["Arguments"]["ProcessingInputs"]}
-
-    assert input_uri(dataset, "feature-group-transaction") == f"{offline}/fraud-detection-dev-transaction-"
-    assert input_uri(dataset, "feature-group-customer-spend") == f"{offline}/fraud-detection-dev-customer-spend-"
-    assert local_paths["feature-group-transaction"] == "/opt/ml/processing/input/feature_groups/transaction"
-    assert input_uri(dataset, "labels") == "s3://${GroundTruthBucket}/labels/fraud-detection/"
-    assert input_uri(dataset, "spec") == "s3://${ArtifactsBucket}/code/fraud-detection/${CodeHash}/spec.json"
     options = dict(zip(arguments[::2], arguments[1::2], strict=True))
+
+    # Athena reads the offline store and the labels: only the code and the spec are downloaded.
+    assert [i["InputName"] for i in dataset["Arguments"]["ProcessingInputs"]] == ["code", "spec"]
+    assert input_uri(dataset, "spec") == "s3://${ArtifactsBucket}/code/fraud-detection/${CodeHash}/spec.json"
+    assert arguments == [
+        "--engine",
+        "athena",
+        "--spec",
+        "/opt/ml/processing/input/spec/spec.json",
+        "--database",
+        "mlops_dev_feature_store",
+        "--feature-tables",
+        "transaction=fraud_detection_dev_transaction",
+        "--feature-tables",
+        "customer-spend=fraud_detection_dev_customer_spend",
+        "--labels-table",
+        "fraud_detection_dev_labels",
+        "--workgroup",
+        "mlops-dev",
+        "--region",
+        "us-east-1",
+        "--request-scope",
+        EXECUTION_ID,
+        "--output-dir",
+        "/opt/ml/processing/output/dataset",
+        "--window-start",
+        get("Parameters.WindowStart"),
+        "--window-end",
+        get("Parameters.WindowEnd"),
+    ]
     assert options["--window-start"] == get("Parameters.WindowStart")
-    assert options["--window-end"] == get("Parameters.WindowEnd")
-    assert options["--feature-groups-dir"] == "/opt/ml/processing/input/feature_groups"
+
+
+def test_feature_tables_are_the_glue_tables_the_feature_store_creates() -> None:
+    deployment = ModelDeployment(spec=FRAUD_DETECTION, env=PROD)
+
+    # mlops_constructs/feature_store.py: glue_table_name(feature_group_name) replaces "-" with "_".
+    assert d.feature_table_name(deployment, "customer-spend") == "fraud_detection_prod_customer_spend"
+    assert d.feature_table_name(deployment, "customer-spend") == deployment.feature_group_name(
+        "customer-spend"
+    ).replace("-", "_")
 
 
 def test_training_uses_builtin_xgboost_with_the_hyperparameter_parameters(fraud_dev: dict[str, Any]) -> None:
@@ -381,13 +413,13 @@ def test_a_second_spec_gets_its_own_groups_objective_and_thresholds() -> None:
     steps = steps_by_name(document)
     defaults = {p["Name"]: p.get("DefaultValue") for p in document["Parameters"]}
 
-    assert [i["InputName"] for i in steps["Dataset"]["Arguments"]["ProcessingInputs"]] == [
-        "code",
-        "spec",
-        "feature-group-usage",
-        "labels",
+    dataset_arguments = steps["Dataset"]["Arguments"]["AppSpecification"]["ContainerArguments"]
+
+    assert [i["InputName"] for i in steps["Dataset"]["Arguments"]["ProcessingInputs"]] == ["code", "spec"]
+    assert [dataset_arguments[i + 1] for i, a in enumerate(dataset_arguments) if a == "--feature-tables"] == [
+        "usage=churn_dev_usage"
     ]
-    assert input_uri(steps["Dataset"], "labels") == "s3://${GroundTruthBucket}/labels/churn/"
+    assert dataset_arguments[dataset_arguments.index("--labels-table") + 1] == "churn_dev_labels"
     assert steps["Train"]["Arguments"]["HyperParameters"]["eval_metric"] == "auc"
     assert defaults["AbsoluteThreshold"] == 0.7
     assert defaults["MinImprovement"] == 0.005
@@ -413,6 +445,10 @@ def test_a_context_in_another_region_than_the_environment_is_refused() -> None:
         ({"region": "${AWS::Region}"}, "region must be concrete"),
         ({"code_prefix": "code/x/"}, "must not start or end with '/'"),
         ({"source_revision": "v1 <dirty>"}, "source_revision"),
+        ({"glue_database": ""}, "glue_database '' is not a Glue database name"),
+        ({"glue_database": "${GlueDatabase}"}, "glue_database .* must be concrete"),
+        ({"labels_table": "fraud-detection-dev-labels"}, "labels_table .* is not a Glue table name"),
+        ({"athena_workgroup": "mlops dev"}, "athena_workgroup 'mlops dev' is not an Athena workgroup name"),
     ],
 )
 def test_context_values_that_would_break_the_definition_are_refused(changes: dict[str, str], message: str) -> None:
@@ -429,6 +465,9 @@ def test_concrete_context_values_need_no_substitution() -> None:
         ground_truth_bucket="labels-111111111111",
         kms_key_arn="arn:aws:kms:us-east-1:111111111111:key/k1",
         code_prefix="code/churn/1",
+        glue_database="mlops_dev_feature_store",
+        athena_workgroup="mlops-dev",
+        labels_table="churn_dev_labels",
     )
 
     text = build_pipeline_definition(ModelDeployment(spec=CHURN, env=DEV), concrete)

@@ -57,6 +57,21 @@ def test_every_argument_the_definition_passes_is_one_the_script_accepts(fraud_de
     assert str(parsed.output_dir) in outputs
 
 
+def test_the_dataset_step_gives_the_athena_engine_a_table_for_every_feature_group(fraud_dev: dict[str, Any]) -> None:
+    parsed = PARSERS["Dataset"].parse_args(container_arguments(fraud_dev, "Dataset"))
+    spec = step_spec_from_model_spec(FRAUD_DETECTION)
+
+    target = dataset._athena_target(parsed)
+    sql = dataset.athena_sql(spec, target)
+
+    assert parsed.engine == "athena"
+    assert set(target.feature_tables) == set(spec.feature_groups)
+    assert parsed.region == "us-east-1"
+    assert parsed.request_scope  # the execution id: a retried job reuses its query, a new execution does not
+    assert '"mlops_dev_feature_store"."fraud_detection_dev_customer_spend"' in sql
+    assert '"mlops_dev_feature_store"."fraud_detection_dev_labels"' in sql
+
+
 def _channel(directory: Path, seed: int, rows: int) -> Path:
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(rows, 3))
