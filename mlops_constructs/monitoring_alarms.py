@@ -46,6 +46,7 @@ class MonitoringAlarms(Construct):
         super().__init__(scope, id_)
         spec, monitoring = deployment.spec, deployment.env.monitoring
         prefix = deployment.prefix
+        self._prefix = prefix
         window = cdk.Duration.hours(monitoring.every_hours)
         model_dims = {"Model": spec.name, "Environment": deployment.env.name}
         variant_dims = {**model_dims, "Variant": variant_name}
@@ -123,6 +124,7 @@ class MonitoringAlarms(Construct):
 
         # ---- production quality on ground truth ----
         quality_metric = QUALITY_METRIC[spec.objective]
+        self._quality_metric = quality_metric
         self.quality = alarm(
             "Quality",
             name=f"quality-{quality_metric.lower()}",
@@ -203,3 +205,12 @@ class MonitoringAlarms(Construct):
     def retraining_triggers(self) -> list[cloudwatch.IAlarm]:
         """Alarms whose ALARM state may start a retraining: drift, quality, business KPIs."""
         return [self.drift, self.quality, *self.kpis.values()]
+
+    @property
+    def retraining_trigger_names(self) -> list[str]:
+        """The same alarms' names as literals (other stacks match on them without a cross-stack reference)."""
+        return [
+            self._prefix + "-drift",
+            self._prefix + f"-quality-{self._quality_metric.lower()}",
+            *(self._prefix + f"-kpi-{name.replace('_', '-')}" for name in self.kpis),
+        ]

@@ -14,7 +14,7 @@ from constructs import Construct
 
 from config import Environment, ModelDeployment
 from mlops_constructs.athena import AthenaWorkgroup, LabelsTable, glue_database_name
-from mlops_constructs.deployment_history import DeploymentHistory
+from mlops_constructs.deployment_history import DeploymentHistory, RetrainingState
 from mlops_constructs.encryption import PlatformKey
 from mlops_constructs.feature_store import FeatureStore
 from mlops_constructs.model_registry import ModelRegistry
@@ -31,6 +31,7 @@ class ModelStatefulResources:
     registry: ModelRegistry
     owner_topic: OwnerTopic
     deployment_history: DeploymentHistory
+    retraining_state: RetrainingState
 
 
 def bucket_name(environment: Environment, purpose: str) -> str:
@@ -158,5 +159,8 @@ class PlatformStack(cdk.Stack):
                 owner_topic=OwnerTopic(scope_, "Owner", deployment=deployment, key=self.key),
                 deployment_history=DeploymentHistory(
                     scope_, "DeploymentHistory", deployment=deployment, key=self.key, removal_policy=removal
+                ),
+                retraining_state=RetrainingState(
+                    scope_, "RetrainingState", deployment=deployment, key=self.key, removal_policy=removal
                 ),
             )

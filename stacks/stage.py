@@ -10,6 +10,7 @@ from constructs import Construct
 from config import Environment, ModelDeployment, ModelSpec
 from stacks.monitoring_stack import MonitoringStack
 from stacks.platform_stack import PlatformStack
+from stacks.retraining_stack import RetrainingStack
 from stacks.serving_stack import ServingStack
 from stacks.training_stack import TrainingStack
 
@@ -68,6 +69,19 @@ class MlopsStage(cdk.Stage):
                 platform=self.platform,
                 serving=self.serving[d.spec.name],
                 training=self.training[d.spec.name],
+            )
+            for d in deployments
+        }
+        self.retraining = {
+            d.spec.name: RetrainingStack(
+                self,
+                f"{d.spec.name}-retraining",
+                stack_name=f"mlops-{environment.name}-{d.spec.name}-retraining",
+                deployment=d,
+                platform=self.platform,
+                training=self.training[d.spec.name],
+                serving=self.serving[d.spec.name],
+                monitoring=self.monitoring[d.spec.name],
             )
             for d in deployments
         }

@@ -20,7 +20,10 @@ def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
 STACKS = [
     (e.name, stack)
     for e in ENVIRONMENTS
-    for stack in ("platform", *(f"{m.name}-{kind}" for m in MODELS for kind in ("training", "serving", "monitoring")))
+    for stack in (
+        "platform",
+        *(f"{m.name}-{kind}" for m in MODELS for kind in ("training", "serving", "monitoring", "retraining")),
+    )
 ]
 
 

@@ -1,0 +1,1 @@
+"""The retraining loop's functions around the SageMaker pipeline (see README.md)."""
