@@ -14,7 +14,7 @@ from constructs import Construct
 
 from config import Environment, ModelDeployment
 from mlops_constructs.athena import AthenaWorkgroup, LabelsTable, glue_database_name
-from mlops_constructs.deployment_history import DeploymentHistory, RetrainingState
+from mlops_constructs.deployment_history import DeploymentHistory, ModelStateTable, RetrainingState
 from mlops_constructs.encryption import PlatformKey
 from mlops_constructs.feature_store import FeatureStore
 from mlops_constructs.model_registry import ModelRegistry
@@ -30,8 +30,8 @@ class ModelStatefulResources:
     feature_store: FeatureStore
     registry: ModelRegistry
     owner_topic: OwnerTopic
-    deployment_history: DeploymentHistory
-    retraining_state: RetrainingState
+    deployment_history: ModelStateTable
+    retraining_state: ModelStateTable
 
 
 def bucket_name(environment: Environment, purpose: str) -> str:
