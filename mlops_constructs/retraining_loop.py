@@ -378,11 +378,12 @@ class RetrainingLoop(Construct):
         def ending(outcome: str, *, succeed: bool, with_error: bool) -> sfn.IChainable:
             """Set the outcome, notify the owner, release the lock, then end."""
             mark = sfn.Pass(self, f"Outcome-{outcome}", result=sfn.Result.from_string(outcome), result_path="$.outcome")
+            # No payload: a response-only invoke then passes the whole state (TaskInput.from_json_path_at("$")
+            # would render "Parameters": "$", which ASL rejects: aws/aws-cdk#34260).
             tell = tasks.LambdaInvoke(
                 self,
                 f"Notify-{outcome}",
                 lambda_function=notify.function,
-                payload=sfn.TaskInput.from_json_path_at("$"),
                 payload_response_only=True,
                 result_path=sfn.JsonPath.DISCARD,
                 retry_on_service_exceptions=True,

@@ -139,3 +139,10 @@ def test_roles_are_scoped_to_this_models_resources(synth: Synthesized) -> None:
     deploy_targets = json.dumps(invokes)
     for step in ("prepare", "deploy", "verify", "compare", "promote", "rollback"):
         assert f"function:fraud-detection-prod-{step}" in deploy_targets
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_every_task_passes_an_object_as_parameters(synth: Synthesized, env: str) -> None:
+    # asl-validator accepts "Parameters": "$", which AWS and moto reject (aws/aws-cdk#34260).
+    for name, state in definition(synth, env)["States"].items():
+        assert isinstance(state.get("Parameters", {}), dict), name
