@@ -1,0 +1,22 @@
+"""The synthesized DEV retraining state machine, run by moto's interpreter with the real handlers in-process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.sfn_offline import Resolved, RetrainingWorld, resolve, retraining_world, synthesize_dev
+
+
+@pytest.fixture(scope="session")
+def resolved(tmp_path_factory: pytest.TempPathFactory) -> Resolved:
+    """DEV synthesized once (about 12 s) for every test of this folder."""
+    return resolve(synthesize_dev(Path(tmp_path_factory.mktemp("cdk.out"))))
+
+
+@pytest.fixture
+def world(resolved: Resolved, monkeypatch: pytest.MonkeyPatch) -> Iterator[RetrainingWorld]:
+    with retraining_world(resolved, monkeypatch) as created:
+        yield created
