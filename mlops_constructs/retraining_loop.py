@@ -197,8 +197,16 @@ class RetrainingLoop(Construct):
                 "MODEL_PACKAGE_GROUP": deployment.model_package_group_name,
             },
         )
+        # The callback reads the same settings as approval (ApprovalEnv): without them every registry decision
+        # would fail and a manual run would wait until its approval timeout (found by the offline run).
         approval_callback = fn(
-            "approval_callback", {**state_env, "MODEL_PACKAGE_GROUP": deployment.model_package_group_name}
+            "approval_callback",
+            {
+                **state_env,
+                "RETRAINING_POLICY": policy_json,
+                "APPROVAL_MODE": env.approval.value,
+                "MODEL_PACKAGE_GROUP": deployment.model_package_group_name,
+            },
         )
         for f in (approval, approval_callback):
             f.role.add_to_policy(
