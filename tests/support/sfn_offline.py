@@ -27,6 +27,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import importlib
 import io
 import json
@@ -37,6 +39,7 @@ import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -50,7 +53,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.sagemaker.models import SageMakerModelBackend
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
-from config import ENVIRONMENTS
+from config import ENVIRONMENTS, Environment
 from lambdas.deployment import compare, deploy, prepare, promote, rollback, verify
 from lambdas.deployment import runtime as deployment_runtime
 from lambdas.retraining import runtime as retraining_runtime
@@ -76,9 +79,21 @@ RETRY_SLEEP_SCALE = 0.001
 _DEPLOYMENT_MODULES = (prepare, deploy, verify, compare, promote, rollback)
 
 
-def synthesize_dev(outdir: Path) -> Synthesized:
-    dev = next(e for e in ENVIRONMENTS if e.name == "dev")
-    return synthesize(outdir, environments=[dev])
+def dev_environment() -> Environment:
+    return next(e for e in ENVIRONMENTS if e.name == "dev")
+
+
+def synthesize_dev(outdir: Path, environment: Environment | None = None) -> Synthesized:
+    """The DEV stage, or ``environment`` (a ``dataclasses.replace`` of DEV, e.g. manual approval) in its place."""
+    return synthesize(outdir, environments=[environment or dev_environment()])
+
+
+def with_state_fields(resolved: Resolved, state: str, **fields: Any) -> Resolved:
+    """``resolved`` whose rendered definition has ``fields`` set on ``state`` (a test-only override, e.g. a
+    ``TimeoutSeconds`` the config cannot express); the synthesized templates are untouched."""
+    definition = copy.deepcopy(resolved.definition)
+    definition["States"][state].update(fields)
+    return dataclasses.replace(resolved, definition=definition)
 
 
 # ---- template -> concrete names --------------------------------------------------------------------------------
@@ -227,8 +242,10 @@ def _pass_whole_input(definition: dict[str, Any]) -> list[str]:
 class AutoSageMaker(FakeSageMaker):
     """FakeSageMaker whose update ends by itself after ``polls`` DescribeEndpoint calls while Updating.
 
-    ``outcomes`` scripts each update in order: ``"finish"`` (InService on the new config) or ``"rollback"``
-    (SageMaker's silent rollback: InService on the old config); when empty, updates finish.
+    ``outcomes`` scripts each update in order: ``"finish"`` (InService on the new config), ``"rollback"``
+    (SageMaker's silent rollback: InService on the old config) or ``"rolling_back"`` (SageMaker's auto-rollback
+    as observed: ``RollingBack`` for ``polls`` more polls, then InService on the old config); when empty, updates
+    finish. ``updated_at`` is when the last UpdateEndpoint was accepted; ``observed`` the statuses described.
     """
 
     def __init__(self, client: Any, endpoint: str, *, polls: int = 1) -> None:
@@ -236,21 +253,64 @@ class AutoSageMaker(FakeSageMaker):
         self._endpoint_name = endpoint
         self.polls = polls
         self.outcomes: list[str] = []
+        self.updated_at: datetime | None = None
+        self.observed: list[str] = []  # the EndpointStatus of every DescribeEndpoint answered
         self._left = 0
 
     def update_endpoint(self, **params: Any) -> Any:
         response = super().update_endpoint(**params)
+        self.updated_at = datetime.now(UTC)
         self._left = self.polls
         return response
 
     def describe_endpoint(self, **params: Any) -> Any:
+        response = self._describe_endpoint(**params)
+        self.observed.append(str(response["EndpointStatus"]))
+        return response
+
+    def _describe_endpoint(self, **params: Any) -> Any:
         if self._pending is not None:
             if self._left <= 0:
                 outcome = self.outcomes.pop(0) if self.outcomes else "finish"
-                self.finish_update() if outcome == "finish" else self.sagemaker_rolls_back()
+                if outcome == "finish":
+                    self.finish_update()
+                elif outcome == "rollback":
+                    self.sagemaker_rolls_back()
+                else:
+                    assert outcome == "rolling_back", outcome
+                    self.set_status("RollingBack")
+                    self._left = self.polls
+                    self.outcomes.insert(0, "rollback")
             else:
                 self._left -= 1
         return super().describe_endpoint(**params)
+
+
+class BakeCloudWatch(FakeCloudWatch):
+    """FakeCloudWatch whose ``after_update`` series answer windows ending after the endpoint update began.
+
+    With a guardrail strategy (blue_green) the champion's window ends when the deployment started (before the
+    update) and the candidate's ends at Compare (after it): ``after_update`` is the candidate's evidence.
+    """
+
+    def __init__(self, sagemaker: AutoSageMaker) -> None:
+        super().__init__()
+        self._sagemaker = sagemaker
+        self.after_update: dict[str, dict[str, float]] = {}
+
+    def set_after_update(self, variant: str, *, invocations: float, errors: float, p99_us: float) -> None:
+        self.after_update[variant] = {
+            "Invocations/Sum": invocations,
+            "Invocation5XXErrors/Sum": errors,
+            "ModelLatency/p99": p99_us,
+        }
+
+    def get_metric_data(self, **params: Any) -> dict[str, Any]:
+        updated = self._sagemaker.updated_at
+        if updated is not None and params["EndTime"] > updated:
+            for variant, series in self.after_update.items():
+                self.series[(variant, params["EndTime"])] = series
+        return super().get_metric_data(**params)
 
 
 # ---- in-process Lambda ---------------------------------------------------------------------------------------------
@@ -279,10 +339,16 @@ class LambdaRuntime:
     invocations: list[Invocation] = field(default_factory=list)
     # function name -> how many of its next invocations fail with Lambda's ServiceException (before the handler)
     service_errors: dict[str, int] = field(default_factory=dict)
+    # function name -> how far ahead of the clock the ``now`` given to it is (an event without ``now``), e.g. the
+    # bake that the run's zero-second Wait skipped, so that Compare's window is not the deployment's start minute
+    clock_ahead: dict[str, timedelta] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def invoke(self, function: Any, body: Any) -> tuple[bytes, str | None]:
         event = json.loads(body) if body else {}
+        ahead = self.clock_ahead.get(function.function_name)
+        if ahead is not None and isinstance(event, dict) and "now" not in event:
+            event["now"] = (datetime.now(UTC) + ahead).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         with self.lock:
             if self.service_errors.get(function.function_name, 0) > 0:
                 self.service_errors[function.function_name] -= 1
@@ -337,7 +403,7 @@ class RetrainingWorld:
     resolved: Resolved
     runtime: LambdaRuntime
     sagemaker: AutoSageMaker
-    cloudwatch: FakeCloudWatch
+    cloudwatch: BakeCloudWatch
     session: Any
     queue_url: str
     champion: str
@@ -483,7 +549,35 @@ class RetrainingWorld:
                 "previousPipelineExecutionStatus": "Executing",
             },
         }
-        callback = self.resolved.function("lambdas.retraining.pipeline_callback")
+        return self._deliver("lambdas.retraining.pipeline_callback", event)
+
+    def decide_approval(self, package_arn: str, status: str, description: str = "") -> dict[str, Any]:
+        """The owner decides in the registry (UpdateModelPackage); its EventBridge event goes to the real
+        approval_callback function."""
+        update: dict[str, Any] = {"ModelPackageArn": package_arn, "ModelApprovalStatus": status}
+        if description:
+            update["ApprovalDescription"] = description
+        self.client("sagemaker").update_model_package(**update)
+        detail: dict[str, Any] = {
+            "ModelPackageGroupName": self.resolved.group,
+            "ModelPackageArn": package_arn,
+            "ModelApprovalStatus": status,
+        }
+        if description:
+            detail["ApprovalDescription"] = description
+        event = {
+            "version": "0",
+            "id": "offline-approval-event",
+            "detail-type": "SageMaker Model Package State Change",
+            "source": "aws.sagemaker",
+            "account": ACCOUNT,
+            "region": REGION,
+            "detail": detail,
+        }
+        return self._deliver("lambdas.retraining.approval_callback", event)
+
+    def _deliver(self, handler_module: str, event: dict[str, Any]) -> dict[str, Any]:
+        callback = self.resolved.function(handler_module)
         response = self.client("lambda").invoke(FunctionName=callback.name, Payload=json.dumps(event).encode())
         result: dict[str, Any] = json.loads(response["Payload"].read())
         assert "FunctionError" not in response, result
@@ -573,7 +667,7 @@ def _build(resolved: Resolved, world_box: dict[str, RetrainingWorld], session: A
     client("ssm").put_parameter(Name=resolved.pointer, Value=champion, Type="String")
 
     fake_sm = AutoSageMaker(client("sagemaker"), resolved.endpoint)
-    cloudwatch = FakeCloudWatch()
+    cloudwatch = BakeCloudWatch(fake_sm)
     cloudwatch.set("primary", invocations=1000, errors=0, p99_us=20_000)
     deployment_aws = deployment_runtime.Aws(
         sagemaker=fake_sm, ssm=client("ssm"), dynamodb=client("dynamodb"), cloudwatch=cloudwatch, s3=client("s3")
