@@ -17,10 +17,10 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from config import ModelDeployment
+from mlops_constructs.dead_letters import target_dead_letter_queue
 from mlops_constructs.nag import object_finding
 from mlops_constructs.python_function import PythonFunction
 
@@ -125,19 +125,8 @@ class FeatureIngestion(Construct):
         )
 
         # Failed asynchronous deliveries of the trigger are kept, not dropped.
-        self.trigger_dlq = sqs.Queue(
-            self,
-            "TriggerDeadLetters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-        )
-        cdk.Validations.of(self.trigger_dlq).acknowledge(
-            cdk.Acknowledgment(
-                id="AwsSolutions-SQS3",
-                reason="This queue is itself the dead-letter queue of the EventBridge rule's Lambda target.",
-            )
+        self.trigger_dlq = target_dead_letter_queue(
+            self, "TriggerDeadLetters", key=key, used_by="the raw-event rule's Lambda target"
         )
         events.Rule(
             self,

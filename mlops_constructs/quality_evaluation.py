@@ -11,11 +11,11 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from config import ModelDeployment
 from lambdas.quality.settings import business_metrics_from_spec
+from mlops_constructs.dead_letters import target_dead_letter_queue
 from mlops_constructs.monitoring_common import MODEL_QUALITY_NAMESPACE, capture_prefix, ground_truth_prefix
 from mlops_constructs.nag import object_finding
 from mlops_constructs.python_function import PythonFunction
@@ -111,19 +111,8 @@ class QualityEvaluation(Construct):
             )
         )
 
-        self.dead_letters = sqs.Queue(
-            self,
-            "ScheduleDeadLetters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-        )
-        cdk.Validations.of(self.dead_letters).acknowledge(
-            cdk.Acknowledgment(
-                id="AwsSolutions-SQS3",
-                reason="This queue is itself the dead-letter queue of the schedule's target.",
-            )
+        self.dead_letters = target_dead_letter_queue(
+            self, "ScheduleDeadLetters", key=key, used_by="the evaluation schedule's target"
         )
         # A quarter past the hour: capture files of the window have been flushed by then.
         self.schedule = events.Rule(

@@ -26,12 +26,12 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from config import DeploymentStrategy, ModelDeployment
+from mlops_constructs.dead_letters import target_dead_letter_queue
 from mlops_constructs.nag import logical_id, object_finding
 from mlops_constructs.python_function import PythonFunction, retention
 
@@ -264,20 +264,7 @@ class RetrainingLoop(Construct):
                 ],
             )
         )
-        dlq = sqs.Queue(
-            self,
-            "TriggerDeadLetters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-        )
-        cdk.Validations.of(dlq).acknowledge(
-            cdk.Acknowledgment(
-                id="AwsSolutions-SQS3",
-                reason="This queue is itself the dead-letter queue of the trigger rules.",
-            )
-        )
+        dlq = target_dead_letter_queue(self, "TriggerDeadLetters", key=key, used_by="the retraining trigger rules")
 
         def target(function: PythonFunction) -> targets.LambdaFunction:
             return targets.LambdaFunction(

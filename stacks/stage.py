@@ -40,48 +40,29 @@ class MlopsStage(cdk.Stage):
             environment=environment,
             deployments=deployments,
         )
-        self.training = {
-            d.spec.name: TrainingStack(
+        self.training: dict[str, TrainingStack] = {}
+        self.serving: dict[str, ServingStack] = {}
+        self.monitoring: dict[str, MonitoringStack] = {}
+        self.retraining: dict[str, RetrainingStack] = {}
+        for d in deployments:
+            model = d.spec.name
+
+            def names(kind: str, model: str = model) -> dict[str, str]:
+                """Construct id and stack name of one of the model's stacks."""
+                return {"id_": f"{model}-{kind}", "stack_name": f"mlops-{environment.name}-{model}-{kind}"}
+
+            training = TrainingStack(self, **names("training"), deployment=d, platform=self.platform)
+            serving = ServingStack(self, **names("serving"), deployment=d, platform=self.platform)
+            monitoring = MonitoringStack(
+                self, **names("monitoring"), deployment=d, platform=self.platform, serving=serving, training=training
+            )
+            self.retraining[model] = RetrainingStack(
                 self,
-                f"{d.spec.name}-training",
-                stack_name=f"mlops-{environment.name}-{d.spec.name}-training",
+                **names("retraining"),
                 deployment=d,
                 platform=self.platform,
+                training=training,
+                serving=serving,
+                monitoring=monitoring,
             )
-            for d in deployments
-        }
-        self.serving = {
-            d.spec.name: ServingStack(
-                self,
-                f"{d.spec.name}-serving",
-                stack_name=f"mlops-{environment.name}-{d.spec.name}-serving",
-                deployment=d,
-                platform=self.platform,
-            )
-            for d in deployments
-        }
-        self.monitoring = {
-            d.spec.name: MonitoringStack(
-                self,
-                f"{d.spec.name}-monitoring",
-                stack_name=f"mlops-{environment.name}-{d.spec.name}-monitoring",
-                deployment=d,
-                platform=self.platform,
-                serving=self.serving[d.spec.name],
-                training=self.training[d.spec.name],
-            )
-            for d in deployments
-        }
-        self.retraining = {
-            d.spec.name: RetrainingStack(
-                self,
-                f"{d.spec.name}-retraining",
-                stack_name=f"mlops-{environment.name}-{d.spec.name}-retraining",
-                deployment=d,
-                platform=self.platform,
-                training=self.training[d.spec.name],
-                serving=self.serving[d.spec.name],
-                monitoring=self.monitoring[d.spec.name],
-            )
-            for d in deployments
-        }
+            self.training[model], self.serving[model], self.monitoring[model] = training, serving, monitoring
