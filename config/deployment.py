@@ -38,7 +38,7 @@ class ModelDeployment:
 
     @property
     def serving_pointer_parameter(self) -> str:
-        """SSM parameter holding the ARN of the model package that serves (DESIGN.md section 4)."""
+        """SSM parameter holding the ARN of the model package that serves (docs/architecture.md#serving-pointer)."""
         return f"/mlops/{self.spec.name}/{self.env.name}/serving-model-package-arn"
 
     def feature_group_name(self, group: str) -> str:

@@ -44,7 +44,7 @@ LOG_RETENTION_DAYS = (
 
 
 class DeploymentStrategy(StrEnum):
-    """How a new model version reaches traffic (DESIGN.md section 6)."""
+    """How a new model version reaches traffic (docs/architecture.md#deployment-strategies)."""
 
     BLUE_GREEN = "blue_green"  # SageMaker guardrails, all at once, then bake
     CANARY = "canary"  # SageMaker guardrails, one canary step

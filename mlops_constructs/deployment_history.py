@@ -1,5 +1,5 @@
 """The deployment history of one model in one environment: every deployment, its outcome, and the pinned
-previous version a rollback restores (DESIGN.md section 4). Stateful: retained outside dev."""
+previous version a rollback restores (docs/architecture.md#serving-pointer). Stateful: retained outside dev."""
 
 from __future__ import annotations
 

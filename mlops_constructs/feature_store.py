@@ -2,8 +2,9 @@
 
 Each group has an online store (latest values for serving, KMS, TTL) and an offline store (history for
 point-in-time training sets: S3 + Glue catalog, KMS, Iceberg). Online ``SecurityConfig``, the whole
-``OfflineStoreConfig``, ``RoleArn``, ``Description`` and ``Tags`` are create-only (platform-facts 3.1), so
-changing any of them replaces the group and loses its online data: logical IDs are pinned by tests.
+``OfflineStoreConfig``, ``RoleArn``, ``Description`` and ``Tags`` are create-only
+(docs/platform-facts.md#feature-store), so changing any of them replaces the group and loses its online data: logical
+IDs are pinned by tests.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Backend ``model_monitor``: SageMaker Model Monitor data-quality and model-quality schedules.
 
-Model Monitor is closed to new customers (platform-facts 0.1): accounts that have it keep it; others use the
-``processing`` backend. Both read the serving model's baselines from the stable "current baseline" prefix
-that promotion updates, encrypt outputs and volumes with the platform key, encrypt inter-container traffic
-and run network-isolated. Every job-definition property is create-only, so definitions have generated names
+Model Monitor is closed to new customers (docs/platform-facts.md#model-monitor-availability): accounts that have it
+keep it; others use the ``processing`` backend. Both read the serving model's baselines from the stable "current
+baseline" prefix that promotion updates, encrypt outputs and volumes with the platform key, encrypt inter-container
+traffic and run network-isolated. Every job-definition property is create-only, so definitions have generated names
 and a change creates a new definition that the schedule then points to.
 """
 

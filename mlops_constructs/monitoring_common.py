@@ -6,7 +6,8 @@ from config import ModelDeployment
 
 DATA_QUALITY_NAMESPACE = "MLOps/DataQuality"  # the processing backend's drift job (monitoring_job)
 MODEL_QUALITY_NAMESPACE = "MLOps/ModelQuality"  # the retroactive ground-truth evaluation (lambdas/quality)
-# SageMaker Model Monitor's built-in data-quality container (platform-facts 2.3): note "data-metric", singular.
+# SageMaker Model Monitor's built-in data-quality container (docs/platform-facts.md#model-monitor-metrics):
+# note "data-metric", singular.
 MODEL_MONITOR_DATA_NAMESPACE = "/aws/sagemaker/Endpoints/data-metric"
 
 # Model Monitor analyzer image registry accounts (SageMaker DG "model-monitor-pre-built-container";

@@ -1,4 +1,5 @@
-"""The retraining loop of one model in one environment (DESIGN.md section 5), as a Standard state machine.
+"""The retraining loop of one model in one environment (docs/architecture.md#retraining-loop), as a Standard state
+machine.
 
 guard (single flight, cooldown, budget, pause) -> start the pipeline with the champion -> wait for it (task
 token completed by the pipeline's status event; no polling, so a run's state transitions do not grow with

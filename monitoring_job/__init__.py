@@ -1,4 +1,5 @@
-"""The ``processing`` monitoring backend: the project's own data-quality and drift job (DESIGN.md §7).
+"""The ``processing`` monitoring backend: the project's own data-quality and drift job
+(docs/architecture.md#monitoring-backends).
 
 It runs as a SageMaker Processing job on a schedule (and locally, the same way), reads endpoint data capture,
 compares it with a Model Monitor baseline, and writes what Model Monitor writes (``statistics.json``,

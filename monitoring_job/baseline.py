@@ -1,7 +1,7 @@
 """Read a Model Monitor baseline: ``statistics.json`` and ``constraints.json``.
 
 Formats (Amazon SageMaker Developer Guide, "Schema for Statistics" and "Schema for Constraints";
-summarised in /work/shared/reference/platform-facts.md §2.4):
+summarised in docs/platform-facts.md#baseline-and-report-files):
 
 - statistics.json: ``{"version": 0, "dataset": {"item_count": N}, "features": [...]}``. A numeric feature has
   ``numerical_statistics{common{num_present, num_missing}, mean, sum, std_dev, min, max,

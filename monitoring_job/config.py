@@ -24,7 +24,7 @@ Schema (``schema_version`` 1), one JSON object::
 
 Types are the Feature Store / Model Monitor names ``Integral``, ``Fractional``, ``String``
 (``config.model_spec.FeatureType``; Model Monitor ``inferred_type`` in statistics.json, see
-/work/shared/reference/platform-facts.md §2.4). ``drift_threshold`` is the spec's
+docs/platform-facts.md#baseline-and-report-files). ``drift_threshold`` is the spec's
 ``ModelSpec.drift_threshold_of(name)``: the largest tolerated distribution distance (see compare.py).
 
 ``job_config_from_spec`` builds this object from a ``ModelSpec`` without importing ``config`` (the processing

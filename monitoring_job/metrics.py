@@ -2,8 +2,8 @@
 
 Namespace and dimensions come from the job config (default namespace ``MLOps/DataQuality``, dimensions
 ``Model`` and ``Environment``); per-feature metrics add ``Feature``. This is deliberately not Model Monitor's
-``/aws/sagemaker/Endpoints/data-metric`` namespace (platform-facts §2.3): both backends' alarms are wired by the
-monitoring construct, which picks the namespace of the backend in use.
+``/aws/sagemaker/Endpoints/data-metric`` namespace (docs/platform-facts.md#model-monitor-metrics): both backends'
+alarms are wired by the monitoring construct, which picks the namespace of the backend in use.
 
 Metrics (Unit ``None`` unless said):
 

@@ -1,11 +1,11 @@
 """Turn captured payloads (CSV rows, JSON objects) into typed columns, one batch at a time.
 
-Payload formats (SageMaker data capture, platform-facts §2.4): ``endpointInput.data`` holds the request body
-as sent, with ``encoding`` ``CSV`` (the CSV text), ``JSON`` (the JSON text) or ``BASE64`` (the body encoded;
-``observedContentType`` says whether it is CSV or JSON). A CSV body is one row of the model's features in
-spec order, or several rows separated by newlines; a JSON body is an object ``{feature: value}`` or a list of
-them. ``endpointOutput.data`` is the response: for CSV one score per row; for JSON a number, a list of
-numbers, or an object holding them under ``predictions`` or under the prediction's name.
+Payload formats (SageMaker data capture, docs/platform-facts.md#data-capture): ``endpointInput.data`` holds the
+request body as sent, with ``encoding`` ``CSV`` (the CSV text), ``JSON`` (the JSON text) or ``BASE64`` (the body
+encoded; ``observedContentType`` says whether it is CSV or JSON). A CSV body is one row of the model's features in
+spec order, or several rows separated by newlines; a JSON body is an object ``{feature: value}`` or a list of them.
+``endpointOutput.data`` is the response: for CSV one score per row; for JSON a number, a list of numbers, or an object
+holding them under ``predictions`` or under the prediction's name.
 
 Values: the tokens in ``MISSING_TOKENS`` (and JSON ``null`` or an absent key) are missing values, in every
 column; a numeric column accepts what ``float()`` accepts, except non-finite values. Any other value in a

@@ -1,8 +1,9 @@
 """Structural checks of Model Monitor files, so tests (and the job, on its own output) can prove conformance.
 
 The rules are the documented schemas (Developer Guide "Schema for Statistics", "Schema for Constraints",
-"Schema for Violations"; platform-facts §2.4). Each function returns a list of problems, empty when the
-document conforms. ``sketch`` is optional in statistics (the built-in container writes one; this job does not).
+"Schema for Violations"; docs/platform-facts.md#baseline-and-report-files). Each function returns a list of problems,
+empty when the document conforms. ``sketch`` is optional in statistics (the built-in container writes one; this job
+does not).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Model Monitor's baselining job does this in AWS; this is the local and test equivalent, and what the
 ``processing`` backend can use where Model Monitor is not available. The files follow the documented formats
-(platform-facts §2.4):
+(docs/platform-facts.md#baseline-and-report-files):
 
 - numeric features: 10 equal-width KLL buckets between min and max (the built-in container materialises 10),
   and a ``sketch`` that is a fully compacted KLL sketch of the exact sorted data: every ``2**h``-th order

@@ -1,4 +1,4 @@
-"""Deployment Lambdas of the retraining loop (DESIGN.md sections 4-6) and the online scoring function.
+"""Deployment Lambdas of the retraining loop (docs/architecture.md#retraining-loop) and the online scoring function.
 
 One module per step, each a thin ``handler(event, context)`` over a logic function that takes its clients:
 ``prepare`` -> ``deploy`` (+ action ``ab_step``) -> ``verify`` -> ``compare`` -> ``promote``, or ``rollback``;

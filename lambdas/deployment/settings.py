@@ -42,7 +42,7 @@ class Strategy(StrEnum):
 
     @property
     def uses_guardrails(self) -> bool:
-        """SageMaker's native blue/green guardrails do the traffic shift (DESIGN.md section 6)."""
+        """SageMaker's native guardrails do the traffic shift (docs/architecture.md#deployment-strategies)."""
         return self in (Strategy.BLUE_GREEN, Strategy.CANARY, Strategy.LINEAR)
 
     @property

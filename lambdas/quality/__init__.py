@@ -1,1 +1,2 @@
-"""Retroactive model-quality evaluation: joins ground truth with captured predictions (DESIGN.md section 7)."""
+"""Retroactive model-quality evaluation: joins ground truth with captured predictions
+(docs/architecture.md#monitoring-backends)."""

@@ -1,8 +1,8 @@
 """Condition step: register the candidate or not, and say why.
 
-The gate (DESIGN section 5): register only if the candidate's objective is at least the spec's absolute
-threshold AND at least the champion's objective plus the minimum improvement; with no champion the
-threshold alone decides. Objectives are "greater is better" metrics in [0, 1].
+The gate (docs/architecture.md#retraining-loop): register only if the candidate's objective is at least the spec's
+absolute threshold AND at least the champion's objective plus the minimum improvement; with no champion the threshold
+alone decides. Objectives are "greater is better" metrics in [0, 1].
 
 ``decision.json`` records the outcome with a machine-readable ``code`` so "not better than the champion"
 (``not_better_than_champion``) and "too weak" (``below_threshold``) are told apart from a failed pipeline

@@ -1,4 +1,4 @@
-"""On-call command-line tool: one command per action on one model in one environment (DESIGN.md section 1).
+"""On-call command-line tool: one command per action on one model in one environment (docs/architecture.md#what-it-is).
 
     python -m tools.mlops_cli status   --env prod --model fraud-detection [--last 5] [--json]
     python -m tools.mlops_cli retrain  --env prod --model fraud-detection [--reason TEXT]

@@ -62,7 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="python -m tools.mlops_cli",
-        description="On-call commands for one model in one environment (DESIGN.md sections 4-5).",
+        description=(
+            "On-call commands for one model in one environment. How the serving pointer, the deployment"
+            " history and the retraining loop work: docs/architecture.md in the repository."
+        ),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
