@@ -1,5 +1,6 @@
 """Typed, frozen configuration: the only place settings live (environments and model specs)."""
 
+from config.cost import CostAssumptions
 from config.deployment import ModelDeployment
 from config.environment import (
     AbSettings,
@@ -44,6 +45,7 @@ __all__ = [
     "BusinessMetric",
     "BusinessMetricKind",
     "ConfigError",
+    "CostAssumptions",
     "DeploymentSettings",
     "DeploymentStrategy",
     "Direction",

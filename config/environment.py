@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from config._validate import coerce_enum, in_range, positive_int
+from config.cost import CostAssumptions
 from config.errors import ConfigError
 
 _ACCOUNT = re.compile(r"^\d{12}$")
@@ -293,6 +294,8 @@ class Environment:
     monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
     retraining: RetrainingPolicy = field(default_factory=RetrainingPolicy)
     storage: StorageLifecycle = field(default_factory=StorageLifecycle)
+    # Usage the cost estimate assumes (traffic, job durations); never changes a template.
+    cost: CostAssumptions = field(default_factory=CostAssumptions)
 
     def __post_init__(self) -> None:
         if not _ENV_NAME.match(self.name):

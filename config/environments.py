@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
+from config.cost import CostAssumptions
 from config.environment import (
     ApprovalMode,
     DeploymentSettings,
@@ -49,6 +50,7 @@ DEV = Environment(
     ),
     monitoring=MonitoringSettings(backend=MonitoringBackend.PROCESSING, every_hours=1),
     retraining=RetrainingPolicy(schedule_every_days=None, cooldown_hours=1, max_runs_per_period=10, period_days=1),
+    cost=CostAssumptions(requests_per_day=2_000, online_entities=10_000),
 )
 
 STAGING = Environment(
@@ -68,6 +70,7 @@ STAGING = Environment(
     deployment=DeploymentSettings(strategy=DeploymentStrategy.SHADOW),
     monitoring=MonitoringSettings(backend=MonitoringBackend.MODEL_MONITOR, every_hours=1),
     retraining=RetrainingPolicy(schedule_every_days=7, cooldown_hours=12),
+    cost=CostAssumptions(requests_per_day=20_000, online_entities=100_000),
 )
 
 PROD = Environment(
@@ -94,6 +97,7 @@ PROD = Environment(
     ),
     monitoring=MonitoringSettings(backend=MonitoringBackend.MODEL_MONITOR, every_hours=1),
     retraining=RetrainingPolicy(schedule_every_days=7, cooldown_hours=24, max_runs_per_period=2, period_days=7),
+    cost=CostAssumptions(requests_per_day=500_000, online_entities=2_000_000),
 )
 
 ENVIRONMENTS: tuple[Environment, ...] = (DEV, STAGING, PROD)
