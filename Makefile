@@ -14,7 +14,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup synth test lint typecheck unit infra integration snapshot-update pipeline-local benchmarks clean
+.PHONY: help setup synth cost test lint typecheck unit infra integration snapshot-update pipeline-local benchmarks clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ synth: setup  ## synthesize every environment offline into cdk.out; one line per
 	rm -rf cdk.out
 	cdk synth --quiet --no-notices > /dev/null
 	$(PY) tools/synth_summary.py cdk.out
+
+cost: setup  ## monthly cost estimate per environment and model (ARGS="--env prod --json"); synthesizes if stale
+	$(PY) -m tools.cost $(ARGS)
 
 lint: setup  ## ruff
 	ruff check .

@@ -32,6 +32,9 @@ def _field(text: str, low: int, high: int, names: dict[str, int], expression: st
     """The values a cron field matches; None for ``?`` (no constraint)."""
     if text == "?":
         return None
+    text = text.upper()
+    for name, number in names.items():
+        text = text.replace(name, str(number))
     if any(c in text for c in "LW#"):
         raise CostError(f"schedule {expression!r}: 'L', 'W' and '#' are not supported by the cost estimate")
     values: set[int] = set()
@@ -39,16 +42,16 @@ def _field(text: str, low: int, high: int, names: dict[str, int], expression: st
         part, step = item, 1
         if "/" in item:
             part, step_text = item.split("/", 1)
-            step = _number(step_text, {}, expression)
+            step = _number(step_text, expression)
             if step < 1:
                 raise CostError(f"schedule {expression!r}: step must be at least 1")
         if part == "*":
             start, end = low, high
         elif "-" in part:
             first, last = part.split("-", 1)
-            start, end = _number(first, names, expression), _number(last, names, expression)
+            start, end = _number(first, expression), _number(last, expression)
         else:
-            start = _number(part, names, expression)
+            start = _number(part, expression)
             end = high if step > 1 else start
         if not (low <= start <= high and low <= end <= high) or end < start:
             raise CostError(f"schedule {expression!r}: '{text}' is outside {low}-{high}")
@@ -56,9 +59,7 @@ def _field(text: str, low: int, high: int, names: dict[str, int], expression: st
     return frozenset(values)
 
 
-def _number(text: str, names: dict[str, int], expression: str) -> int:
-    if text.upper() in names:
-        return names[text.upper()]
+def _number(text: str, expression: str) -> int:
     if not text.isdigit():
         raise CostError(f"schedule {expression!r}: cannot read '{text}'")
     return int(text)

@@ -17,12 +17,18 @@ from tests.support.sfn_offline import (
     retraining_world,
     synthesize_dev,
 )
+from tests.support.synth import Synthesized
 
 
 @pytest.fixture(scope="session")
-def resolved(tmp_path_factory: pytest.TempPathFactory) -> Resolved:
+def dev_synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """DEV synthesized once (about 12 s) for every test of this folder."""
-    return resolve(synthesize_dev(Path(tmp_path_factory.mktemp("cdk.out"))))
+    return synthesize_dev(Path(tmp_path_factory.mktemp("cdk.out")))
+
+
+@pytest.fixture(scope="session")
+def resolved(dev_synth: Synthesized) -> Resolved:
+    return resolve(dev_synth)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,193 @@
+"""``make cost`` on the real synthesized app: the example config's estimate against figures computed by hand from
+the price table (tools/cost/prices_us_east_1.json), and config changes moving the estimate as they should."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from config import DEV, ENVIRONMENTS, PROD
+from tests.support.synth import Synthesized, synthesize
+from tools.cost.cli import estimate, main
+from tools.cost.estimate import EnvironmentEstimate, LineItem
+
+GB = 1024**3
+H = 730  # hours a month
+D = H / 24  # days a month
+RUNS_HOURLY = 8760 / 12  # an hourly schedule over a 365-day year, a month
+# Prices (us-east-1, from the table).
+M5_LARGE, M5_XLARGE = 0.115, 0.23
+FS_WRITE, FS_READ, FS_ONLINE = 1.25 / 1e6, 0.25 / 1e6, 0.45
+S3_STD, S3_IA, S3_PUT, S3_GET = 0.023, 0.0125, 0.005 / 1000, 0.0004 / 1000
+KMS_KEY, KMS_REQ = 1.0, 0.03 / 10_000
+LAMBDA_REQ, LAMBDA_ARM = 0.2 / 1e6, 0.0000133334
+SFN = 0.025 / 1000
+ALARM, COMPOSITE, DASHBOARD, METRIC = 0.10, 0.50, 3.00, 0.30
+LOGS_IN, LOGS_KEPT = 0.50, 0.03
+
+VARIANT = replace(
+    DEV,
+    name="devchanged",
+    endpoint=replace(DEV.endpoint, instance_type="ml.m5.xlarge"),
+    monitoring=replace(DEV.monitoring, every_hours=6),
+    retraining=replace(DEV.retraining, schedule_every_days=7),
+)
+
+
+@pytest.fixture(scope="module")
+def estimates(synth: Synthesized) -> dict[str, EnvironmentEstimate]:
+    return {e.environment: e for e in estimate(synth.outdir, ENVIRONMENTS)}
+
+
+@pytest.fixture(scope="module")
+def changed(tmp_path_factory: pytest.TempPathFactory) -> EnvironmentEstimate:
+    """DEV with a larger endpoint instance, monitoring every 6 hours and weekly retraining (one small synth)."""
+    outdir = Path(tmp_path_factory.mktemp("cdk.out.cost"))
+    [result] = estimate(synthesize(outdir, environments=[VARIANT]).outdir, [VARIANT])
+    return result
+
+
+def line(result: EnvironmentEstimate, prefix: str) -> LineItem:
+    [found] = [x for x in result.lines if x.item.startswith(prefix)]
+    return found
+
+
+def test_dev_estimate_equals_the_hand_computed_figure(estimates: dict[str, EnvironmentEstimate]) -> None:
+    dev = estimates["dev"]
+    requests = 2_000  # DEV.cost: 2,000 requests and events a day, 10,000 customers online
+    assert (DEV.cost.requests_per_day, DEV.cost.online_entities) == (requests, 10_000)
+
+    endpoint = 1 * M5_LARGE * H  # 1 x ml.m5.large all month: traffic needs 1 (300 invocations a minute each)
+    capture_gb_day = requests * 1.00 * 1_000 / GB  # 100 % sampled, 1,000 B each
+    capture = capture_gb_day * 30 * S3_STD + capture_gb_day * 335 * S3_IA  # IA at 30 d, expired at 365 d
+    # Feature groups: transaction 7 definitions x 40 B = 280 B, customer-spend 9 x 40 B = 360 B: 1 unit each.
+    # Every event writes both; every scored request reads both (the score function's FEATURE_GROUPS).
+    groups = sum(
+        requests * D * FS_WRITE
+        + requests * D * FS_READ
+        + 10_000 * size / GB * FS_ONLINE
+        + requests * 365 * size / GB * S3_STD  # offline store after a year
+        for size in (280, 360)
+    )
+    # Drift workflow hourly: analyze + merge, each 1 x ml.m5.xlarge for 10 minutes.
+    drift_jobs = RUNS_HOURLY * 2 * M5_XLARGE * 10 / 60
+    # One unscheduled retraining a month (no schedule in dev): 5 processing steps x 10 min + training 30 min.
+    pipeline = 1 * (5 * 10 / 60 + 30 / 60) * M5_XLARGE
+    # Transitions: drift ListCaptures, Flatten, AnyCaptures?, Analyze, Merge, Done; retraining 19 (promoting run).
+    transitions = RUNS_HOURLY * 6 + 1 * 19
+    # Lambda (arm64): score per request 512 MB x 60 ms; hourly quality evaluation 1024 MB x 2 s; hourly drift
+    # window 512 MB x 2 s; ingestion per landing file (24 a day) 1024 MB x 2 s; the retraining run's 12 task
+    # functions and 3 event callbacks (alarm trigger, pipeline status, approval) 512 MB x 2 s.
+    invocations = requests * D + RUNS_HOURLY + RUNS_HOURLY + 24 * D + 12 + 3
+    gb_seconds = requests * D * 0.5 * 0.06 + RUNS_HOURLY * 1 * 2 + RUNS_HOURLY * 0.5 * 2 + 24 * D * 1 * 2 + 15 * 0.5 * 2
+    lambdas = invocations * LAMBDA_REQ + gb_seconds * LAMBDA_ARM
+    # CloudWatch: 19 monitoring + 4 serving alarms, 1 composite, 1 dashboard, 17 alarmed custom metrics
+    # (12 drift features, PR AUC, 2 business KPIs, missing captures, missing labels).
+    alarms = 23 * ALARM + 1 * COMPOSITE
+    log_gb = (transitions + invocations) * 1_000 / GB
+    logs = log_gb * LOGS_IN + log_gb * 12 * LOGS_KEPT  # 365-day retention: a year kept
+    platform = KMS_KEY + 2_000 * D * KMS_REQ + 5_000 * D * S3_PUT + 20_000 * D * S3_GET
+    free = (
+        invocations * LAMBDA_REQ  # under 1M requests
+        + gb_seconds * LAMBDA_ARM  # under 400,000 GB-s
+        + 4_000 * SFN
+        + 20_000 * KMS_REQ
+        + 10 * ALARM
+        + 10 * METRIC
+        + 1 * DASHBOARD
+        + log_gb * LOGS_IN  # under 5 GB
+    )
+    expected = (
+        endpoint
+        + capture
+        + groups
+        + drift_jobs
+        + pipeline
+        + transitions * SFN
+        + lambdas
+        + alarms
+        + DASHBOARD
+        + 17 * METRIC
+        + logs
+        + platform
+        - free
+    )
+
+    assert line(dev, "endpoint fraud-detection-dev/primary ml.m5.large").usd == pytest.approx(endpoint)
+    assert line(dev, "Drift monitoring of fraud-detection-dev").usd == pytest.approx(drift_jobs)
+    assert line(dev, "training pipeline").usd == pytest.approx(pipeline)
+    assert line(dev, "Lambda").usd == pytest.approx(lambdas)
+    assert dev.total == pytest.approx(expected, rel=1e-9)
+    assert round(dev.total, 2) == 146.49
+
+
+def test_prod_prices_its_endpoint_fleet_and_both_model_monitor_schedules(
+    estimates: dict[str, EnvironmentEstimate],
+) -> None:
+    prod = estimates["prod"]
+
+    # 500,000 requests a day = 347 a minute: 2 instances' worth, but the scaling minimum is 4.
+    assert line(prod, "endpoint fraud-detection-prod/primary ml.m5.xlarge").usd == pytest.approx(4 * M5_XLARGE * H)
+    assert line(prod, "Model Monitor DataQuality").usd == pytest.approx(RUNS_HOURLY * 1 * M5_XLARGE * 10 / 60)
+    # A model-quality run is a ground-truth merge job and an analysis job.
+    assert line(prod, "Model Monitor ModelQuality").usd == pytest.approx(RUNS_HOURLY * 2 * M5_XLARGE * 10 / 60)
+    # Weekly schedule (365 / 7 / 12 a month) + 1 unscheduled, under the budget of 2 a week.
+    runs = 365 / 7 / 12 + 1
+    assert line(prod, "training pipeline").usd == pytest.approx(runs * (5 * 10 / 60 + 30 / 60) * M5_XLARGE)
+    assert PROD.retraining.max_runs_per_period * D / PROD.retraining.period_days > runs
+
+
+def test_every_environment_total_is_the_sum_of_its_rows_and_is_stated_with_its_prices(
+    estimates: dict[str, EnvironmentEstimate],
+) -> None:
+    for result in estimates.values():
+        assert result.total == pytest.approx(sum(x.usd for x in result.lines))
+        assert result.prices.taken == "2026-12-02"
+        assert result.prices.region == result.region == "us-east-1"
+        assert {x.model for x in result.lines} == {"fraud-detection", "platform"}
+    assert estimates["dev"].total < estimates["staging"].total < estimates["prod"].total
+
+
+def test_config_changes_move_the_estimate(
+    estimates: dict[str, EnvironmentEstimate], changed: EnvironmentEstimate
+) -> None:
+    dev = estimates["dev"]
+
+    # ml.m5.large -> ml.m5.xlarge: the endpoint row doubles.
+    assert line(dev, "endpoint").usd == pytest.approx(M5_LARGE * H)
+    assert line(changed, "endpoint fraud-detection-devchanged/primary ml.m5.xlarge").usd == pytest.approx(M5_XLARGE * H)
+    # Hourly -> every 6 hours: 4 runs a day instead of 24, each still two 10-minute jobs.
+    drift = line(changed, "Drift monitoring of fraud-detection-devchanged every 6 h")
+    assert drift.usd == pytest.approx(365 * 4 / 12 * 2 * M5_XLARGE * 10 / 60)
+    assert drift.usd == pytest.approx(line(dev, "Drift monitoring").usd / 6)
+    # No schedule -> weekly retraining: 365 / 7 / 12 scheduled runs a month on top of the 1 unscheduled.
+    runs = 365 / 7 / 12 + 1
+    assert line(changed, "training pipeline").usd == pytest.approx(runs * (5 * 10 / 60 + 30 / 60) * M5_XLARGE)
+    assert line(changed, "Step Functions mlops-devchanged-fraud-detection-retraining").quantities[
+        "stepfunctions.standard_transitions"
+    ] == pytest.approx(runs * 19)
+
+
+def test_the_command_prints_tables_or_json_and_fails_clearly(
+    synth: Synthesized, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--no-synth", "--cdk-out", str(synth.outdir), "--env", "dev"]) == 0
+    text = capsys.readouterr().out
+    assert "dev (account 111111111111, us-east-1): monthly estimate in USD" in text
+    assert "total dev" in text
+    assert "146.49" in text
+    assert "taken 2026-12-02" in text
+    assert "requests_per_day = 2,000" in text
+
+    assert main(["--no-synth", "--cdk-out", str(synth.outdir), "--env", "prod", "--json"]) == 0
+    [document] = json.loads(capsys.readouterr().out)
+    assert document["environment"] == "prod"
+    assert document["total_usd"] == pytest.approx(sum(x["usd"] for x in document["lines"]), abs=0.01)
+
+    assert main(["--no-synth", "--cdk-out", str(synth.outdir), "--env", "qa"]) == 1
+    assert "unknown environment(s) ['qa']" in capsys.readouterr().err
+    assert main(["--no-synth", "--cdk-out", str(synth.outdir), "--assume", "requests"]) == 1
+    assert "expected name=value" in capsys.readouterr().err
