@@ -151,6 +151,15 @@ def test_every_environment_total_is_the_sum_of_its_rows_and_is_stated_with_its_p
     assert estimates["dev"].total < estimates["staging"].total < estimates["prod"].total
 
 
+def test_without_traffic_neither_monitoring_backend_runs_a_paid_job(synth: Synthesized) -> None:
+    dev, prod = estimate(synth.outdir, [DEV, PROD], overrides={"requests_per_day": "0"})
+
+    assert line(dev, "Drift monitoring").usd == 0  # processing backend: an empty window ends without a job
+    assert line(prod, "Model Monitor DataQuality").usd == 0
+    assert line(prod, "Model Monitor ModelQuality").usd == 0
+    assert line(dev, "endpoint").usd == pytest.approx(M5_LARGE * H)  # the endpoint costs all the same
+
+
 def test_config_changes_move_the_estimate(
     estimates: dict[str, EnvironmentEstimate], changed: EnvironmentEstimate
 ) -> None:

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from config import ENVIRONMENTS, Environment
+from config import ENVIRONMENTS, Environment, resolve_environments
 from tools.cost.assembly import load_assembly
 from tools.cost.errors import CostError
 from tools.cost.estimate import EnvironmentEstimate, apply_overrides, estimate_environment
@@ -89,7 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     args = parser.parse_args(argv)
     try:
-        chosen = [e for e in ENVIRONMENTS if not args.env or e.name in args.env]
+        # The same account/region overrides from the environment as the synth (MLOPS_<ENV>_REGION, ...).
+        resolved = resolve_environments(ENVIRONMENTS, context=lambda _key: None, environ=os.environ)
+        chosen = [e for e in resolved if not args.env or e.name in args.env]
         unknown = set(args.env or ()) - {e.name for e in ENVIRONMENTS}
         if unknown:
             raise CostError(f"--env: unknown environment(s) {sorted(unknown)}; known: {[e.name for e in ENVIRONMENTS]}")
