@@ -1,0 +1,190 @@
+"""The emulators' test world: moto in this process (served on loopback for the jobs' containers), the DEV stage
+synthesized once, and the resources the tests need created from the SYNTHESIZED templates' properties.
+
+moto's CloudFormation cannot create several of these types (feature groups, the model package group, the
+pipeline, alarms, Glue, Athena); ``tools/demo/server`` creates them in the demo. Here ``render`` resolves the
+few intrinsics the properties use (Ref, Fn::Join, Fn::GetAtt of the key or a role, Fn::Sub,
+Fn::GetStackOutput of the key) against what the world created, so every name, location and setting comes from
+the templates.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+from tests.support.synth import Synthesized
+from tools.demo.emulators.runtime import Aws, moto_backend
+
+REGION = "us-east-1"
+PLATFORM = ("dev", "platform")
+TRAINING = ("dev", "fraud-detection-training")
+SERVING = ("dev", "fraud-detection-serving")
+MONITORING = ("dev", "fraud-detection-monitoring")
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto served on a free loopback port of this process (the jobs' containers call it over HTTP)."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+def reset(url: str) -> None:
+    requests.post(f"{url}/moto-api/reset", timeout=30).raise_for_status()
+
+
+@dataclass
+class World:
+    aws: Aws
+    synth: Synthesized
+    key_arn: str = ""
+    role_arn: str = ""
+    buckets: dict[str, str] = field(default_factory=dict)  # logical id -> name
+
+    # ---- rendering -------------------------------------------------------------------------------------------
+
+    def render(self, value: Any, template: Mapping[str, Any]) -> Any:
+        if isinstance(value, list):
+            return [self.render(v, template) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if set(value) == {"Ref"}:
+            target = str(value["Ref"])
+            pseudo = {"AWS::Region": REGION, "AWS::AccountId": self.aws.account, "AWS::Partition": "aws"}
+            if target in pseudo:
+                return pseudo[target]
+            resource = template["Resources"][target]
+            if resource["Type"] == "AWS::S3::Bucket":
+                return resource["Properties"].get("BucketName", f"unnamed-{target.lower()}")
+            if resource["Type"] == "AWS::KMS::Key":
+                return self.key_arn.rsplit("/", 1)[-1]
+            return f"UNRESOLVED-Ref-{target}"
+        if set(value) == {"Fn::Join"}:
+            separator, parts = value["Fn::Join"]
+            return str(separator).join(str(self.render(p, template)) for p in parts)
+        if set(value) == {"Fn::GetAtt"}:
+            target, attribute = value["Fn::GetAtt"]
+            kind = template["Resources"][target]["Type"]
+            if kind == "AWS::KMS::Key" and attribute == "Arn":
+                return self.key_arn
+            if kind == "AWS::IAM::Role" and attribute == "Arn":
+                return self.role_arn
+            return f"UNRESOLVED-GetAtt-{target}.{attribute}"  # not used by these tests
+        if set(value) == {"Fn::GetStackOutput"}:
+            return self.key_arn  # the only cross-stack value these tests read is the platform key
+        if set(value) == {"Fn::Sub"}:
+            text, variables = value["Fn::Sub"]
+            rendered = {k: str(self.render(v, template)) for k, v in variables.items()}
+            return re.sub(r"\$\{([A-Za-z0-9_:.]+)\}", lambda m: rendered[m.group(1)], text)
+        return {k: self.render(v, template) for k, v in value.items()}
+
+    def resources(self, stack: tuple[str, str], kind: str) -> list[tuple[str, dict[str, Any]]]:
+        template = self.synth.json(*stack)
+        return [
+            (logical_id, self.render(resource.get("Properties", {}), template))
+            for logical_id, resource in template["Resources"].items()
+            if resource["Type"] == kind
+        ]
+
+    # ---- creating what the tests need ------------------------------------------------------------------------
+
+    def create_platform(self) -> None:
+        """Key, role, buckets, Glue database and labels table, Athena workgroup, feature groups, registry."""
+        self.key_arn = self.aws.client("kms").create_key(Description="platform key")["KeyMetadata"]["Arn"]
+        self.role_arn = self.aws.client("iam").create_role(
+            RoleName="emulated-sagemaker", AssumeRolePolicyDocument="{}"
+        )["Role"]["Arn"]
+        s3, glue, athena, sagemaker = (self.aws.client(n) for n in ("s3", "glue", "athena", "sagemaker"))
+        for logical_id, props in self.resources(PLATFORM, "AWS::S3::Bucket"):
+            if "BucketName" in props:
+                s3.create_bucket(Bucket=props["BucketName"])
+                self.buckets[logical_id] = props["BucketName"]
+        for _, props in self.resources(PLATFORM, "AWS::Glue::Database"):
+            glue.create_database(DatabaseInput=props["DatabaseInput"])
+        for _, props in self.resources(PLATFORM, "AWS::Glue::Table"):
+            glue.create_table(DatabaseName=props["DatabaseName"], TableInput=props["TableInput"])
+        for _, props in self.resources(PLATFORM, "AWS::Athena::WorkGroup"):
+            configuration = dict(props["WorkGroupConfiguration"])
+            configuration.pop("EngineVersion", None)
+            athena.create_work_group(Name=props["Name"], Configuration=configuration)
+        for _, props in self.resources(PLATFORM, "AWS::SageMaker::FeatureGroup"):
+            sagemaker.create_feature_group(
+                FeatureGroupName=props["FeatureGroupName"],
+                RecordIdentifierFeatureName=props["RecordIdentifierFeatureName"],
+                EventTimeFeatureName=props["EventTimeFeatureName"],
+                FeatureDefinitions=props["FeatureDefinitions"],
+                OnlineStoreConfig=props.get("OnlineStoreConfig", {}),
+                OfflineStoreConfig=props["OfflineStoreConfig"],
+                RoleArn=self.role_arn,
+            )
+            # moto 5.2.5 replaces the given DataCatalogConfig with generated names; AWS keeps the given ones.
+            backend = moto_backend("sagemaker", self.aws.account, REGION)
+            record = next(g for g in backend.feature_groups.values() if g.feature_group_name == props["FeatureGroupName"])
+            record.offline_store_config["DataCatalogConfig"] = props["OfflineStoreConfig"]["DataCatalogConfig"]
+        for _, props in self.resources(PLATFORM, "AWS::SageMaker::ModelPackageGroup"):
+            sagemaker.create_model_package_group(ModelPackageGroupName=props["ModelPackageGroupName"])
+
+    def create_pipeline(self) -> str:
+        """The training stack's pipeline, its body rendered as CloudFormation's Fn::Sub would."""
+        ((_, props),) = self.resources(TRAINING, "AWS::SageMaker::Pipeline")
+        self.aws.client("sagemaker").create_pipeline(
+            PipelineName=props["PipelineName"],
+            PipelineDefinition=props["PipelineDefinition"]["PipelineDefinitionBody"],
+            RoleArn=self.role_arn,
+        )
+        return str(props["PipelineName"])
+
+    def upload_code(self, stack: tuple[str, str]) -> list[str]:
+        """What the stack's code deployments put in S3: their asset directories from cdk.out, under their prefix."""
+        s3 = self.aws.client("s3")
+        prefixes = []
+        assembly = self.synth.outdir / f"assembly-{stack[0]}"
+        for _, props in self.resources(stack, "Custom::CDKBucketDeployment"):
+            for key in props["SourceObjectKeys"]:
+                source = assembly.parent / f"asset.{key.removesuffix('.zip')}"
+                for path in sorted(p for p in source.rglob("*") if p.is_file()):
+                    relative = path.relative_to(source).as_posix()
+                    s3.put_object(
+                        Bucket=props["DestinationBucketName"],
+                        Key=f"{props['DestinationBucketKeyPrefix']}/{relative}",
+                        Body=path.read_bytes(),
+                    )
+            prefixes.append(f"s3://{props['DestinationBucketName']}/{props['DestinationBucketKeyPrefix']}")
+        return prefixes
+
+    def bucket(self, suffix: str) -> str:
+        return next(name for name in self.buckets.values() if name.endswith(f"-{suffix}"))
+
+
+def read_json(aws: Aws, uri: str) -> Any:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return json.loads(aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def download_prefix(aws: Aws, uri: str, destination: Path) -> list[str]:
+    """Every object under ``uri`` into ``destination`` (keys relative to the prefix); the relative keys."""
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    s3 = aws.client("s3")
+    found = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix.rstrip("/") + "/"):
+        for item in page.get("Contents", []):
+            relative = str(item["Key"])[len(prefix.rstrip("/")) + 1 :]
+            target = destination / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, item["Key"], str(target))
+            found.append(relative)
+    return sorted(found)

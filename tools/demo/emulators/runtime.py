@@ -1,0 +1,105 @@
+"""What every emulator shares: where the emulated AWS is, a compressible clock, and moto's state.
+
+Real: the emulators reach AWS through boto3 clients, against the moto server's URL (``Aws.endpoint_url``) or,
+in tests, moto's in-process mock (``endpoint_url=None``), exactly as a service's data plane would.
+
+Emulated: a few states moto's API cannot set (an endpoint ``Updating``, a pipeline execution ``Executing``, a
+job ``InProgress`` or ``Failed`` with a reason) are written into moto's in-memory backend (``moto_backend``).
+That only works when the emulator runs in the moto server's process, as ``tools/demo/server`` starts it.
+
+``Clock``: durations (guardrail waits, bakes, polling) are divided by ``speedup``; timestamps stay real UTC
+time, so metrics, alarms and the real Lambdas that read them agree on what "now" is. What it could hide: a
+step that is too slow in real time (a 600 s bake) looks instant.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Real UTC time; ``sleep(s)`` waits ``s / speedup`` real seconds (a 600 s bake at 1000x takes 0.6 s)."""
+
+    speedup: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.speedup >= 1.0:
+            raise ValueError(f"clock speedup {self.speedup} must be at least 1")
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds / self.speedup)
+
+
+@dataclass
+class Aws:
+    """Boto3 clients against the emulator. ``endpoint_url`` None: in-process (moto's mock), else the server."""
+
+    region: str
+    endpoint_url: str | None = None
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _account: str = field(default="", repr=False)
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                session = boto3.session.Session(region_name=self.region, **_credentials())
+                self._clients[service] = session.client(service, endpoint_url=self.endpoint_url)
+            return self._clients[service]
+
+    @property
+    def account(self) -> str:
+        if not self._account:
+            self._account = str(self.client("sts").get_caller_identity()["Account"])
+        return self._account
+
+    def container_environment(self) -> dict[str, str]:
+        """What a job's container gets to reach AWS (its role's credentials, the region, the endpoint)."""
+        if self.endpoint_url is None:
+            raise EmulatorError(
+                "a job container runs as its own process and needs the emulator's URL; start the moto server "
+                "(tools/demo/server) or a ThreadedMotoServer and pass its URL as Aws.endpoint_url"
+            )
+        return {
+            **{name.upper(): value for name, value in _credentials().items()},
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+
+
+class EmulatorError(RuntimeError):
+    """The emulator cannot do what was asked (a setup problem, not a failure of the emulated work)."""
+
+
+def _credentials() -> dict[str, str]:
+    keys = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+    found = {key.lower(): os.environ[key] for key in keys if os.environ.get(key)}
+    if "aws_access_key_id" not in found:
+        found = {key.lower(): value for key, value in FAKE_CREDENTIALS.items()}
+    return found
+
+
+def moto_backend(service: str, account: str, region: str) -> Any:
+    """moto's in-memory backend of ``service`` (only in the process that runs moto)."""
+    if "moto" not in sys.modules:
+        raise EmulatorError(f"moto is not running in this process; cannot reach its {service} state")
+    from moto.backends import get_backend  # noqa: PLC0415 - moto is a dev dependency, loaded with the server
+
+    return get_backend(service)[account][region]  # type: ignore[call-overload]
