@@ -27,7 +27,9 @@ LOOPBACK_ONLY = [pytest.mark.slow, pytest.mark.enable_socket, pytest.mark.allow_
 @pytest.fixture(scope="session")
 def dev_synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The DEV stage, synthesized once for the emulator tests (about 15-30 s)."""
-    return synthesize(tmp_path_factory.mktemp("cdk.out.demo"), environments=[e for e in ENVIRONMENTS if e.name == "dev"])
+    return synthesize(
+        tmp_path_factory.mktemp("cdk.out.demo"), environments=[e for e in ENVIRONMENTS if e.name == "dev"]
+    )
 
 
 @pytest.fixture(scope="session")

@@ -57,7 +57,7 @@ class World:
 
     # ---- rendering -------------------------------------------------------------------------------------------
 
-    def render(self, value: Any, template: Mapping[str, Any]) -> Any:
+    def render(self, value: Any, template: Mapping[str, Any]) -> Any:  # noqa: PLR0911 - one return per intrinsic
         if isinstance(value, list):
             return [self.render(v, template) for v in value]
         if not isinstance(value, dict):
@@ -133,7 +133,9 @@ class World:
             )
             # moto 5.2.5 replaces the given DataCatalogConfig with generated names; AWS keeps the given ones.
             backend = moto_backend("sagemaker", self.aws.account, REGION)
-            record = next(g for g in backend.feature_groups.values() if g.feature_group_name == props["FeatureGroupName"])
+            record = next(
+                g for g in backend.feature_groups.values() if g.feature_group_name == props["FeatureGroupName"]
+            )
             record.offline_store_config["DataCatalogConfig"] = props["OfflineStoreConfig"]["DataCatalogConfig"]
         for _, props in self.resources(PLATFORM, "AWS::SageMaker::ModelPackageGroup"):
             sagemaker.create_model_package_group(ModelPackageGroupName=props["ModelPackageGroupName"])

@@ -66,7 +66,7 @@ def ingest(world: World, local: Path, *, shuffle_labels: bool = False) -> None:
 
 @pytest.fixture
 def deployed(world: World) -> tuple[World, str]:
-    pipeline = world.create_pipeline()
+    world.create_pipeline()
     world.upload_code(("dev", "fraud-detection-training"))
     sqs, rules = world.aws.client("sqs"), world.aws.client("events")
     queue = sqs.create_queue(QueueName="pipeline-events")["QueueUrl"]
@@ -99,7 +99,10 @@ def test_first_execution_matches_the_local_run_and_registers(
     )
 
     arn = described["PipelineExecutionArn"]
-    assert described["PipelineExecutionStatus"] == "Succeeded", (pipelines.failure_reason(aws, arn), athena.last_failure)
+    assert described["PipelineExecutionStatus"] == "Succeeded", (
+        pipelines.failure_reason(aws, arn),
+        athena.last_failure,
+    )
     steps = {s["StepName"]: s["StepStatus"] for s in pipelines.execution_steps(aws, arn)}
     assert steps == dict.fromkeys(
         ["Dataset", "Preprocess", "Train", "Evaluate", "Baseline", "Decide", "CheckCandidate", "Register"], "Succeeded"
@@ -157,7 +160,9 @@ def test_shuffled_labels_end_not_better_without_registering(
     world, queue = deployed
     aws = world.aws
     champion = local / "model" / "model.tar.gz"
-    aws.client("s3").put_object(Bucket=world.bucket("artifacts"), Key="champion/model.tar.gz", Body=champion.read_bytes())
+    aws.client("s3").put_object(
+        Bucket=world.bucket("artifacts"), Key="champion/model.tar.gz", Body=champion.read_bytes()
+    )
     ingest(world, local, shuffle_labels=True)
 
     described = pipelines.start_execution(
@@ -172,13 +177,17 @@ def test_shuffled_labels_end_not_better_without_registering(
     )
 
     arn = described["PipelineExecutionArn"]
-    assert described["PipelineExecutionStatus"] == "Succeeded", (pipelines.failure_reason(aws, arn), athena.last_failure)
+    assert described["PipelineExecutionStatus"] == "Succeeded", (
+        pipelines.failure_reason(aws, arn),
+        athena.last_failure,
+    )
     steps = {s["StepName"]: s["StepStatus"] for s in pipelines.execution_steps(aws, arn)}
     assert "Register" not in steps
     assert steps["CheckCandidate"] == "Succeeded"
     execution_id = arn.rsplit("/", 1)[-1]
     decision = read_json(
-        aws, f"s3://{world.bucket('artifacts')}/pipelines/fraud-detection-dev-training/{execution_id}/decision/decision.json"
+        aws,
+        f"s3://{world.bucket('artifacts')}/pipelines/fraud-detection-dev-training/{execution_id}/decision/decision.json",
     )
     assert decision["register"] is False, decision
     packages = aws.client("sagemaker").list_model_packages(ModelPackageGroupName="fraud-detection-dev")

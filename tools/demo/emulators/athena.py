@@ -65,7 +65,10 @@ def run_query(aws: Aws, query_execution_id: str, *, workdir: Path) -> str:
     scratch = workdir / query_execution_id
     try:
         location, encryption = _result_location(execution, query_execution_id)
-        execution.config = {"OutputLocation": location, **({"EncryptionConfiguration": encryption} if encryption else {})}
+        execution.config = {
+            "OutputLocation": location,
+            **({"EncryptionConfiguration": encryption} if encryption else {}),
+        }
         body = _execute(aws, str(execution.query), _default_database(execution), scratch)
         _put_result(aws, location, body, encryption)
     except QueryFailedError as error:
@@ -106,7 +109,7 @@ def _execute(aws: Aws, sql: str, database: str | None, scratch: Path) -> bytes:
         _register_table(aws, con, db, table, scratch)
     if database:
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{database}"')
-        con.execute(f'SET schema = \'{database}\'')
+        con.execute(f"SET schema = '{database}'")
     try:
         cursor = con.execute(sql)
         columns = [str(d[0]) for d in cursor.description or []]
@@ -155,10 +158,7 @@ def _register_table(aws: Aws, con: duckdb.DuckDBPyConnection, db: str, table: st
 def _cell(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    else:
-        text = str(value)
+    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
     return '"' + text.replace('"', '""') + '"'
 
 

@@ -69,7 +69,7 @@ class _Group:
 
 def _group(aws: Aws, name: str) -> _Group:
     groups = moto_backend("sagemaker", aws.account, aws.region).feature_groups.values()
-    record = next((g for g in groups if g.feature_group_name == name or g.arn == name), None)
+    record = next((g for g in groups if name in (g.feature_group_name, g.arn)), None)
     if record is None:
         raise ValidationError(f"ResourceNotFound: feature group '{name}' does not exist")
     definitions = {str(d["FeatureName"]): str(d["FeatureType"]) for d in record.feature_definitions}
@@ -83,7 +83,9 @@ def _parse_time(text: str, feature: str) -> datetime:
         try:
             moment = datetime.fromtimestamp(float(text), UTC)
         except ValueError:
-            raise ValidationError(f"ValidationError: event time feature '{feature}' value '{text}' is not a time") from None
+            raise ValidationError(
+                f"ValidationError: event time feature '{feature}' value '{text}' is not a time"
+            ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -123,7 +125,12 @@ def put_record(aws: Aws, *, FeatureGroupName: str, Record: Sequence[Mapping[str,
 
 
 def get_record(
-    aws: Aws, *, FeatureGroupName: str, RecordIdentifierValueAsString: str, FeatureNames: Sequence[str] = (), **_: Any  # noqa: N803
+    aws: Aws,
+    *,
+    FeatureGroupName: str,  # noqa: N803 - GetRecord's parameter names
+    RecordIdentifierValueAsString: str,  # noqa: N803
+    FeatureNames: Sequence[str] = (),  # noqa: N803
+    **_: Any,
 ) -> dict[str, Any]:
     """GetRecord from the online store: ``{}`` (no ``Record``) when the identifier is unknown."""
     group = _group(aws, FeatureGroupName)
@@ -147,12 +154,19 @@ def batch_get_record(aws: Aws, *, Identifiers: Sequence[Mapping[str, Any]], **_:
                     FeatureNames=identifier.get("FeatureNames", ()),
                 )
             except ValidationError as error:
-                errors.append({"FeatureGroupName": group_name, "RecordIdentifierValueAsString": value,
-                               "ErrorCode": "ResourceNotFound", "ErrorMessage": str(error)})
+                errors.append(
+                    {
+                        "FeatureGroupName": group_name,
+                        "RecordIdentifierValueAsString": value,
+                        "ErrorCode": "ResourceNotFound",
+                        "ErrorMessage": str(error),
+                    }
+                )
                 continue
             if "Record" in found:
-                records.append({"FeatureGroupName": group_name, "RecordIdentifierValueAsString": value,
-                                "Record": found["Record"]})
+                records.append(
+                    {"FeatureGroupName": group_name, "RecordIdentifierValueAsString": value, "Record": found["Record"]}
+                )
             else:
                 unprocessed.append({"FeatureGroupName": group_name, "RecordIdentifierValueAsString": value})
     return {"Records": records, "Errors": errors, "UnprocessedIdentifiers": unprocessed}
@@ -176,9 +190,10 @@ def flush_offline(aws: Aws, group_name: str) -> list[str]:
     pending, group.record.emulated_pending = group.pending, []
     location = offline_location(aws, group_name)
     _ensure_table(aws, group, config, location)
-    schema = pa.schema([pa.field(n, _ARROW[k]) for n, k in group.definitions.items()] + [
-        pa.field(name, kind) for name, kind, _ in SYSTEM_COLUMNS
-    ])
+    schema = pa.schema(
+        [pa.field(n, _ARROW[k]) for n, k in group.definitions.items()]
+        + [pa.field(name, kind) for name, kind, _ in SYSTEM_COLUMNS]
+    )
     by_hour: dict[datetime, list[dict[str, Any]]] = {}
     written = datetime.now(UTC).replace(tzinfo=None)
     for item in pending:

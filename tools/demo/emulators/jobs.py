@@ -111,9 +111,7 @@ class Container:
             target.chmod(0o755)
         return bin_dir
 
-    def run(
-        self, command: Sequence[str], *, environment: Mapping[str, str], timeout_seconds: float, log: Path
-    ) -> None:
+    def run(self, command: Sequence[str], *, environment: Mapping[str, str], timeout_seconds: float, log: Path) -> None:
         bin_dir = self.root / "bin"
         env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(self.root / "tmp"), "LANG": "C.UTF-8"}
         env |= {name: self.remap(value) for name, value in environment.items()}
@@ -163,11 +161,11 @@ def _input_objects(s3: Any, s3_input: Mapping[str, Any]) -> list[tuple[S3Locatio
         try:
             manifest = json.loads(body)
             prefix = S3Location.parse(str(manifest[0]["prefix"]))
-            relative = [str(item) for item in manifest[1:]]
+            listed = [str(item) for item in manifest[1:]]
         except (ValueError, KeyError, IndexError, TypeError) as error:
             raise JobFailedError(f"ClientError: manifest {uri} is not a SageMaker manifest file ({error})") from None
         base = prefix.key if prefix.key.endswith("/") or not prefix.key else prefix.key + "/"
-        return [(S3Location(prefix.bucket, base + item), item) for item in relative]
+        return [(S3Location(prefix.bucket, base + item), item) for item in listed]
     if data_type != "S3Prefix":
         raise JobFailedError(f"ClientError: S3DataType '{data_type}' is not emulated")
     keys = _objects(s3, location)
@@ -184,7 +182,9 @@ def _input_objects(s3: Any, s3_input: Mapping[str, Any]) -> list[tuple[S3Locatio
 
 def _shard(objects: list[tuple[S3Location, str]], distribution: str, index: int, count: int) -> list[Any]:
     if distribution == "ShardedByS3Key":
-        return [item for position, item in enumerate(sorted(objects, key=lambda o: o[0].uri)) if position % count == index]
+        return [
+            item for position, item in enumerate(sorted(objects, key=lambda o: o[0].uri)) if position % count == index
+        ]
     return objects
 
 
@@ -250,9 +250,7 @@ def _run_processing(aws: Aws, request: Mapping[str, Any], scratch: Path) -> None
     if not isolated:
         environment |= aws.container_environment()
     timeout = float(request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds", 86400))
-    inputs = [
-        (item["S3Input"], _input_objects(s3, item["S3Input"])) for item in request.get("ProcessingInputs", [])
-    ]
+    inputs = [(item["S3Input"], _input_objects(s3, item["S3Input"])) for item in request.get("ProcessingInputs", [])]
     output_config = request.get("ProcessingOutputConfig", {})
     kms_key = output_config.get("KmsKeyId")
     written: dict[str, str] = {}
@@ -387,7 +385,7 @@ def _aws_cli(argv: Sequence[str]) -> int:
     except (JobFailedError, EmulatorError, OSError) as error:
         print(f"aws s3 cp: {error}", file=sys.stderr)
         return 1
-    except Exception as error:  # noqa: BLE001 - botocore errors, reported as the CLI would
+    except Exception as error:
         print(f"fatal error: {error}", file=sys.stderr)
         return 1
     return 0

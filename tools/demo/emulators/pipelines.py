@@ -146,8 +146,7 @@ def _set_status(aws: Aws, record: Any, described: Mapping[str, Any], status: str
     detail: dict[str, Any] = {
         "pipelineArn": described["PipelineArn"],
         "pipelineExecutionArn": described["PipelineExecutionArn"],
-        "pipelineExecutionDisplayName": described.get("PipelineExecutionDisplayName")
-        or record.arn.rsplit("/", 1)[-1],
+        "pipelineExecutionDisplayName": described.get("PipelineExecutionDisplayName") or record.arn.rsplit("/", 1)[-1],
         "currentPipelineExecutionStatus": status,
         "previousPipelineExecutionStatus": previous,
         "executionStartTime": _iso(record.start_time),
@@ -275,7 +274,7 @@ class _Evaluator:
         try:
             body = self.aws.client("s3").get_object(Bucket=location.bucket, Key=location.key)["Body"].read()
             document = json.loads(body)
-        except Exception as error:  # noqa: BLE001 - any read/parse problem fails the step that reads it
+        except Exception as error:
             raise StepFailedError(f"ClientError: cannot read property file {location.uri} ({error})") from None
         return _json_path(document, str(spec["Path"]), location.uri)
 
@@ -366,7 +365,9 @@ def _references(node: Any) -> set[str]:
 def _order(steps: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """Steps in an order that runs every step after the steps it depends on (definition order on ties)."""
     names = [str(s["Name"]) for s in steps]
-    needs = {str(s["Name"]): (set(s.get("DependsOn", [])) | _references(s.get("Arguments", {}))) & set(names) for s in steps}
+    needs = {
+        str(s["Name"]): (set(s.get("DependsOn", [])) | _references(s.get("Arguments", {}))) & set(names) for s in steps
+    }
     ordered: list[Mapping[str, Any]] = []
     done: set[str] = set()
     while len(ordered) < len(steps):
@@ -391,20 +392,22 @@ def _run_steps(aws: Aws, execution: _Execution, steps: Sequence[Mapping[str, Any
         entry: dict[str, Any] = {"StepName": name, "StepStatus": "Executing", "StartTime": datetime.now(UTC)}
         record.emulated_steps.append(entry)
         try:
-            entry["Metadata"] = _run_step(aws, execution, step, evaluate, record, workdir)
+            entry["Metadata"] = _run_step(aws, execution, step, evaluate, workdir)
         except StepFailedError as error:
             entry.update(StepStatus="Failed", FailureReason=str(error), EndTime=datetime.now(UTC))
             raise StepFailedError(f"Step {name} failed: {error}") from None
         entry.update(StepStatus="Succeeded", EndTime=datetime.now(UTC))
         if kind == "Condition":
-            chosen = step["Arguments"]["IfSteps"] if entry["Metadata"]["Condition"]["Outcome"] == "True" else (
-                step["Arguments"]["ElseSteps"]
+            chosen = (
+                step["Arguments"]["IfSteps"]
+                if entry["Metadata"]["Condition"]["Outcome"] == "True"
+                else (step["Arguments"]["ElseSteps"])
             )
             _run_steps(aws, execution, chosen, record, workdir)
 
 
 def _run_step(
-    aws: Aws, execution: _Execution, step: Mapping[str, Any], evaluate: _Evaluator, record: Any, workdir: Path
+    aws: Aws, execution: _Execution, step: Mapping[str, Any], evaluate: _Evaluator, workdir: Path
 ) -> dict[str, Any]:
     name, kind = str(step["Name"]), str(step["Type"])
     if kind == "Processing":
