@@ -1,0 +1,70 @@
+"""The child side of the demo's Python Lambda runtime: import a deployed function's handler and call it once.
+
+Run by ``patches.lambda_python`` as ``python -I lambda_bootstrap.py <code dir> <module.function> <result file>``
+with the event on stdin, in the function's environment, from the extracted deployment package (the code
+directory comes first on ``sys.path``, as ``/var/task`` does in Lambda). Standard library only: it must import
+nothing of the repository, so the handler runs the deployed code and nothing else. The outcome goes to the
+result file as JSON, ``{"result": ...}`` or Lambda's error shape ``{"errorType", "errorMessage", "stackTrace"}``,
+because the handler's own stdout is its log.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+from typing import Any
+
+
+class LambdaContext:
+    """The attributes of Lambda's context object that handlers and Powertools read."""
+
+    def __init__(self, deadline: float) -> None:
+        self.function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        self.invoked_function_arn = os.environ["DEMO_LAMBDA_FUNCTION_ARN"]
+        self.memory_limit_in_mb = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"))
+        self.aws_request_id = os.environ["DEMO_LAMBDA_REQUEST_ID"]
+        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
+        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
+        self._deadline = deadline
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def run(code_dir: str, handler: str, event: Any) -> dict[str, Any]:
+    sys.path.insert(0, code_dir)
+    os.chdir(code_dir)
+    deadline = time.monotonic() + float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "3"))
+    module_name, _, function_name = handler.rpartition(".")
+    try:
+        function = getattr(importlib.import_module(module_name), function_name)
+        return {"result": function(event, LambdaContext(deadline))}
+    except Exception as error:  # Lambda reports any exception as the invocation's error
+        return {
+            "errorType": type(error).__name__,
+            "errorMessage": str(error),
+            # the handler's frames only, as Lambda reports them (not this bootstrap's)
+            "stackTrace": traceback.format_exception(
+                type(error), error, error.__traceback__.tb_next if error.__traceback__ else None
+            ),
+        }
+
+
+def main() -> None:
+    code_dir, handler, result_file = sys.argv[1:4]
+    outcome = run(code_dir, handler, json.loads(sys.stdin.read() or "{}"))
+    try:
+        text = json.dumps(outcome)
+    except (TypeError, ValueError) as error:  # a result Lambda could not serialize either
+        text = json.dumps({"errorType": "Runtime.MarshalError", "errorMessage": f"Unable to marshal response: {error}"})
+    with open(result_file, "w", encoding="utf-8") as out:
+        out.write(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""The moto 5.2.5 gaps this app's deployment and loop hit, one small module each, applied before the server starts.
+
+Every module's docstring names the gap, the moto file and function it changes, and what the patch does
+instead. They change moto's classes in this process only (the launcher serves moto in-process), so they are
+applied once, by ``apply_all``, and never in the test process that runs moto's decorators.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+
+from tools.demo.server.environment import DemoPaths
+
+
+@dataclass(frozen=True)
+class ServerContext:
+    """What a patch may need to know about the server it is applied to."""
+
+    endpoint_url: str  # http://127.0.0.1:<port>, for code the emulator runs that calls AWS (Lambda handlers)
+    account: str
+    region: str
+    python: str  # the interpreter that runs Lambda handlers (the project's venv)
+    paths: DemoPaths
+
+
+def _modules() -> tuple[ModuleType, ...]:
+    from tools.demo.server.patches import (  # noqa: PLC0415 - imported on apply: they import moto's models
+        cfn_dynamic_references,
+        cfn_errors,
+        cfn_parameters,
+        cfn_stack_outputs,
+        events_targets,
+        kms_key,
+        lambda_layers,
+        lambda_python,
+        s3_bucket,
+        sagemaker_feature_group,
+        sagemaker_names,
+        sfn_cloudformation,
+        sfn_execution_names,
+        ssm_public_parameters,
+    )
+
+    return (
+        sfn_cloudformation,
+        sfn_execution_names,
+        lambda_python,
+        lambda_layers,
+        events_targets,
+        cfn_errors,
+        cfn_dynamic_references,
+        cfn_parameters,
+        ssm_public_parameters,
+        cfn_stack_outputs,
+        sagemaker_names,
+        sagemaker_feature_group,
+        kms_key,
+        s3_bucket,
+    )
+
+
+_applied: list[str] = []
+
+
+def apply_all(context: ServerContext) -> list[str]:
+    """Apply every patch once; returns the applied modules' names."""
+    if not _applied:
+        for module in _modules():
+            module.apply(context)
+            _applied.append(module.__name__.rsplit(".", 1)[-1])
+    return list(_applied)

@@ -1,0 +1,193 @@
+"""P2: Python Lambda functions run their deployed code for real, without Docker.
+
+Gap: moto runs Lambda code only in Docker (no engine here); its Docker-free backend
+(moto/awslambda_simple/models.py ``LambdaSimpleBackend.invoke``) echoes the request payload instead of running
+the handler, so every Lambda call in the app (Step Functions tasks, EventBridge targets, the CLI) is a no-op.
+
+Patch: ``invoke`` extracts the function's deployed zip (the bytes CloudFormation took from the asset bucket)
+once per code hash, then runs ``<module>.<function>`` from it in a subprocess of the project's Python
+(``lambda_bootstrap``) with the function's environment variables, Lambda's reserved variables,
+``AWS_ENDPOINT_URL`` pointing back at the emulator and fake credentials; the handler's output goes to the
+function's CloudWatch Logs group ``/aws/lambda/<name>``. Lambda's contract is kept: an exception answers
+``FunctionError: Unhandled`` with ``{errorType, errorMessage, stackTrace}``, the function's timeout ends the run
+(``Task timed out``), an ``Event`` invocation returns at once and runs in the background.
+
+What differs from Lambda (and could hide a defect): the venv's Python (3.11) runs code declared for the
+function's runtime; layers are not mounted (the venv provides boto3 and the pinned Powertools, the same
+versions); there is no memory limit, no isolation between invocations beyond the process, no X-Ray daemon
+(``POWERTOOLS_TRACE_DISABLED``) and no warm reuse (every invocation is a cold start). Non-Python runtimes keep
+moto's echo.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import functools
+import hashlib
+import io
+import json
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tools.demo.server.patches import ServerContext
+
+log = logging.getLogger("demo.server.lambda")
+BOOTSTRAP = Path(__file__).resolve().parent.parent / "lambda_bootstrap.py"
+_extract_lock = threading.Lock()
+
+
+def code_dir(function: Any, cache: Path) -> Path:
+    """The function's deployment package, extracted once per code hash under ``cache``."""
+    digest = str(function.code_sha_256) or hashlib.sha256(function.code_bytes).hexdigest()
+    target = cache / digest.replace("/", "_").replace("+", "-")
+    with _extract_lock:
+        if not target.is_dir():
+            cache.mkdir(parents=True, exist_ok=True)
+            scratch = Path(tempfile.mkdtemp(dir=cache, prefix=".extract-"))
+            code = function.code_bytes
+            if isinstance(code, str):
+                code = base64.b64decode(code)
+            with zipfile.ZipFile(io.BytesIO(code)) as archive:
+                archive.extractall(scratch)
+            scratch.rename(target)
+    return target
+
+
+def handler_environment(function: Any, context: ServerContext, request_id: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TZ", "SYSTEMROOT")}
+    env.update({str(k): str(v) for k, v in (function.environment_vars or {}).items()})
+    name = str(function.function_name)
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": context.endpoint_url,
+            "AWS_ACCESS_KEY_ID": "ASIADEMOLAMBDA",  # the execution role's credentials in Lambda; fake here
+            "AWS_SECRET_ACCESS_KEY": "demo-lambda-secret",
+            "AWS_SESSION_TOKEN": "demo-lambda-session",
+            "AWS_REGION": context.region,
+            "AWS_DEFAULT_REGION": context.region,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_LAMBDA_FUNCTION_NAME": name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_size),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(function.timeout),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": request_id,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.run_time}",
+            "_HANDLER": str(function.handler),
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "DEMO_LAMBDA_FUNCTION_ARN": str(function.function_arn),
+            "DEMO_LAMBDA_REQUEST_ID": request_id,
+        }
+    )
+    return env
+
+
+def run_handler(function: Any, payload: bytes, context: ServerContext) -> tuple[bytes, bool]:
+    """Run the function once; returns (response payload, whether it is a function error)."""
+    request_id = str(uuid.uuid4())
+    code = code_dir(function, context.paths.lambda_code)
+    started = time.monotonic()
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as result_file:
+        result_path = Path(result_file.name)
+    try:
+        try:
+            completed = subprocess.run(  # noqa: S603 - our interpreter, our bootstrap, the deployed handler
+                [context.python, "-I", str(BOOTSTRAP), str(code), str(function.handler), str(result_path)],
+                input=payload or b"{}",
+                capture_output=True,
+                env=handler_environment(function, context, request_id),
+                timeout=float(function.timeout),
+                check=False,
+            )
+            output = completed.stdout + completed.stderr
+            text = result_path.read_text(encoding="utf-8") if result_path.stat().st_size else ""
+            if not text:
+                detail = (completed.stderr.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
+                outcome: dict[str, Any] = {
+                    "errorType": "Runtime.ExitError",
+                    "errorMessage": f"RequestId: {request_id} Error: Runtime exited with {completed.returncode}: "
+                    f"{detail}",
+                }
+            else:
+                outcome = json.loads(text)
+        except subprocess.TimeoutExpired as expired:
+            output = (expired.stdout or b"") + (expired.stderr or b"")
+            outcome = {
+                "errorType": "Sandbox.Timedout",
+                "errorMessage": f"RequestId: {request_id} Error: Task timed out after {float(function.timeout):.2f} "
+                "seconds",
+            }
+    finally:
+        result_path.unlink(missing_ok=True)
+    seconds = time.monotonic() - started
+    _write_logs(function, context, request_id=request_id, output=output, outcome=outcome, seconds=seconds)
+    if "result" in outcome:
+        log.info("lambda %s %s ok in %.2f s", function.function_name, function.handler, seconds)
+        return json.dumps(outcome["result"]).encode(), False
+    log.info(
+        "lambda %s %s failed in %.2f s: %s: %s",
+        function.function_name,
+        function.handler,
+        seconds,
+        outcome.get("errorType"),
+        outcome.get("errorMessage"),
+    )
+    return json.dumps(outcome).encode(), True
+
+
+def _write_logs(
+    function: Any, context: ServerContext, *, request_id: str, output: bytes, outcome: dict[str, Any], seconds: float
+) -> None:
+    """The invocation's output in ``/aws/lambda/<name>``, framed by START/END/REPORT lines as Lambda writes."""
+    from moto.logs.exceptions import ResourceAlreadyExistsException  # noqa: PLC0415
+    from moto.logs.models import logs_backends  # noqa: PLC0415
+
+    backend = logs_backends[context.account][context.region]
+    group = f"/aws/lambda/{function.function_name}"
+    stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{request_id.replace('-', '')}"
+    with contextlib.suppress(ResourceAlreadyExistsException):
+        backend.create_log_group(group, {})
+    backend.create_log_stream(group, stream)
+    now = int(time.time() * 1000)
+    lines = [f"START RequestId: {request_id} Version: $LATEST"]
+    lines += output.decode(errors="replace").splitlines()
+    if "errorType" in outcome:
+        lines.append(json.dumps({k: outcome[k] for k in ("errorType", "errorMessage") if k in outcome}))
+    lines += [f"END RequestId: {request_id}", f"REPORT RequestId: {request_id}\tDuration: {seconds * 1000:.2f} ms"]
+    backend.put_log_events(group, stream, [{"timestamp": now, "message": line} for line in lines if line])
+
+
+def apply(context: ServerContext) -> None:
+    from moto.awslambda_simple.models import LambdaSimpleBackend  # noqa: PLC0415
+
+    original = LambdaSimpleBackend.invoke
+
+    @functools.wraps(original)
+    def invoke(  # noqa: PLR0917 - moto's signature
+        self: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, response_headers: Any
+    ) -> Any:
+        function = self.get_function(function_name, qualifier)
+        if not str(function.run_time or "").startswith("python"):
+            return original(self, function_name, qualifier, body, headers, response_headers)
+        payload = body.encode() if isinstance(body, str) else (body or b"")
+        if headers.get("X-Amz-Invocation-Type") == "Event":
+            threading.Thread(target=run_handler, args=(function, payload, context), daemon=True).start()
+            return b""
+        response, failed = run_handler(function, payload, context)
+        if failed:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        return response
+
+    setattr(LambdaSimpleBackend, "invoke", invoke)  # noqa: B010
+    shutil.rmtree(context.paths.lambda_code, ignore_errors=True)  # stale packages of an earlier server
