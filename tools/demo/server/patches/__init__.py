@@ -26,6 +26,7 @@ class ServerContext:
 
 def _modules() -> tuple[ModuleType, ...]:
     from tools.demo.server.patches import (  # noqa: PLC0415 - imported on apply: they import moto's models
+        cdk_bucket_deployment,
         cfn_dynamic_references,
         cfn_errors,
         cfn_parameters,
@@ -57,6 +58,7 @@ def _modules() -> tuple[ModuleType, ...]:
         sagemaker_feature_group,
         kms_key,
         s3_bucket,
+        cdk_bucket_deployment,
     )
 
 
