@@ -173,13 +173,20 @@ class ModelPackageGroup(EmulatedResource, CloudFormationModel):
         account_id: str,
         region_name: str,
     ) -> EmulatedResource:
-        """In place: the group (and its packages) stays; its description follows the template."""
+        """In place for tags; a new name or description means replacement, which CloudFormation cannot do for a
+        named group (the new one's name is taken), so it fails as in AWS (docs/platform-facts.md#model-registry)."""
+        from moto.cloudformation.exceptions import ValidationError  # noqa: PLC0415
+
         properties = cloudformation_json.get("Properties", {})
         name = str(properties.get(cls.NAME_PROPERTY) or new_resource_name)
         group = _sagemaker(account_id, region_name).model_package_groups.get(name)
-        if group is None:
-            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
-        group.model_package_group_description = properties.get("ModelPackageGroupDescription", "")
+        if group is None or group.arn != original_resource.physical_resource_id:
+            raise ValidationError(message=f"{cls.TYPE} {name}: a name change requires replacing the group")
+        if group.model_package_group_description != properties.get("ModelPackageGroupDescription", ""):
+            raise ValidationError(
+                message=f"{cls.TYPE} {name}: ModelPackageGroupDescription requires replacement; "
+                "a named model package group cannot be replaced (its name is taken)"
+            )
         return original_resource
 
 
@@ -224,6 +231,7 @@ class FeatureGroup(EmulatedResource, CloudFormationModel):
             group.offline_store_config = None
         group.online_store_config = properties.get("OnlineStoreConfig")
         group.description = properties.get("Description")
+        group.template_offline_store_config = offline  # what the template asked for, to detect a replacement
         attributes = {"CreationTime": str(group.creation_time), "FeatureGroupStatus": "Created"}
         return cls(name, attributes, lambda: backend.feature_groups.pop(arn, None))
 
@@ -236,20 +244,39 @@ class FeatureGroup(EmulatedResource, CloudFormationModel):
         account_id: str,
         region_name: str,
     ) -> EmulatedResource:
-        """Feature groups keep their records: only the description and online TTL change in place."""
+        """``TtlDuration`` and appended ``FeatureDefinitions`` update in place; any other change is a replacement,
+        which fails for a named group as in AWS (docs/platform-facts.md#feature-store)."""
+        from moto.cloudformation.exceptions import ValidationError  # noqa: PLC0415
+
         properties = cloudformation_json.get("Properties", {})
-        backend = _sagemaker(account_id, region_name)
+        name = original_resource.physical_resource_id
         group = next(
-            (
-                g
-                for g in backend.feature_groups.values()
-                if g.feature_group_name == original_resource.physical_resource_id
-            ),
-            None,
+            g for g in _sagemaker(account_id, region_name).feature_groups.values() if g.feature_group_name == name
         )
-        if group is None:
-            return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
-        group.description = properties.get("Description")
+        kept = group.feature_definitions
+        online_before = {k: v for k, v in (group.online_store_config or {}).items() if k != "TtlDuration"}
+        online_after = {k: v for k, v in (properties.get("OnlineStoreConfig") or {}).items() if k != "TtlDuration"}
+        replaced = [
+            field
+            for field, changed in (
+                ("FeatureGroupName", properties.get(cls.NAME_PROPERTY, name) != name),
+                ("FeatureDefinitions", properties["FeatureDefinitions"][: len(kept)] != kept),
+                ("Description", properties.get("Description") != group.description),
+                ("OnlineStoreConfig", online_after != online_before),
+                ("RoleArn", properties.get("RoleArn", "") != group.role_arn),
+                (
+                    "OfflineStoreConfig",
+                    (properties.get("OfflineStoreConfig") or {}) != group.template_offline_store_config,
+                ),
+            )
+            if changed
+        ]
+        if replaced:
+            raise ValidationError(
+                message=f"{cls.TYPE} {name}: {', '.join(replaced)} require replacement; "
+                "a named feature group cannot be replaced (its name is taken)"
+            )
+        group.feature_definitions = properties["FeatureDefinitions"]
         group.online_store_config = properties.get("OnlineStoreConfig")
         return original_resource
 

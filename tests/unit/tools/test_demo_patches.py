@@ -1,0 +1,96 @@
+"""The demo emulator's pure pieces: how a rule renders its target's input, and how dynamic references resolve.
+
+The deploy test (tests/integration/demo/test_deploy.py) runs them inside the server; these pin the EventBridge
+and CloudFormation semantics they emulate, case by case.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from moto.cloudformation.exceptions import ValidationError
+from moto.ssm.models import ssm_backends
+
+from tools.demo.server.patches.cfn_dynamic_references import resolve
+from tools.demo.server.patches.events_targets import aws_event, target_input, transform
+
+EVENT = {
+    "version": "0",
+    "id": "e-1",
+    "detail-type": "Scheduled Event",
+    "source": "aws.events",
+    "account": "111111111111",
+    "time": 1772453400.0,  # moto keeps an epoch float
+    "region": "us-east-1",
+    "resources": ["arn:aws:events:us-east-1:111111111111:rule/r"],
+    "detail": {"instance": "i-1", "count": 3, "tags": {"a": "b"}},
+    "ingestion-time": 1772453400.5,
+}
+
+
+def test_the_delivered_event_has_aws_fields_and_an_iso_time() -> None:
+    delivered = aws_event(EVENT)
+    assert delivered["time"] == "2026-03-02T12:10:00Z"
+    assert "ingestion-time" not in delivered
+    assert delivered["detail"] == EVENT["detail"]
+
+
+def test_a_json_template_gets_string_values_quoted() -> None:
+    # the shape of the monitoring stack's drift schedule target: {"time":<time>} with time = $.time
+    rendered = transform('{"time":<time>}', {"time": "$.time"}, aws_event(EVENT))
+    assert json.loads(rendered) == {"time": "2026-03-02T12:10:00Z"}
+
+
+def test_placeholders_are_json_outside_strings_and_text_inside_them() -> None:
+    paths = {"instance": "$.detail.instance", "count": "$.detail.count", "tags": "$.detail.tags"}
+    rendered = transform('{"i": <instance>, "n": <count>, "t": <tags>, "s": "<instance> has <count>"}', paths, EVENT)
+    assert json.loads(rendered) == {"i": "i-1", "n": 3, "t": {"a": "b"}, "s": "i-1 has 3"}
+
+
+def test_a_missing_path_renders_null() -> None:
+    assert json.loads(transform('{"x": <nothing>}', {"nothing": "$.detail.absent"}, EVENT)) == {"x": None}
+
+
+def test_input_and_input_path_replace_the_event() -> None:
+    assert target_input({"Input": '{"fixed": true}'}, EVENT) == '{"fixed": true}'
+    assert json.loads(target_input({"InputPath": "$.detail.tags"}, EVENT)) == {"a": "b"}
+    assert json.loads(target_input({}, EVENT)) == EVENT
+
+
+@pytest.fixture
+def ssm() -> object:
+    backend = ssm_backends["222233334444"]["us-east-1"]  # an account no other test uses
+    backend.put_parameter(
+        name="/mlops/m/dev/pointer",
+        description=None,
+        value="arn:aws:sagemaker:us-east-1:222233334444:model-package/m-dev/3",
+        parameter_type="String",
+        allowed_pattern=None,
+        keyid=None,
+        overwrite=True,
+        tags=[],
+        data_type="text",
+        tier=None,
+        policies=None,
+    )
+    return backend
+
+
+@pytest.mark.usefixtures("ssm")
+def test_ssm_dynamic_references_resolve_inside_strings() -> None:
+    text = "pkg={{resolve:ssm:/mlops/m/dev/pointer}};v1={{resolve:ssm:/mlops/m/dev/pointer:1}}"
+    resolved = resolve(text, account="222233334444", region="us-east-1")
+    arn = "arn:aws:sagemaker:us-east-1:222233334444:model-package/m-dev/3"
+    assert resolved == f"pkg={arn};v1={arn}"
+
+
+@pytest.mark.usefixtures("ssm")
+def test_a_missing_parameter_fails_with_a_validation_error_naming_it() -> None:
+    with pytest.raises(ValidationError, match="Parameter /mlops/m/dev/missing not found"):
+        resolve("{{resolve:ssm:/mlops/m/dev/missing}}", account="222233334444", region="us-east-1")
+
+
+def test_secrets_manager_references_are_refused_not_left_literal() -> None:
+    with pytest.raises(ValidationError, match="resolve:secretsmanager is not emulated"):
+        resolve("{{resolve:secretsmanager:s:SecretString:k}}", account="222233334444", region="us-east-1")
