@@ -8,6 +8,7 @@ It synthesizes once into ``.local/demo/cdk.out`` and deploys from there (``--app
 ``--method=direct`` (CreateStack/UpdateStack: moto's change sets lose stack outputs) in two groups, because the
 serving stack builds its model from the serving pointer, which must name a registered model first:
 
+0. synth, while ``cdk bootstrap`` and the local pipeline run (the first model) proceed;
 1. ``FIRST_STACKS`` (platform, training): nothing in them needs a model;
 2. the serving pointer: ``up`` registers the local pipeline run's model with the real ``tools.bootstrap_serving``
    (running ``pipeline_defs.local_run`` first if its output is missing), as the README's "Deploy for real" does;
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,16 +146,20 @@ def deploy(
     return _run(f"deploy {' '.join(stacks)}", command, env=info.environment(paths), cwd=ROOT, paths=paths, quiet=quiet)
 
 
+def local_pipeline_run(info: launcher.ServerInfo, paths: DemoPaths, *, out: Path, quiet: bool = False) -> list[Step]:
+    """``pipeline_defs.local_run`` into ``out`` unless it already holds a model (offline; no AWS call)."""
+    if (out / "model" / "model.tar.gz").is_file():
+        return []
+    command = [sys.executable, "-m", "pipeline_defs.local_run", "--out", str(out)]
+    return [_run("pipeline local run", command, env=info.environment(paths), cwd=ROOT, paths=paths, quiet=quiet)]
+
+
 def bootstrap_serving(
     info: launcher.ServerInfo, paths: DemoPaths, *, local_run: Path, quiet: bool = False
 ) -> list[Step]:
-    """Register the local pipeline run's model and set the serving pointer (``tools.bootstrap_serving``)."""
-    steps = []
-    if not (local_run / "model" / "model.tar.gz").is_file():
-        command = [sys.executable, "-m", "pipeline_defs.local_run", "--out", str(local_run)]
-        steps.append(
-            _run("pipeline local run", command, env=info.environment(paths), cwd=ROOT, paths=paths, quiet=quiet)
-        )
+    """Register the local pipeline run's model and set the serving pointer (``tools.bootstrap_serving``),
+    running the local pipeline first if ``local_run`` holds no model."""
+    steps = local_pipeline_run(info, paths, out=local_run, quiet=quiet)
     command = [
         sys.executable, "-m", "tools.bootstrap_serving", "--env", "dev", "--model", MODEL,
         "--artifact", str(local_run / "model" / "model.tar.gz"),
@@ -166,18 +172,30 @@ def bootstrap_serving(
 def up(
     paths: DemoPaths, *, local_run: Path, port: int = 0, reuse_synth: bool = False, quiet: bool = False
 ) -> list[Step]:
-    """Fresh emulator, synth, bootstrap, the first stacks, the serving pointer, the rest."""
+    """Fresh emulator, synth, bootstrap, the first stacks, the serving pointer, the rest.
+
+    Synth runs while the account is bootstrapped and the local pipeline run trains the first model (neither
+    needs the synthesized app); the deploys wait for it."""
     started = time.monotonic()
     info = start_emulator(paths, port=port)
     steps = [Step("emulator", time.monotonic() - started)]
-    if not (reuse_synth and (paths.cdk_out / "manifest.json").is_file()):
-        steps.append(synthesize(info, paths, quiet=quiet))
-    steps.append(bootstrap(info, paths, quiet=quiet))
+    with ThreadPoolExecutor(max_workers=1) as background:
+        synth = None
+        if not (reuse_synth and (paths.cdk_out / "manifest.json").is_file()):
+            synth = background.submit(synthesize, info, paths, quiet=quiet)
+        steps.append(bootstrap(info, paths, quiet=quiet))
+        steps.extend(local_pipeline_run(info, paths, out=local_run, quiet=quiet))
+        if synth is not None:
+            steps.append(synth.result())
     steps.append(deploy(info, paths, FIRST_STACKS, quiet=quiet))
     steps.extend(bootstrap_serving(info, paths, local_run=local_run, quiet=quiet))
     steps.append(deploy(info, paths, REST_STACKS, quiet=quiet))
-    total = sum(s.seconds for s in steps)
-    print("demo: " + ", ".join(f"{s.name} {s.seconds:.1f} s" for s in steps) + f"; total {total:.1f} s", flush=True)
+    total = time.monotonic() - started
+    print(
+        "demo: " + ", ".join(f"{s.name} {s.seconds:.1f} s" for s in steps) + f"; {total:.1f} s in all (synth "
+        "overlaps bootstrap and the local run)",
+        flush=True,
+    )
     print(
         f"demo: the dev stage runs at {info.endpoint_url}; "
         "`eval $(.venv/bin/python -m tools.demo.server.launcher env)` points the AWS CLI at it, "
