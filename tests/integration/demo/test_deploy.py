@@ -25,10 +25,9 @@ import boto3
 import pytest
 
 from pipeline_defs.local_run import LocalRunConfig, run
-from tests.support.sfn_offline import dev_environment
 from tests.support.synth import ROOT, Synthesized, synthesize
 from tools.demo.server import deploy, launcher
-from tools.demo.server.environment import DemoPaths
+from tools.demo.server.environment import DemoPaths, demo_environment
 
 if not (ROOT / "node_modules" / ".bin" / "cdk").exists():
     pytest.skip("node_modules is missing (the pinned CDK CLI): run `make setup`", allow_module_level=True)
@@ -73,7 +72,7 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     root = tmp_path_factory.mktemp("demo")
     paths = DemoPaths(root / "state")
     paths.root.mkdir()
-    synth = synthesize(paths.cdk_out, environments=[dev_environment()])
+    synth = synthesize(paths.cdk_out, environments=[demo_environment()])
     local_run = root / "pipeline-local"
     run(LocalRunConfig(out=local_run, seed=7, customers=150, days=30))
     info = deploy.start_emulator(paths)
@@ -312,7 +311,7 @@ def test_a_landing_file_reaches_the_ingestion_lambda_through_the_eventbridge_rul
 def test_a_changed_stack_deploys_as_an_update(deployed: Deployed, tmp_path: Path) -> None:
     """A second deploy of a changed template updates the stack in place (the template parameters left at their
     defaults, Powertools' layer and BootstrapVersion, come back as UsePreviousValue)."""
-    dev = dev_environment()
+    dev = demo_environment()
     changed = dataclasses.replace(dev, retraining=dataclasses.replace(dev.retraining, cooldown_hours=7))
     app = tmp_path / "cdk.out"
     synthesize(app, environments=[changed])

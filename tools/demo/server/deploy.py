@@ -5,12 +5,13 @@
 
 ``up`` always starts from a fresh emulator (a running one is stopped first), so a second run needs no cleanup.
 It synthesizes once into ``.local/demo/cdk.out`` and deploys from there (``--app``: no synth per stack) with
-``--method=direct`` (CreateStack/UpdateStack: moto's change sets lose stack outputs) in two groups, because the
-serving stack builds its model from the serving pointer, which must name a registered model first:
+``--method=direct`` (CreateStack/UpdateStack: moto's change sets lose stack outputs) in two groups around the
+serving pointer, because the serving stack builds its model from it and it must name a registered model first:
 
 0. synth, while ``cdk bootstrap`` and the local pipeline run (the first model) proceed;
 1. ``FIRST_STACKS`` (platform, training): nothing in them needs a model;
-2. the serving pointer: ``up`` registers the local pipeline run's model with the real ``tools.bootstrap_serving``
+2. the serving pointer: ``up`` registers the local pipeline run's model (``pipeline_defs.local_run`` trains the
+   fraud-detection spec) with the real ``tools.bootstrap_serving``
    (running ``pipeline_defs.local_run`` first if its output is missing), as the README's "Deploy for real" does;
    the demo's story instead trains the first model through the deployed pipeline;
 3. ``REST_STACKS`` (serving, monitoring, retraining).
@@ -22,6 +23,7 @@ resource the emulator creates outside moto's CloudFormation (``cfn_resources``) 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import subprocess
 import sys
@@ -31,12 +33,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from config import FRAUD_DETECTION
 from tools.demo.server import launcher
-from tools.demo.server.environment import DEFAULT_STATE_DIR, ROOT, DemoPaths
+from tools.demo.server.environment import DEFAULT_STATE_DIR, DEMO_ENVIRONMENT, ROOT, DemoPaths
 
-FIRST_STACKS = ("dev/platform", "dev/*-training")
-REST_STACKS = ("dev/*",)
-MODEL = "fraud-detection"
+FIRST_STACKS = (f"{DEMO_ENVIRONMENT}/platform", f"{DEMO_ENVIRONMENT}/*-training")
+REST_STACKS = (f"{DEMO_ENVIRONMENT}/*",)
 CLI_TIMEOUT_SECONDS = 600  # a stack that never stabilizes (an unsupported custom resource) must not hang the demo
 EMULATOR_LOG_MARKER = " demo.server.cfn "
 
@@ -54,8 +56,6 @@ class Step:
 
 def _path_with_pinned_tools() -> str:
     """node_modules/.bin first: the pinned CDK CLI and Node 22 (jsii runs on it during synth)."""
-    import os  # noqa: PLC0415
-
     return f"{ROOT / 'node_modules' / '.bin'}:{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"
 
 
@@ -157,11 +157,11 @@ def local_pipeline_run(info: launcher.ServerInfo, paths: DemoPaths, *, out: Path
 def bootstrap_serving(
     info: launcher.ServerInfo, paths: DemoPaths, *, local_run: Path, quiet: bool = False
 ) -> list[Step]:
-    """Register the local pipeline run's model and set the serving pointer (``tools.bootstrap_serving``),
-    running the local pipeline first if ``local_run`` holds no model."""
+    """Register the local pipeline run's model and set the serving pointer (``tools.bootstrap_serving``), running
+    the local pipeline first if ``local_run`` holds no model. The local run trains the fraud-detection spec."""
     steps = local_pipeline_run(info, paths, out=local_run, quiet=quiet)
     command = [
-        sys.executable, "-m", "tools.bootstrap_serving", "--env", "dev", "--model", MODEL,
+        sys.executable, "-m", "tools.bootstrap_serving", "--env", DEMO_ENVIRONMENT, "--model", FRAUD_DETECTION.name,
         "--artifact", str(local_run / "model" / "model.tar.gz"),
         "--baselines", str(local_run / "baselines"),
     ]  # fmt: skip

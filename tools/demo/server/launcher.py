@@ -76,10 +76,13 @@ def read_info(paths: DemoPaths) -> ServerInfo | None:
     return info
 
 
+# Servers started by this process (tests, the deploy step), kept so that their exit is reaped and seen.
+_started: dict[int, subprocess.Popen[bytes]] = {}
+
+
 def _alive(pid: int) -> bool:
-    with contextlib.suppress(ChildProcessError):  # not a child of this process
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:  # a child started from this process (tests) that has exited
-            return False
+    if pid in _started:
+        return _started[pid].poll() is None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -174,6 +177,7 @@ def start(paths: DemoPaths, *, port: int = 0) -> ServerInfo:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    _started[process.pid] = process
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
