@@ -6,8 +6,10 @@ with the ``cdk.json`` context, the emulator started in the background on a free 
 (``tools.demo.server.deploy``): platform and training first, then the serving pointer set by the real
 ``tools.bootstrap_serving`` from a real local pipeline run, then the rest. The tests read everything back
 through boto3 and compare it with the synthesized templates, and run deployed code: a Lambda's real handler,
-an EventBridge rule into the trigger Lambda and the retraining state machine, an S3 upload through the
-ingestion rule into the ingestion Lambda.
+an EventBridge rule into the trigger Lambda and the retraining state machine, raw events through the ingestion
+rule and Lambda into the Feature Store runtime, a pipeline execution's real Dataset step (Athena), and the
+drift state machine's processing jobs (``createProcessingJob.sync``), the last three routed by the server to
+``tools.demo.emulators``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from typing import Any
 import boto3
 import pytest
 
+from lambdas.shared.features import format_event_time, parse_event
+from monitoring_job.synthetic import capture_lines, fraud_features, generate
 from pipeline_defs.local_run import LocalRunConfig, run
 from tests.support.synth import ROOT, Synthesized, synthesize
 from tools.demo.server import deploy, launcher
@@ -280,21 +284,41 @@ def test_an_alarm_event_runs_the_trigger_lambda_and_starts_the_retraining_state_
 
     def guard_succeeded() -> bool:
         history = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
-        entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
-        return "Guard" in entered and any(e["type"] == "TaskSucceeded" for e in history)
+        names = [e.get("stateEnteredEventDetails", {}).get("name") for e in history]
+        if "Guard" not in names:
+            return False
+        after_guard = [e["type"] for e in history[names.index("Guard") :]]
+        exited = after_guard.index("TaskStateExited") if "TaskStateExited" in after_guard else len(after_guard)
+        return "LambdaFunctionSucceeded" in after_guard[:exited]  # the guard handler ran and returned
 
     poll("the Guard Lambda task succeeding inside the state machine", guard_succeeded)
     started = json.loads(sfn.describe_execution(executionArn=execution["executionArn"])["input"])
     assert started["trigger"]["source"] == "alarm"
 
 
-def test_a_landing_file_reaches_the_ingestion_lambda_through_the_eventbridge_rule(deployed: Deployed) -> None:
-    s3 = deployed.client("s3")
+def test_landing_events_are_ingested_into_the_feature_store_through_the_eventbridge_rule(deployed: Deployed) -> None:
+    """S3 -> EventBridge -> the ingestion Lambda -> Feature Store runtime PutRecord (routed to the emulator): the
+    sample-data generator's raw events come back from GetRecord; a malformed line is dead-lettered."""
+    s3, featurestore = deployed.client("s3"), deployed.client("sagemaker-featurestore-runtime")
     batch = function_by_handler(deployed, "lambdas.ingestion.handler.s3_handler")
     variables = batch["Environment"]["Variables"]
+    raw_lines = (deployed.local_run / "sample-data" / "raw" / "events.jsonl").read_text().splitlines()[:30]
+    events = [parse_event(json.loads(line)) for line in raw_lines]
     landing = "mlops-dev-111111111111-us-east-1-landing"
-    key = f"landing/{MODEL}/2026/03/02/broken.jsonl"
-    s3.put_object(Bucket=landing, Key=key, Body=b"this is not json\n")
+    key = f"landing/{MODEL}/2026/03/02/events.jsonl"
+    s3.put_object(Bucket=landing, Key=key, Body="\n".join([*raw_lines, "this is not json"]).encode() + b"\n")
+
+    customer = events[0].customer_id
+    latest = format_event_time(max(e.event_time for e in events if e.customer_id == customer))
+
+    def ingested() -> dict[str, str] | None:
+        record = featurestore.get_record(
+            FeatureGroupName=f"{MODEL}-dev-transaction", RecordIdentifierValueAsString=customer
+        ).get("Record")
+        values = {f["FeatureName"]: f["ValueAsString"] for f in record or []}
+        return values if values.get("event_time") == latest else None
+
+    assert poll("the customer's latest transaction in the online store", ingested)["customer_id"] == customer
     dead_letter_key = f"{variables['DEAD_LETTER_PREFIX']}/{landing}/{key}.jsonl"
 
     def dead_letter() -> bytes | None:
@@ -303,9 +327,64 @@ def test_a_landing_file_reaches_the_ingestion_lambda_through_the_eventbridge_rul
         except s3.exceptions.NoSuchKey:
             return None
 
-    rejected = json.loads(poll("the ingestion Lambda dead-lettering the malformed line", dead_letter))
-    assert rejected["line"] == 1
-    assert rejected["source"] == f"s3://{landing}/{key}"
+    rejected = json.loads(poll("the malformed line in the dead-letter location", dead_letter))
+    assert (rejected["line"], rejected["source"]) == (len(raw_lines) + 1, f"s3://{landing}/{key}")
+
+
+def test_a_pipeline_execution_runs_the_deployed_steps(deployed: Deployed) -> None:
+    """StartPipelineExecution (routed to the pipelines emulator) runs the deployed definition's Dataset step, whose
+    real script queries Athena (routed to DuckDB); with no labels in the window it fails the way it would in
+    AWS, and DescribePipelineExecution / ListPipelineExecutionSteps say so."""
+    sagemaker = deployed.client("sagemaker")
+    started = sagemaker.start_pipeline_execution(
+        PipelineName=f"{MODEL}-dev-training",
+        PipelineParameters=[
+            {"Name": "WindowStart", "Value": "2025-01-01T00:00:00Z"},
+            {"Name": "WindowEnd", "Value": "2025-01-02T00:00:00Z"},
+        ],
+    )
+    arn = started["PipelineExecutionArn"]
+    assert sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)["PipelineExecutionStatus"] == "Executing"
+    ended = poll(
+        "the pipeline execution to end",
+        lambda: (
+            (d := sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn))["PipelineExecutionStatus"]
+            != "Executing"
+            and d
+        ),
+    )
+    assert ended["PipelineExecutionStatus"] == "Failed"
+    assert "no labelled events" in ended["FailureReason"]
+    steps = sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=arn)["PipelineExecutionSteps"]
+    assert [(s["StepName"], s["StepStatus"]) for s in steps] == [("Dataset", "Failed")]
+
+
+def test_the_drift_workflow_runs_its_processing_jobs_to_a_report(deployed: Deployed) -> None:
+    """The deployed drift state machine over an hour of captures: the window Lambda, then Analyze and Merge as
+    ``sagemaker:createProcessingJob.sync`` tasks (routed to the jobs emulator, running the real drift job)."""
+    s3, sfn = deployed.client("s3"), deployed.client("stepfunctions")
+    features = fraud_features()
+    lines = list(capture_lines(features, generate(features, 300, seed=3)))
+    capture = f"{MODEL}/data-capture/{MODEL}-dev/primary/2026/03/02/11/00-00-000-test.jsonl"
+    s3.put_object(Bucket="mlops-dev-111111111111-us-east-1-datacapture", Key=capture, Body="\n".join(lines).encode())
+    machine = next(m for m in sfn.list_state_machines()["stateMachines"] if "DriftJob" in m["name"])
+    started = sfn.start_execution(stateMachineArn=machine["stateMachineArn"], input='{"time": "2026-03-02T12:10:00Z"}')
+    ended = poll(
+        "the drift workflow to end",
+        lambda: (d := sfn.describe_execution(executionArn=started["executionArn"]))["status"] != "RUNNING" and d,
+    )
+    assert ended["status"] == "SUCCEEDED", ended.get("cause")
+    output = json.loads(ended["output"])
+    assert output["analyze"]["ProcessingJobStatus"] == output["merge"]["ProcessingJobStatus"] == "Completed"
+    report = json.loads(
+        s3.get_object(
+            Bucket="mlops-dev-111111111111-us-east-1-monitoringreports",
+            Key="monitoring/fraud-detection/drift/2026/03/02/11/report/drift_report.json",
+        )["Body"].read()
+    )
+    assert report
+    metrics = deployed.client("cloudwatch").list_metrics(MetricName="FeatureDriftDetected")["Metrics"]
+    assert {d["Value"] for m in metrics for d in m["Dimensions"] if d["Name"] == "Model"} == {MODEL}
 
 
 def test_a_changed_stack_deploys_as_an_update(deployed: Deployed, tmp_path: Path) -> None:

@@ -81,29 +81,19 @@ class DemoPaths:
         )
 
 
-def client_environment(
-    *,
-    endpoint_url: str,
-    account: str,
-    region: str,
-    paths: DemoPaths,
-    base: Mapping[str, str] | None = None,
+def isolated_environment(
+    *, account: str, region: str, paths: DemoPaths, base: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """``base`` (default: this process's environment) without any ``AWS_*``/``CDK_*`` variable, pointed at the
-    emulator with fake credentials and project-local config; for the CDK CLI, the AWS CLI and our tools."""
+    """``base`` (default: this process's environment) without any ``AWS_*``/``CDK_*`` variable, with fake
+    credentials and project-local AWS and CDK configuration: no real profile or credential can be read."""
     inherited = os.environ if base is None else base
     env = {k: v for k, v in inherited.items() if not k.startswith(("AWS_", "CDK_"))}
-    port = endpoint_url.rsplit(":", 1)[-1]
     env.update(
         {
             "AWS_ACCESS_KEY_ID": fake_access_key(account),
             "AWS_SECRET_ACCESS_KEY": FAKE_SECRET,
             "AWS_REGION": region,
             "AWS_DEFAULT_REGION": region,
-            "AWS_ENDPOINT_URL": endpoint_url,
-            # The CLI builds the TemplateURL it hands CloudFormation from this (it never connects to it); moto
-            # reads a TemplateURL as path-style only when its host is "localhost" (moto/cloudformation/utils.py).
-            "AWS_ENDPOINT_URL_S3_FOR_CLOUDFORMATION": f"http://localhost:{port}",
             "AWS_CONFIG_FILE": str(paths.aws_config),
             "AWS_SHARED_CREDENTIALS_FILE": str(paths.aws_credentials),
             "AWS_EC2_METADATA_DISABLED": "true",
@@ -113,3 +103,22 @@ def client_environment(
         }
     )
     return env
+
+
+def client_environment(
+    *,
+    endpoint_url: str,
+    account: str,
+    region: str,
+    paths: DemoPaths,
+    base: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The isolated environment pointed at the emulator: for the CDK CLI, the AWS CLI and our tools."""
+    port = endpoint_url.rsplit(":", 1)[-1]
+    return {
+        **isolated_environment(account=account, region=region, paths=paths, base=base),
+        "AWS_ENDPOINT_URL": endpoint_url,
+        # The CLI builds the TemplateURL it hands CloudFormation from this (it never connects to it); moto
+        # reads a TemplateURL as path-style only when its host is "localhost" (moto/cloudformation/utils.py).
+        "AWS_ENDPOINT_URL_S3_FOR_CLOUDFORMATION": f"http://localhost:{port}",
+    }

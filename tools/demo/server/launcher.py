@@ -30,7 +30,14 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tools.demo.server.environment import DEFAULT_STATE_DIR, HOST, DemoPaths, client_environment, demo_environment
+from tools.demo.server.environment import (
+    DEFAULT_STATE_DIR,
+    HOST,
+    DemoPaths,
+    client_environment,
+    demo_environment,
+    isolated_environment,
+)
 
 READY_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 15.0
@@ -159,6 +166,7 @@ def start(paths: DemoPaths, *, port: int = 0) -> ServerInfo:
         return running
     paths.root.mkdir(parents=True, exist_ok=True)
     root = Path(__file__).resolve().parents[3]
+    env = demo_environment()
     with paths.log_file.open("ab") as log:
         process = subprocess.Popen(  # noqa: S603 - this interpreter running this module
             [
@@ -172,6 +180,8 @@ def start(paths: DemoPaths, *, port: int = 0) -> ServerInfo:
                 str(port),
             ],
             cwd=root,
+            # the emulators' own boto3 clients and the jobs they run see fake credentials only
+            env=isolated_environment(account=env.account, region=env.region, paths=paths),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -1,16 +1,21 @@
 """The moto 5.2.5 gaps this app's deployment and loop hit, one small module each, applied before the server starts.
 
 Every module's docstring names the gap, the moto file and function it changes, and what the patch does
-instead. They change moto's classes in this process only (the launcher serves moto in-process), so they are
-applied once, by ``apply_all``, and never in the test process that runs moto's decorators.
+instead; the ``route_*`` modules send what moto does not really serve to ``tools.demo.emulators``. They change
+moto's classes in this process only (the launcher serves moto in-process), so they are applied once, by
+``apply_all``, and never in the test process that runs moto's decorators.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from tools.demo.server.environment import DemoPaths
+
+if TYPE_CHECKING:
+    from tools.demo.emulators.runtime import Aws
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,10 @@ def _modules() -> tuple[ModuleType, ...]:
         kms_key,
         lambda_layers,
         lambda_python,
+        route_athena,
+        route_feature_store,
+        route_pipelines,
+        route_sagemaker_jobs,
         s3_bucket,
         sagemaker_feature_group,
         sagemaker_names,
@@ -59,10 +68,25 @@ def _modules() -> tuple[ModuleType, ...]:
         kms_key,
         s3_bucket,
         cdk_bucket_deployment,
+        route_feature_store,
+        route_pipelines,
+        route_sagemaker_jobs,
+        route_athena,
     )
 
 
 _applied: list[str] = []
+_aws: dict[str, Any] = {}
+
+
+def emulator_aws(context: ServerContext) -> Aws:
+    """The emulators' AWS clients, pointed at this server (one set per server, created on first use)."""
+    from tools.demo.emulators.runtime import Aws  # noqa: PLC0415
+
+    if context.endpoint_url not in _aws:
+        _aws[context.endpoint_url] = Aws(region=context.region, endpoint_url=context.endpoint_url)
+    found: Aws = _aws[context.endpoint_url]
+    return found
 
 
 def apply_all(context: ServerContext) -> list[str]:

@@ -1,0 +1,44 @@
+"""Routing: an Athena query runs when it starts (``tools.demo.emulators.athena``, DuckDB over the Glue tables).
+
+Gap: moto's StartQueryExecution (moto/athena/models.py ``AthenaBackend.start_query_execution``) records the
+query and runs nothing: GetQueryExecution reports ``SUCCEEDED`` and the result file never exists, so the
+training pipeline's dataset step (``pipeline_defs/scripts/dataset.py --engine athena``) reads no data.
+
+Patch: StartQueryExecution records the query as moto does, then runs it with ``athena.run_query`` before
+answering, so the caller's first GetQueryExecution sees ``SUCCEEDED`` (the result CSV in place) or ``FAILED``.
+AWS answers at once and runs the query asynchronously; a caller that never polls behaves the same here.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tools.demo.server.patches import ServerContext
+
+log = logging.getLogger("demo.server.athena")
+
+
+def apply(context: ServerContext) -> None:
+    from moto.athena.models import AthenaBackend  # noqa: PLC0415
+
+    original = AthenaBackend.start_query_execution
+
+    @functools.wraps(original)
+    def start_query_execution(self: Any, *args: Any, **kwargs: Any) -> str:
+        from tools.demo.emulators import athena  # noqa: PLC0415
+        from tools.demo.server.patches import emulator_aws  # noqa: PLC0415
+
+        query_id: str = original(self, *args, **kwargs)
+        state = athena.run_query(emulator_aws(context), query_id, workdir=context.paths.root / "emulators" / "athena")
+        log.info(
+            "athena query %s %s%s",
+            query_id,
+            state,
+            f": {athena.last_failure.get(query_id)}" if state == "FAILED" else "",
+        )
+        return query_id
+
+    setattr(AthenaBackend, "start_query_execution", start_query_execution)  # noqa: B010
