@@ -298,7 +298,8 @@ def test_an_alarm_event_runs_the_trigger_lambda_and_starts_the_retraining_state_
 
 def test_landing_events_are_ingested_into_the_feature_store_through_the_eventbridge_rule(deployed: Deployed) -> None:
     """S3 -> EventBridge -> the ingestion Lambda -> Feature Store runtime PutRecord (routed to the emulator): the
-    sample-data generator's raw events come back from GetRecord; a malformed line is dead-lettered."""
+    sample-data generator's raw events come back from GetRecord and reach the offline store's files; a malformed
+    line is dead-lettered."""
     s3, featurestore = deployed.client("s3"), deployed.client("sagemaker-featurestore-runtime")
     batch = function_by_handler(deployed, "lambdas.ingestion.handler.s3_handler")
     variables = batch["Environment"]["Variables"]
@@ -319,6 +320,13 @@ def test_landing_events_are_ingested_into_the_feature_store_through_the_eventbri
         return values if values.get("event_time") == latest else None
 
     assert poll("the customer's latest transaction in the online store", ingested)["customer_id"] == customer
+    group = deployed.client("sagemaker").describe_feature_group(FeatureGroupName=f"{MODEL}-dev-transaction")
+    bucket, _, prefix = group["OfflineStoreConfig"]["S3StorageConfig"]["ResolvedOutputS3Uri"][5:].partition("/")
+    offline = poll(
+        "the records in the offline store",
+        lambda: [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])],
+    )
+    assert all(k.endswith(".parquet") and "/year=" in k for k in offline)
     dead_letter_key = f"{variables['DEAD_LETTER_PREFIX']}/{landing}/{key}.jsonl"
 
     def dead_letter() -> bytes | None:

@@ -7,19 +7,26 @@ Gap: moto has no Feature Store runtime: PutRecord, GetRecord and BatchGetRecord 
 Patch: the SageMaker app gets the runtime's REST routes, ``PUT``/``GET /FeatureGroup/<name>`` and
 ``POST /BatchGetRecord``, answered by ``feature_store.put_record``, ``get_record`` and ``batch_get_record``
 with the runtime's JSON shapes and errors (``ValidationError`` 400, ``ResourceNotFound`` 404).
-``DeleteRecord`` is not emulated (the app does not call it) and answers 400.
+``DeleteRecord`` is not emulated (the app does not call it) and answers 400. Feature Store writes records to
+the offline store by itself, within 15 minutes in AWS; here a server thread calls ``feature_store.flush_offline``
+for every group with pending records every ``OFFLINE_FLUSH_SECONDS``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import threading
+import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 if TYPE_CHECKING:
     from tools.demo.server.patches import ServerContext
 
+log = logging.getLogger("demo.server.featurestore")
 GROUP_PATH = "{0}/FeatureGroup/(?P<FeatureGroupName>[^/]+)$"
+OFFLINE_FLUSH_SECONDS = 5.0
 BATCH_PATH = "{0}/BatchGetRecord$"
 
 
@@ -62,8 +69,36 @@ def handle(context: ServerContext, request: Any, full_url: str) -> tuple[int, di
     return 200, {"content-type": "application/json"}, json.dumps(result)
 
 
+def flush_pending(context: ServerContext) -> list[str]:
+    """Write every group's pending records to its offline store; returns the files written."""
+    from moto.sagemaker.models import sagemaker_backends  # noqa: PLC0415
+
+    from tools.demo.emulators import feature_store  # noqa: PLC0415
+    from tools.demo.server.patches import emulator_aws  # noqa: PLC0415
+
+    written: list[str] = []
+    groups = list(sagemaker_backends[context.account][context.region].feature_groups.values())
+    for group in groups:
+        if getattr(group, "emulated_pending", None):
+            files = feature_store.flush_offline(emulator_aws(context), group.feature_group_name)
+            log.info("offline store of %s: %d file(s) written", group.feature_group_name, len(files))
+            written += files
+    return written
+
+
+def _flusher(context: ServerContext) -> None:
+    while True:
+        time.sleep(OFFLINE_FLUSH_SECONDS)
+        try:
+            flush_pending(context)
+        except Exception:
+            log.exception("offline store flush failed; retrying in %.0f s", OFFLINE_FLUSH_SECONDS)
+
+
 def apply(context: ServerContext) -> None:
     from moto.sagemaker import urls  # noqa: PLC0415
+
+    threading.Thread(target=_flusher, args=(context,), name="offline-store", daemon=True).start()
 
     def runtime(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
         return handle(context, request, full_url)
