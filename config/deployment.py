@@ -37,6 +37,21 @@ class ModelDeployment:
         return f"{self.prefix}-training"
 
     @property
+    def registered_artifacts_prefix(self) -> str:
+        """Key prefix (artifacts bucket) of every file a registered model package names: its ``model.tar.gz``
+        and its drift-check baselines. The one layout rule for registered artifacts: pipeline executions write
+        under ``<prefix>/<execution id>/``, the bootstrap under ``bootstrap_artifacts_prefix``; every role that
+        reads a registered package's files (the pipeline's champion download, the serving model, promote and
+        rollback) is granted this prefix and nothing wider."""
+        return f"pipelines/{self.pipeline_name}"
+
+    @property
+    def bootstrap_artifacts_prefix(self) -> str:
+        """Where ``tools.bootstrap_serving`` uploads the bootstrap package's files: inside the registered prefix,
+        beside the executions' folders (SageMaker's random execution ids, lowercase letters and digits)."""
+        return f"{self.registered_artifacts_prefix}/bootstrap"
+
+    @property
     def serving_pointer_parameter(self) -> str:
         """SSM parameter holding the ARN of the model package that serves (docs/architecture.md#serving-pointer)."""
         return f"/mlops/{self.spec.name}/{self.env.name}/serving-model-package-arn"

@@ -55,8 +55,23 @@ class DeploymentStrategy(StrEnum):
 
 
 class MonitoringBackend(StrEnum):
-    MODEL_MONITOR = "model_monitor"  # SageMaker Model Monitor schedules (closed to new customers)
+    """Where drift and quality monitoring runs (ADR 0008).
+
+    ``processing`` is the default everywhere. ``model_monitor`` is an opt-in for accounts that already use
+    SageMaker Model Monitor: it is closed to new customers (docs/platform-facts.md#model-monitor-availability),
+    so in a new account its schedules cannot be created."""
+
+    MODEL_MONITOR = "model_monitor"  # SageMaker Model Monitor schedules (existing Model Monitor customers only)
     PROCESSING = "processing"  # the project's own drift/quality job as a scheduled Processing job
+
+
+class MissingData(StrEnum):
+    """How a CloudWatch alarm treats a period without a datapoint (``TreatMissingData``)."""
+
+    BREACHING = "breaching"
+    NOT_BREACHING = "notBreaching"
+    IGNORE = "ignore"
+    MISSING = "missing"
 
 
 class ApprovalMode(StrEnum):
@@ -70,14 +85,48 @@ def has_local_nvme(instance_type: str) -> bool:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ServerlessSettings:
-    memory_size_mb: int = 2048
-    max_concurrency: int = 5
+class AlarmSettings:
+    """Periods of the production variant's alarms (``mlops_constructs/endpoint_alarms.py``).
+
+    The rollback alarms (5XX rate, model-error rate, p99 latency) are what SageMaker's deployment guardrails watch
+    while a deployment bakes, so they must be able to fire within ``deployment.wait_interval_seconds``:
+    ``period_seconds x evaluation_periods`` may not exceed it (checked by ``Environment``). An alarm fires once
+    ``datapoints_to_alarm`` of the last ``evaluation_periods`` periods breach.
+
+    SageMaker publishes no ``Invocations`` datapoint for a period without requests, so the no-traffic alarm sees
+    an idle endpoint as missing data: ``breaching`` (the default) raises it, which is what an endpoint that always
+    has traffic wants; ``notBreaching`` keeps an endpoint that may sit idle (dev) out of ALARM.
+    """
+
+    period_seconds: int = 60
+    evaluation_periods: int = 3
+    datapoints_to_alarm: int = 2
+    no_traffic_period_minutes: int = 60
+    no_traffic_missing_data: MissingData = MissingData.BREACHING
 
     def __post_init__(self) -> None:
-        if self.memory_size_mb not in (1024, 2048, 3072, 4096, 5120, 6144):
-            raise ConfigError("endpoint.serverless.memory_size_mb", "must be 1024-6144 in steps of 1024")
-        in_range("endpoint.serverless.max_concurrency", self.max_concurrency, 1, 200)
+        # SageMaker publishes endpoint metrics once a minute: shorter or odd periods would have no data.
+        positive_int("endpoint.alarms.period_seconds", self.period_seconds)
+        if self.period_seconds % 60:
+            raise ConfigError(
+                "endpoint.alarms.period_seconds",
+                f"{self.period_seconds} is not a whole number of minutes (endpoint metrics are per minute)",
+            )
+        positive_int("endpoint.alarms.evaluation_periods", self.evaluation_periods)
+        positive_int("endpoint.alarms.datapoints_to_alarm", self.datapoints_to_alarm)
+        if self.datapoints_to_alarm > self.evaluation_periods:
+            raise ConfigError("endpoint.alarms.datapoints_to_alarm", "must be at most evaluation_periods")
+        in_range("endpoint.alarms.no_traffic_period_minutes", self.no_traffic_period_minutes, 1, 24 * 60, unit="min")
+        object.__setattr__(
+            self,
+            "no_traffic_missing_data",
+            coerce_enum("endpoint.alarms.no_traffic_missing_data", MissingData, self.no_traffic_missing_data),
+        )
+
+    @property
+    def rollback_alarm_seconds(self) -> int:
+        """How long a breach must last, at most, before a rollback alarm fires."""
+        return self.period_seconds * self.evaluation_periods
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,14 +138,25 @@ class EndpointSettings:
     # Application Auto Scaling target: SageMakerVariantInvocationsPerInstance (per minute).
     target_invocations_per_instance: int = 300
     data_capture_sampling_percent: float = 100.0
-    # Serverless inference instead of instances (dev only makes sense; guardrails do not apply).
-    serverless: ServerlessSettings | None = None
+    # Application Auto Scaling on the production variant. Off only for the middle deploy of an instance-type
+    # change by CloudFormation (a scaled variant's instance type cannot change: README, ADR 0007).
+    autoscaling: bool = True
+    # Not supported, and rejected with the reason: serverless endpoints have no data capture (ADR 0012).
+    serverless: bool = False
     # Alarm thresholds on the production variant; used for guardrail auto-rollback.
     max_p99_model_latency_ms: int = 500
     max_5xx_error_rate_percent: float = 1.0
     max_model_error_rate_percent: float = 1.0
+    alarms: AlarmSettings = field(default_factory=AlarmSettings)
 
     def __post_init__(self) -> None:
+        if self.serverless:
+            raise ConfigError(
+                "endpoint.serverless",
+                "serverless inference is not supported: a serverless endpoint has no data capture, so the platform "
+                "could not monitor the model for drift or quality, nor feed its retraining loop; use an instance "
+                "type (endpoint.instance_type)",
+            )
         if not self.instance_type.startswith("ml."):
             raise ConfigError("endpoint.instance_type", f"'{self.instance_type}' is not a SageMaker ml.* type")
         positive_int("endpoint.initial_instance_count", self.initial_instance_count)
@@ -114,7 +174,7 @@ class EndpointSettings:
 
     @property
     def volume_kms_supported(self) -> bool:
-        return self.serverless is None and not has_local_nvme(self.instance_type)
+        return not has_local_nvme(self.instance_type)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -307,13 +367,11 @@ class Environment:
         object.__setattr__(
             self, "approval", coerce_enum(f"environments[{self.name}].approval", ApprovalMode, self.approval)
         )
-        if self.endpoint.serverless is not None and self.deployment.strategy in (
-            DeploymentStrategy.CANARY,
-            DeploymentStrategy.LINEAR,
-            DeploymentStrategy.SHADOW,
-            DeploymentStrategy.AB,
-        ):
+        alarms, wait = self.endpoint.alarms, self.deployment.wait_interval_seconds
+        if alarms.rollback_alarm_seconds > wait:
             raise ConfigError(
-                f"environments[{self.name}].deployment.strategy",
-                f"'{self.deployment.strategy}' needs instance-based endpoints; serverless supports blue_green only",
+                f"environments[{self.name}].endpoint.alarms.evaluation_periods",
+                f"the rollback alarms need period_seconds x evaluation_periods = {alarms.period_seconds} x "
+                f"{alarms.evaluation_periods} = {alarms.rollback_alarm_seconds} s to fire, longer than "
+                f"deployment.wait_interval_seconds = {wait} s: traffic would shift before they could trip",
             )

@@ -16,15 +16,15 @@ from dataclasses import replace
 
 from config.cost import CostAssumptions
 from config.environment import (
+    AlarmSettings,
     ApprovalMode,
     DeploymentSettings,
     DeploymentStrategy,
     EndpointSettings,
     Environment,
-    MonitoringBackend,
+    MissingData,
     MonitoringSettings,
     RetrainingPolicy,
-    ServerlessSettings,
 )
 
 DEV = Environment(
@@ -40,6 +40,8 @@ DEV = Environment(
         min_instances=1,
         max_instances=2,
         data_capture_sampling_percent=100.0,
+        # A dev endpoint may sit idle for hours: no requests is not an outage there.
+        alarms=AlarmSettings(no_traffic_missing_data=MissingData.NOT_BREACHING),
     ),
     deployment=DeploymentSettings(
         strategy=DeploymentStrategy.BLUE_GREEN,
@@ -48,7 +50,7 @@ DEV = Environment(
         max_execution_timeout_seconds=1800,
         bake_minutes=5,
     ),
-    monitoring=MonitoringSettings(backend=MonitoringBackend.PROCESSING, every_hours=1),
+    monitoring=MonitoringSettings(every_hours=1),
     retraining=RetrainingPolicy(schedule_every_days=None, cooldown_hours=1, max_runs_per_period=10, period_days=1),
     cost=CostAssumptions(requests_per_day=2_000, online_entities=10_000),
 )
@@ -68,7 +70,7 @@ STAGING = Environment(
         data_capture_sampling_percent=50.0,
     ),
     deployment=DeploymentSettings(strategy=DeploymentStrategy.SHADOW),
-    monitoring=MonitoringSettings(backend=MonitoringBackend.MODEL_MONITOR, every_hours=1),
+    monitoring=MonitoringSettings(every_hours=1),
     retraining=RetrainingPolicy(schedule_every_days=7, cooldown_hours=12),
     cost=CostAssumptions(requests_per_day=20_000, online_entities=100_000),
 )
@@ -95,16 +97,17 @@ PROD = Environment(
         max_execution_timeout_seconds=7200,
         bake_minutes=30,
     ),
-    monitoring=MonitoringSettings(backend=MonitoringBackend.MODEL_MONITOR, every_hours=1),
+    monitoring=MonitoringSettings(every_hours=1),
     retraining=RetrainingPolicy(schedule_every_days=7, cooldown_hours=24, max_runs_per_period=2, period_days=7),
     cost=CostAssumptions(requests_per_day=500_000, online_entities=2_000_000),
 )
 
 ENVIRONMENTS: tuple[Environment, ...] = (DEV, STAGING, PROD)
 
-# Serverless inference is available for dev by swapping its endpoint settings, e.g.:
-#   replace(DEV, endpoint=EndpointSettings(serverless=ServerlessSettings()))
-__all__ = ["DEV", "ENVIRONMENTS", "PROD", "STAGING", "ServerlessSettings", "resolve_environments"]
+# Monitoring runs on the `processing` backend everywhere (the default). An account that already uses SageMaker
+# Model Monitor may opt in per environment (it is closed to new customers, ADR 0008):
+#   monitoring=MonitoringSettings(backend=MonitoringBackend.MODEL_MONITOR, every_hours=1)
+__all__ = ["DEV", "ENVIRONMENTS", "PROD", "STAGING", "resolve_environments"]
 
 
 def resolve_environments(

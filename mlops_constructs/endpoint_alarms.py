@@ -41,53 +41,60 @@ class VariantAlarms(Construct):
                 namespace=NAMESPACE, metric_name=name, dimensions_map=dimensions, statistic=statistic, period=period
             )
 
-        five_minutes = cdk.Duration.minutes(5)
-        self.errors_5xx = cloudwatch.Alarm(
-            self,
+        # The rollback alarms must be able to fire inside the guardrails' wait interval (checked in config).
+        periods = settings.alarms
+
+        def rollback_alarm(
+            id_: str, suffix: str, description: str, metric_: cloudwatch.Metric, threshold: float
+        ) -> cloudwatch.Alarm:
+            return cloudwatch.Alarm(
+                self,
+                id_,
+                alarm_name=f"{alarm_name_prefix}-{variant_name}-{suffix}",
+                alarm_description=f"{endpoint_name}/{variant_name}: {description} (guardrail auto-rollback)",
+                metric=metric_,
+                threshold=threshold,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=periods.evaluation_periods,
+                datapoints_to_alarm=periods.datapoints_to_alarm,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+
+        period = cdk.Duration.seconds(periods.period_seconds)
+        self.errors_5xx = rollback_alarm(
             "Errors5xx",
-            alarm_name=f"{alarm_name_prefix}-{variant_name}-5xx-rate",
-            alarm_description=f"5XX error rate of {endpoint_name}/{variant_name} above "
-            f"{settings.max_5xx_error_rate_percent}% (guardrail auto-rollback)",
-            metric=metric("Invocation5XXErrors", "Average", five_minutes),
-            threshold=settings.max_5xx_error_rate_percent / 100,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=2,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            "5xx-rate",
+            f"5XX error rate above {settings.max_5xx_error_rate_percent}%",
+            metric("Invocation5XXErrors", "Average", period),
+            settings.max_5xx_error_rate_percent / 100,
         )
-        self.model_errors = cloudwatch.Alarm(
-            self,
+        self.model_errors = rollback_alarm(
             "ModelErrors",
-            alarm_name=f"{alarm_name_prefix}-{variant_name}-model-error-rate",
-            alarm_description=f"Model error rate of {endpoint_name}/{variant_name} above "
-            f"{settings.max_model_error_rate_percent}% (guardrail auto-rollback)",
-            metric=metric("InvocationModelErrors", "Average", five_minutes),
-            threshold=settings.max_model_error_rate_percent / 100,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=2,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            "model-error-rate",
+            f"Model error rate above {settings.max_model_error_rate_percent}%",
+            metric("InvocationModelErrors", "Average", period),
+            settings.max_model_error_rate_percent / 100,
         )
-        self.latency_p99 = cloudwatch.Alarm(
-            self,
+        self.latency_p99 = rollback_alarm(
             "LatencyP99",
-            alarm_name=f"{alarm_name_prefix}-{variant_name}-p99-model-latency",
-            alarm_description=f"p99 ModelLatency of {endpoint_name}/{variant_name} above "
-            f"{settings.max_p99_model_latency_ms} ms (guardrail auto-rollback)",
-            metric=metric("ModelLatency", "p99", five_minutes),
-            threshold=settings.max_p99_model_latency_ms * MICROSECONDS_PER_MS,  # ModelLatency is in microseconds
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=2,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            "p99-model-latency",
+            f"p99 ModelLatency above {settings.max_p99_model_latency_ms} ms",
+            metric("ModelLatency", "p99", period),
+            settings.max_p99_model_latency_ms * MICROSECONDS_PER_MS,  # ModelLatency is in microseconds
         )
+        # SageMaker publishes no Invocations datapoint for a period without requests: how that counts is per
+        # environment (breaching where traffic is always expected, not breaching on an endpoint that may idle).
         self.no_traffic = cloudwatch.Alarm(
             self,
             "NoTraffic",
             alarm_name=f"{alarm_name_prefix}-{variant_name}-no-traffic",
-            alarm_description=f"{endpoint_name}/{variant_name} received no invocations for an hour",
-            metric=metric("Invocations", "Sum", cdk.Duration.hours(1)),
+            alarm_description=f"{endpoint_name}/{variant_name} received no invocations for "
+            f"{periods.no_traffic_period_minutes} minutes (missing data: {periods.no_traffic_missing_data.value})",
+            metric=metric("Invocations", "Sum", cdk.Duration.minutes(periods.no_traffic_period_minutes)),
             threshold=1,
             comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
             evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+            treat_missing_data=cloudwatch.TreatMissingData[periods.no_traffic_missing_data.name],
         )
         self.rollback_alarms = (self.errors_5xx, self.model_errors, self.latency_p99)
         # Literal names (not tokens): the deployment Lambdas pass them to UpdateEndpoint's AutoRollbackConfiguration.

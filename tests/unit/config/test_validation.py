@@ -9,18 +9,19 @@ import pytest
 
 from config import (
     DEV,
+    ENVIRONMENTS,
     FRAUD_DETECTION,
     PROD,
     AbSettings,
+    AlarmSettings,
     ConfigError,
     DeploymentSettings,
-    DeploymentStrategy,
     EndpointSettings,
     Feature,
     FeatureGroupSpec,
     ModelDeployment,
+    MonitoringBackend,
     MonitoringSettings,
-    ServerlessSettings,
     ShadowSettings,
 )
 from tests.support.specs import CHURN
@@ -144,13 +145,50 @@ def test_guardrail_timeout_must_exceed_waits() -> None:
         DeploymentSettings(wait_interval_seconds=600, termination_wait_seconds=600, max_execution_timeout_seconds=900)
 
 
-def test_serverless_endpoint_rejects_traffic_shifting_strategies() -> None:
-    with raises_on("environments[dev].deployment.strategy"):
-        dataclasses.replace(
-            DEV,
-            endpoint=EndpointSettings(serverless=ServerlessSettings()),
-            deployment=DeploymentSettings(strategy=DeploymentStrategy.CANARY),
-        )
+def test_serverless_endpoints_are_rejected_with_the_reason() -> None:
+    # Serverless endpoints have no data capture: no monitoring, no retraining loop (ADR 0012).
+    with pytest.raises(ConfigError, match=r"^endpoint\.serverless: .*no data capture.*monitor.*retraining loop"):
+        EndpointSettings(serverless=True)
+
+
+def test_rollback_alarms_must_be_able_to_fire_inside_the_guardrail_wait() -> None:
+    # 5 minutes x 2 periods (the old fixed alarms) cannot trip inside dev's 300 s wait interval.
+    slow = dataclasses.replace(DEV.endpoint, alarms=AlarmSettings(period_seconds=300, evaluation_periods=2))
+    with pytest.raises(
+        ConfigError,
+        match=r"^environments\[dev\]\.endpoint\.alarms\.evaluation_periods: .* 300 x 2 = 600 s .* "
+        r"deployment\.wait_interval_seconds = 300 s",
+    ):
+        dataclasses.replace(DEV, endpoint=slow)
+
+
+def test_every_example_environment_can_trip_its_rollback_alarms_inside_its_wait() -> None:
+    for env in ENVIRONMENTS:
+        assert env.endpoint.alarms.rollback_alarm_seconds <= env.deployment.wait_interval_seconds, env.name
+
+
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        ({"period_seconds": 90}, "endpoint.alarms.period_seconds"),
+        ({"evaluation_periods": 0}, "endpoint.alarms.evaluation_periods"),
+        ({"evaluation_periods": 2, "datapoints_to_alarm": 3}, "endpoint.alarms.datapoints_to_alarm"),
+        ({"no_traffic_missing_data": "sometimes"}, "endpoint.alarms.no_traffic_missing_data"),
+    ],
+)
+def test_bad_alarm_settings_name_the_field(settings: dict[str, object], field: str) -> None:
+    with raises_on(field):
+        AlarmSettings(**settings)  # type: ignore[arg-type]
+
+
+def test_processing_is_every_example_environments_monitoring_backend() -> None:
+    # Model Monitor is closed to new customers: it stays an opt-in (ADR 0008).
+    assert {env.name: env.monitoring.backend for env in ENVIRONMENTS} == {
+        "dev": MonitoringBackend.PROCESSING,
+        "staging": MonitoringBackend.PROCESSING,
+        "prod": MonitoringBackend.PROCESSING,
+    }
+    assert MonitoringSettings().backend is MonitoringBackend.PROCESSING
 
 
 def test_bad_account_is_rejected() -> None:
