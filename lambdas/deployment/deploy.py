@@ -26,17 +26,12 @@ from datetime import datetime
 from typing import Any
 
 from lambdas.deployment import events
-from lambdas.deployment.endpoint import (
-    IN_SERVICE,
-    check_serving,
-    describe_endpoint,
-    guardrail_deployment_config,
-    request_update,
-)
+from lambdas.deployment.endpoint import IN_SERVICE, check_serving, describe_endpoint, guardrail_deployment_config
 from lambdas.deployment.errors import DeploymentConflict, MalformedRequest, StepOutOfOrder
 from lambdas.deployment.gates import require_passing_comparison
 from lambdas.deployment.history import DEPLOYING, PREPARED
 from lambdas.deployment.runtime import Aws, deployment_clients, deployment_env, history_store, request_time
+from lambdas.deployment.scaling import update_endpoint
 from lambdas.deployment.settings import CHALLENGER_VARIANT, DeploymentEnv, Strategy
 from lambdas.shared.observability import logger
 
@@ -69,7 +64,16 @@ def deploy(event: object, *, env: DeploymentEnv, aws: Aws, now: datetime) -> dic
                 f"'{state.config_name}' since deployment '{deployment.deployment_id}' was prepared"
             )
         deployment_config = guardrail_deployment_config(strategy, env.settings) if strategy.uses_guardrails else None
-        request_update(aws.sagemaker, endpoint=env.endpoint_name, config=target, deployment_config=deployment_config)
+        update_endpoint(
+            aws.sagemaker,
+            aws.autoscaling,
+            endpoint=env.endpoint_name,
+            live_config=state.config_name,
+            target_config=target,
+            recorded=deployment.suspended_scaling,
+            save=lambda record: store.update(deployment, suspended_scaling=record),
+            deployment_config=deployment_config,
+        )
         requested = True
     if deployment.status == PREPARED or deployment.requested_config != target:
         deployment = store.update(

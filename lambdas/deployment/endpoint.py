@@ -35,7 +35,6 @@ TRANSITIONAL = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack
 VARIANT_SETTINGS = (
     "InstanceType",
     "AcceleratorType",
-    "ServerlessConfig",
     "VolumeSizeInGB",
     "ModelDataDownloadTimeoutInSeconds",
     "ContainerStartupHealthCheckTimeoutInSeconds",
@@ -198,7 +197,7 @@ def production_variant(config: Mapping[str, Any], variant_name: str) -> Mapping[
 
 
 def instance_count(state: EndpointState, live_variant: Mapping[str, Any]) -> int | None:
-    """The live variant's configured count, or more if autoscaling has grown it (None for serverless)."""
+    """The live variant's configured count, or more if autoscaling has grown it (None if it has none)."""
     configured = live_variant.get("InitialInstanceCount")
     if configured is None:
         return None

@@ -76,6 +76,9 @@ class Deployment:
     ab_step_index: int = -1  # last A/B weight step applied
     comparison: str = ""  # JSON of the last comparison: {passed, reasons, step_index, window_end, metrics}
     rollback_config: str = ""  # config a rollback restores (re-created when the pinned one is gone)
+    # JSON of the scaling a step deregistered around an instance-type change, until it is registered again
+    # (scaling.py); saved before the deregistration, so a retry finds it
+    suspended_scaling: str = ""
     outcome: str = ""  # "promoted" | "rolled_back"
     reason: str = ""
     last_error: str = ""

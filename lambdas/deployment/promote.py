@@ -24,12 +24,13 @@ from typing import Any
 
 from lambdas.deployment import events
 from lambdas.deployment.baselines import publish_current_baselines
-from lambdas.deployment.endpoint import check_serving, describe_endpoint, request_update
+from lambdas.deployment.endpoint import check_serving, describe_endpoint
 from lambdas.deployment.errors import DeploymentConflict, EndpointNotReady, StepOutOfOrder
 from lambdas.deployment.gates import require_promotable
 from lambdas.deployment.history import COLLAPSING, DEPLOYING, PROMOTED, Champion, Deployment
 from lambdas.deployment.registry import move_champion_tag, write_pointer
 from lambdas.deployment.runtime import Aws, deployment_clients, deployment_env, history_store, request_time
+from lambdas.deployment.scaling import resume_if_suspended, update_endpoint
 from lambdas.deployment.settings import DeploymentEnv, Strategy
 from lambdas.shared.observability import logger, metrics
 
@@ -60,7 +61,15 @@ def promote(event: object, *, env: DeploymentEnv, aws: Aws, now: datetime) -> di
     if not Strategy(deployment.strategy).uses_guardrails and deployment.status == DEPLOYING:
         if not state.is_on_or_heading_to(final):
             check_serving(state, deployment.deploy_config)  # the staged config is live and settled
-            request_update(aws.sagemaker, endpoint=env.endpoint_name, config=final)
+            update_endpoint(
+                aws.sagemaker,
+                aws.autoscaling,
+                endpoint=env.endpoint_name,
+                live_config=state.config_name,
+                target_config=final,
+                recorded=deployment.suspended_scaling,
+                save=lambda record: store.update(deployment, suspended_scaling=record),
+            )
         deployment = store.update(
             deployment, status=COLLAPSING, requested_config=final, update_requested_at=events.format_time(now)
         )
@@ -70,6 +79,12 @@ def promote(event: object, *, env: DeploymentEnv, aws: Aws, now: datetime) -> di
                 f"as '{env.variant_name}'; re-invoke promote once it is InService there"
             )
     check_serving(state, final)
+    resume_if_suspended(
+        aws.autoscaling,
+        state=state,
+        recorded=deployment.suspended_scaling,
+        save=lambda record: store.update(deployment, suspended_scaling=record),
+    )
 
     if env.current_baseline_uri:  # monitoring compares traffic with the serving model's own baseline
         publish_current_baselines(

@@ -39,7 +39,6 @@ from lambdas.deployment.endpoint import (
     instance_count,
     model_exists,
     production_variant,
-    request_update,
     resource_tags,
     variant_like,
 )
@@ -62,6 +61,7 @@ from lambdas.deployment.history import (
 from lambdas.deployment.names import rollback_names, tag_value
 from lambdas.deployment.registry import move_champion_tag, write_pointer
 from lambdas.deployment.runtime import Aws, deployment_clients, deployment_env, history_store, request_time
+from lambdas.deployment.scaling import resume_if_suspended, update_endpoint
 from lambdas.deployment.settings import DeploymentEnv
 from lambdas.shared.observability import logger, metrics
 
@@ -98,6 +98,12 @@ def rollback(event: object, *, env: DeploymentEnv, aws: Aws, now: datetime) -> d
     if state.status != IN_SERVICE or state.config_name != restore:
         _request_restore(deployment, state, restore, reason=reason, env=env, aws=aws, store=store, now=now)
     check_serving(state, restore)
+    resume_if_suspended(
+        aws.autoscaling,
+        state=state,
+        recorded=deployment.suspended_scaling,
+        save=lambda record: store.update(deployment, suspended_scaling=record),
+    )
 
     if deployment.previous_model_package_arn:
         if env.current_baseline_uri:  # the restored model's baselines go back in front of monitoring
@@ -185,7 +191,16 @@ def _request_restore(
         )
     if describe_config(aws.sagemaker, restore) is None:
         restore = _recreate(deployment, state, env=env, aws=aws)
-    request_update(aws.sagemaker, endpoint=env.endpoint_name, config=restore)
+    # The pinned config may be on another instance type than the live one (CloudFormation changed it since).
+    update_endpoint(
+        aws.sagemaker,
+        aws.autoscaling,
+        endpoint=env.endpoint_name,
+        live_config=state.config_name,
+        target_config=restore,
+        recorded=deployment.suspended_scaling,
+        save=lambda record: store.update(deployment, suspended_scaling=record),
+    )
     store.update(
         deployment,
         status=ROLLING_BACK,

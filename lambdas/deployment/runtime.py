@@ -33,6 +33,7 @@ class Aws:
     dynamodb: Any
     cloudwatch: Any
     s3: Any
+    autoscaling: Any  # Application Auto Scaling
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,6 +60,7 @@ def deployment_clients() -> Aws:
         dynamodb=boto3.client("dynamodb", config=_CONFIG),
         cloudwatch=boto3.client("cloudwatch", config=_CONFIG),
         s3=boto3.client("s3", config=_CONFIG),
+        autoscaling=boto3.client("application-autoscaling", config=_CONFIG),
     )
 
 

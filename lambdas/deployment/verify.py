@@ -17,6 +17,7 @@ from lambdas.deployment import events
 from lambdas.deployment.endpoint import check_serving, describe_endpoint
 from lambdas.deployment.errors import SilentRollbackDetected, StepOutOfOrder
 from lambdas.deployment.runtime import Aws, deployment_clients, deployment_env, history_store, request_time
+from lambdas.deployment.scaling import resume_if_suspended
 from lambdas.deployment.settings import DeploymentEnv
 from lambdas.shared.observability import logger, metrics
 
@@ -35,6 +36,13 @@ def verify(event: object, *, env: DeploymentEnv, aws: Aws, now: datetime) -> dic
         store.update(deployment, last_error=f"{events.format_time(now)} SilentRollbackDetected: {error}")
         metrics.add_metric(name="SilentRollbackDetected", unit="Count", value=1)
         raise
+    # The endpoint is InService on the requested config: scaling suspended for the update comes back now.
+    resume_if_suspended(
+        aws.autoscaling,
+        state=state,
+        recorded=deployment.suspended_scaling,
+        save=lambda record: store.update(deployment, suspended_scaling=record),
+    )
     metrics.add_metric(name="DeploymentVerified", unit="Count", value=1)
     return {
         "deployment_id": deployment.deployment_id,

@@ -670,7 +670,12 @@ def _build(resolved: Resolved, world_box: dict[str, RetrainingWorld], session: A
     cloudwatch = BakeCloudWatch(fake_sm)
     cloudwatch.set("primary", invocations=1000, errors=0, p99_us=20_000)
     deployment_aws = deployment_runtime.Aws(
-        sagemaker=fake_sm, ssm=client("ssm"), dynamodb=client("dynamodb"), cloudwatch=cloudwatch, s3=client("s3")
+        sagemaker=fake_sm,
+        ssm=client("ssm"),
+        dynamodb=client("dynamodb"),
+        cloudwatch=cloudwatch,
+        s3=client("s3"),
+        autoscaling=client("application-autoscaling"),
     )
     lambda_client = client("lambda")
     code = _zip()

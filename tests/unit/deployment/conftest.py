@@ -7,6 +7,9 @@
   ``sagemaker_rolls_back``). Everything else is moto.
 - ``FakeCloudWatch`` answers GetMetricData, including the ``p99`` statistic moto does not compute, from
   per-variant series the test sets, after validating the request shape.
+- ``AutoScaling`` is moto's Application Auto Scaling client where DeregisterScalableTarget also deletes the
+  target's scaling policies and scheduled actions, as AWS documents and moto does not; ``FakeSageMaker`` fails an
+  update that changes the instance type of (or removes) a variant registered there, as SageMaker does.
 The code under test is always the real step logic.
 """
 
@@ -119,8 +122,9 @@ class FakeSageMaker:
         "delete_tags",
     )
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, autoscaling: Any) -> None:
         self._client = client
+        self._autoscaling = autoscaling
         self._service = client.meta.service_model
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.package_tags: dict[str, dict[str, str]] = {}
@@ -163,10 +167,33 @@ class FakeSageMaker:
         if endpoint.endpoint_status not in {"InService", "UpdateRollbackFailed"}:
             raise _invalid("UpdateEndpoint", f'Cannot update in-progress endpoint "{endpoint.arn}".')
         self._client.describe_endpoint_config(EndpointConfigName=params["EndpointConfigName"])  # must exist
+        self._reject_instance_type_change_of_scaled_variants(endpoint, params["EndpointConfigName"])
         self._before_update = endpoint.endpoint_config_name
         self._pending = params["EndpointConfigName"]
         endpoint.endpoint_status = "Updating"
         return {"EndpointArn": endpoint.arn}
+
+    def _reject_instance_type_change_of_scaled_variants(self, endpoint: Any, config_name: str) -> None:
+        """ "If the update would change the instance type for any model that is a target for auto scaling, the
+        update fails" (SageMaker Developer Guide, "Update endpoints that use auto scaling"); so does removing one."""
+        live = self._client.describe_endpoint_config(EndpointConfigName=endpoint.endpoint_config_name)
+        new = {
+            v["VariantName"]: v
+            for v in self._client.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"]
+        }
+        scaled = {
+            t["ResourceId"]
+            for t in self._autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+        }
+        for variant in live["ProductionVariants"]:
+            name = variant["VariantName"]
+            changed = name not in new or new[name].get("InstanceType") != variant.get("InstanceType")
+            if changed and f"endpoint/{endpoint.endpoint_name}/variant/{name}" in scaled:
+                raise _invalid(
+                    "UpdateEndpoint",
+                    f"The variant {name} is registered with Application Auto Scaling; deregister it before "
+                    "changing its instance type",
+                )
 
     def describe_endpoint(self, **params: Any) -> Any:
         response = self._client.describe_endpoint(**params)
@@ -261,6 +288,32 @@ class FakeCloudWatch:
         return {"MetricDataResults": results}
 
 
+class AutoScaling:
+    """moto's Application Auto Scaling, with DeregisterScalableTarget deleting the target's policies and scheduled
+    actions: "Deregistering a scalable target deletes the scaling policies and the scheduled actions that are
+    associated with it" (Application Auto Scaling API Reference, DeregisterScalableTarget); moto keeps them."""
+
+    MUTATING = ("register_scalable_target", "put_scaling_policy", "put_scheduled_action")
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self.MUTATING:
+            self.calls.append(name)
+        return getattr(self._client, name)
+
+    def deregister_scalable_target(self, **params: Any) -> Any:
+        self.calls.append("deregister_scalable_target")
+        identity = {k: params[k] for k in ("ServiceNamespace", "ResourceId", "ScalableDimension")}
+        for policy in self._client.describe_scaling_policies(**identity)["ScalingPolicies"]:
+            self._client.delete_scaling_policy(PolicyName=policy["PolicyName"], **identity)
+        for action in self._client.describe_scheduled_actions(**identity)["ScheduledActions"]:
+            self._client.delete_scheduled_action(ScheduledActionName=action["ScheduledActionName"], **identity)
+        return self._client.deregister_scalable_target(**params)
+
+
 @dataclass
 class World:
     sagemaker: FakeSageMaker
@@ -268,13 +321,19 @@ class World:
     dynamodb: Any
     s3: Any
     cloudwatch: FakeCloudWatch
+    autoscaling: AutoScaling
     packages: dict[str, str] = field(default_factory=dict)  # "v1".. -> ARN
     now: datetime = T0
 
     @property
     def aws(self) -> Aws:
         return Aws(
-            sagemaker=self.sagemaker, ssm=self.ssm, dynamodb=self.dynamodb, cloudwatch=self.cloudwatch, s3=self.s3
+            sagemaker=self.sagemaker,
+            ssm=self.ssm,
+            dynamodb=self.dynamodb,
+            cloudwatch=self.cloudwatch,
+            s3=self.s3,
+            autoscaling=self.autoscaling,
         )
 
     def env(self, strategy: str = "canary", **overrides: Any) -> DeploymentEnv:
@@ -341,14 +400,17 @@ class World:
         self.s3.put_object(Bucket=CAPTURE_BUCKET, Key=key, Body="\n".join(lines).encode())
 
 
-def build_world() -> World:
-    sagemaker = FakeSageMaker(client("sagemaker"))
+def build_world(*, serving_package: Callable[[World], str] | None = None) -> World:
+    """The serving world; ``serving_package`` registers the package the endpoint serves (default: ``register``)."""
+    autoscaling = AutoScaling(client("application-autoscaling"))
+    sagemaker = FakeSageMaker(client("sagemaker"), autoscaling)
     world = World(
         sagemaker=sagemaker,
         ssm=client("ssm"),
         dynamodb=client("dynamodb"),
         s3=client("s3"),
         cloudwatch=FakeCloudWatch(),
+        autoscaling=autoscaling,
     )
     world.s3.create_bucket(Bucket=CAPTURE_BUCKET)
     world.dynamodb.create_table(
@@ -363,7 +425,8 @@ def build_world() -> World:
     raw = sagemaker._client
     raw.create_model_package_group(ModelPackageGroupName=GROUP)
     raw.create_model_package_group(ModelPackageGroupName="churn-dev")
-    world.packages["v1"] = world.register()  # serving, deployed by CloudFormation from the pointer
+    # serving, deployed by CloudFormation from the pointer
+    world.packages["v1"] = serving_package(world) if serving_package else world.register()
     world.packages["v2"] = world.register()
     world.packages["v3"] = world.register()
     world.packages["pending"] = world.register(status="PendingManualApproval")
@@ -396,7 +459,7 @@ def build_world() -> World:
         ],
     )
     raw.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName=INITIAL_CONFIG)
-    world.ssm.put_parameter(Name=POINTER, Value=world.packages["v1"], Type="String")
+    world.ssm.put_parameter(Name=POINTER, Value=world.packages["v1"], Type="String", Overwrite=True)
     return world
 
 
