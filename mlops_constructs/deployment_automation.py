@@ -20,36 +20,56 @@ from constructs import Construct
 from config import ModelDeployment
 from mlops_constructs.monitoring_common import current_baseline_prefix
 from mlops_constructs.nag import object_finding
+from mlops_constructs.permissions import allow_unscoped
 from mlops_constructs.python_function import PythonFunction
 
-# What each deployment step calls in SageMaker (read-only describes are granted to all).
-_SAGEMAKER_WRITES: dict[str, tuple[str, ...]] = {
-    "prepare": ("sagemaker:CreateModel", "sagemaker:CreateEndpointConfig", "sagemaker:AddTags"),
-    "deploy": ("sagemaker:UpdateEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities"),
+# What each deployment step calls in SageMaker beyond the reads every step has, by the resources it acts on
+# (lambdas/deployment/README.md lists the calls). Each action is granted only on resource types it supports.
+_OWN_MODELS, _OWN_CONFIGS, _PACKAGES, _ENDPOINT, _ANY_CONFIG = (
+    "own_models",
+    "own_configs",
+    "packages",
+    "endpoint",
+    "configs",
+)
+_SAGEMAKER_WRITES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
+    "prepare": (
+        ("sagemaker:CreateModel", (_OWN_MODELS,)),
+        ("sagemaker:CreateEndpointConfig", (_OWN_CONFIGS,)),
+        ("sagemaker:AddTags", (_OWN_MODELS, _OWN_CONFIGS)),
+    ),
+    "deploy": (
+        ("sagemaker:UpdateEndpoint", (_ENDPOINT, _ANY_CONFIG)),
+        ("sagemaker:UpdateEndpointWeightsAndCapacities", (_ENDPOINT,)),
+    ),
     "verify": (),
     "compare": (),
     "promote": (
-        "sagemaker:UpdateEndpoint",
-        "sagemaker:CreateEndpointConfig",
-        "sagemaker:AddTags",
-        "sagemaker:DeleteTags",
+        ("sagemaker:UpdateEndpoint", (_ENDPOINT, _ANY_CONFIG)),
+        ("sagemaker:AddTags", (_PACKAGES,)),
+        ("sagemaker:DeleteTags", (_PACKAGES,)),
     ),
     "rollback": (
-        "sagemaker:UpdateEndpoint",
-        "sagemaker:UpdateEndpointWeightsAndCapacities",
-        "sagemaker:CreateModel",
-        "sagemaker:CreateEndpointConfig",
-        "sagemaker:AddTags",
-        "sagemaker:DeleteTags",
+        ("sagemaker:UpdateEndpoint", (_ENDPOINT, _ANY_CONFIG)),
+        ("sagemaker:CreateModel", (_OWN_MODELS,)),
+        ("sagemaker:CreateEndpointConfig", (_OWN_CONFIGS,)),
+        ("sagemaker:AddTags", (_OWN_MODELS, _OWN_CONFIGS, _PACKAGES)),
+        ("sagemaker:DeleteTags", (_PACKAGES,)),
     ),
 }
-_READS = (
-    "sagemaker:DescribeModelPackage",
-    "sagemaker:DescribeModel",
-    "sagemaker:DescribeEndpointConfig",
-    "sagemaker:DescribeEndpoint",
-    "sagemaker:ListTags",
+# Read by every step: the endpoint, any config (CloudFormation's have generated names), any model, the packages.
+_READS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("sagemaker:DescribeEndpoint",), _ENDPOINT),
+    (("sagemaker:DescribeEndpointConfig", "sagemaker:ListTags"), _ANY_CONFIG),
+    (("sagemaker:DescribeModel",), "models"),
+    (("sagemaker:DescribeModelPackage",), _PACKAGES),
 )
+# Steps that create endpoint configs or move the endpoint to one: the configs carry KmsKeyId and a capture KmsKeyId.
+_USE_KEY_FOR_SAGEMAKER = ("prepare", "deploy", "promote", "rollback")
+# Steps that may update the endpoint (suspend its scaling around an instance-type change), and steps that see the
+# endpoint InService on the config they asked for (resume it): lambdas/deployment/scaling.py.
+_SUSPENDS_SCALING = ("deploy", "promote", "rollback")
+_RESUMES_SCALING = ("verify", "promote", "rollback")
 STEPS = tuple(_SAGEMAKER_WRITES)
 
 
@@ -106,29 +126,20 @@ class DeploymentAutomation(Construct):
                 timeout=cdk.Duration.minutes(2),
             )
             role = fn.role
-            own = [f"{sm}:endpoint-config/{endpoint}-*", f"{sm}:model/{endpoint}-*"]
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=list(_READS),
-                    resources=[
-                        f"{sm}:endpoint/{endpoint}",
-                        f"{sm}:endpoint-config/*",
-                        f"{sm}:model/*",
-                        f"{sm}:model-package/{deployment.model_package_group_name}/*",
-                    ],
-                )
-            )
-            if writes:
+            on = {
+                _ENDPOINT: [f"{sm}:endpoint/{endpoint}"],
+                _ANY_CONFIG: [f"{sm}:endpoint-config/*"],
+                "models": [f"{sm}:model/*"],
+                # Configs and models the automation creates are named <endpoint>-<digest>-<kind>.
+                _OWN_CONFIGS: [f"{sm}:endpoint-config/{endpoint}-*"],
+                _OWN_MODELS: [f"{sm}:model/{endpoint}-*"],
+                _PACKAGES: [f"{sm}:model-package/{deployment.model_package_group_name}/*"],
+            }
+            for actions, kind in _READS:
+                role.add_to_policy(iam.PolicyStatement(actions=list(actions), resources=on[kind]))
+            for action, kinds in writes:
                 role.add_to_policy(
-                    iam.PolicyStatement(
-                        actions=list(writes),
-                        resources=[
-                            f"{sm}:endpoint/{endpoint}",
-                            *own,
-                            f"{sm}:endpoint-config/*",
-                            f"{sm}:model-package/{deployment.model_package_group_name}/*",
-                        ],
-                    )
+                    iam.PolicyStatement(actions=[action], resources=[arn for kind in kinds for arn in on[kind]])
                 )
             if step in ("prepare", "rollback"):
                 role.add_to_policy(
@@ -138,6 +149,20 @@ class DeploymentAutomation(Construct):
                         conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
                     )
                 )
+            if step in _USE_KEY_FOR_SAGEMAKER:
+                # The configs name the platform key (KmsKeyId, DataCaptureConfig.KmsKeyId). "The KMS key policy must
+                # grant permission to the IAM role that you specify in your CreateEndpoint, UpdateEndpoint requests"
+                # (SageMaker API Reference, CreateEndpointConfig, KmsKeyId): SageMaker creates grants on the key
+                # for the endpoint's volumes and captures as the caller, so the caller may create grants for AWS
+                # resources only, and describe the key (docs/platform-facts.md#kms-for-endpoint-configs).
+                role.add_to_policy(
+                    iam.PolicyStatement(
+                        actions=["kms:CreateGrant"],
+                        resources=[key.key_arn],
+                        conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
+                    )
+                )
+                role.add_to_policy(iam.PolicyStatement(actions=["kms:DescribeKey"], resources=[key.key_arn]))
             if step in ("deploy", "promote", "rollback"):
                 role.add_to_policy(
                     iam.PolicyStatement(
@@ -153,29 +178,34 @@ class DeploymentAutomation(Construct):
                         ],
                     )
                 )
+            self._grant_scaling(role, step=step, endpoint=endpoint)
             if step in ("promote", "rollback"):
+                # Baselines are copied from the package's registered artifacts (bootstrap's included) into the
+                # model's current-baseline prefix that monitoring reads.
+                registered = f"{deployment.registered_artifacts_prefix}/*"
+                current = f"{current_baseline_prefix(deployment)}/*"
                 role.add_to_policy(
                     iam.PolicyStatement(
-                        actions=["s3:GetObject"],
-                        resources=[artifacts_bucket.arn_for_objects(f"pipelines/{deployment.pipeline_name}/*")],
+                        actions=["s3:GetObject"], resources=[artifacts_bucket.arn_for_objects(registered)]
                     )
                 )
                 role.add_to_policy(
-                    iam.PolicyStatement(
-                        actions=["s3:PutObject"],
-                        resources=[artifacts_bucket.arn_for_objects(f"{current_baseline_prefix(deployment)}/*")],
-                    )
+                    iam.PolicyStatement(actions=["s3:PutObject"], resources=[artifacts_bucket.arn_for_objects(current)])
                 )
-                for pattern in (f"pipelines/{deployment.pipeline_name}/*", f"{current_baseline_prefix(deployment)}/*"):
+                for pattern in (registered, current):
                     cdk.Validations.of(role).acknowledge(
                         cdk.Acknowledgment(
                             id=object_finding(self, artifacts_bucket.bucket_name, pattern),
-                            reason="Baselines are copied from the package's pipeline run into the model's "
+                            reason="Baselines are copied from the package's registered artifacts into the model's "
                             "current-baseline prefix.",
                         )
                     )
             if step == "compare":
-                role.add_to_policy(iam.PolicyStatement(actions=["cloudwatch:GetMetricData"], resources=["*"]))
+                allow_unscoped(
+                    role,
+                    actions=["cloudwatch:GetMetricData"],
+                    reason="compare reads the variants' invocation, error and latency metrics.",
+                )
                 role.add_to_policy(
                     iam.PolicyStatement(
                         actions=["s3:GetObject"],
@@ -254,6 +284,81 @@ class DeploymentAutomation(Construct):
         )
         self.score.role.add_to_policy(iam.PolicyStatement(actions=["kms:Decrypt"], resources=[key.key_arn]))
 
+    def _grant_scaling(self, role: iam.Role, *, step: str, endpoint: str) -> None:
+        """Application Auto Scaling around an update that changes a scaled variant's instance type: SageMaker rejects
+        such an update, so the step deregisters the variant's scalable target first and re-registers it, with its
+        policies and scheduled actions, once the endpoint is InService (``lambdas/deployment/scaling.py``)."""
+        suspends, resumes = step in _SUSPENDS_SCALING, step in _RESUMES_SCALING
+        if not (suspends or resumes):
+            return
+        stack = cdk.Stack.of(self)
+        allow_unscoped(
+            role,
+            actions=[
+                "application-autoscaling:DescribeScalableTargets",
+                "application-autoscaling:DescribeScalingPolicies",
+                "application-autoscaling:DescribeScheduledActions",
+            ],
+            reason="the step reads the endpoint variants' scaling settings around an update that changes a scaled "
+            "variant's instance type.",
+        )
+        changes = [
+            *(["application-autoscaling:DeregisterScalableTarget"] if suspends else []),
+            *(
+                [
+                    "application-autoscaling:RegisterScalableTarget",
+                    "application-autoscaling:PutScalingPolicy",
+                    "application-autoscaling:PutScheduledAction",
+                ]
+                if resumes
+                else []
+            ),
+        ]
+        # A scalable target's ARN carries an opaque id, not the endpoint's name: the condition keys narrow the
+        # statement to SageMaker variant instance counts.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=changes,
+                resources=[
+                    stack.format_arn(service="application-autoscaling", resource="scalable-target", resource_name="*")
+                ],
+                conditions={
+                    "StringEquals": {
+                        "application-autoscaling:service-namespace": "sagemaker",
+                        "application-autoscaling:scalable-dimension": "sagemaker:variant:DesiredInstanceCount",
+                    }
+                },
+            )
+        )
+        # A target tracking policy owns CloudWatch alarms named TargetTracking-<resource id>-...; putting or deleting
+        # the policy (or deregistering its target) puts or deletes them as the caller.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "cloudwatch:DescribeAlarms",
+                    *(["cloudwatch:DeleteAlarms"] if suspends else []),
+                    *(["cloudwatch:PutMetricAlarm"] if resumes else []),
+                ],
+                resources=[
+                    stack.format_arn(
+                        service="cloudwatch",
+                        resource="alarm",
+                        resource_name=f"TargetTracking-endpoint/{endpoint}/*",
+                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
+        if resumes:
+            # Registering a variant as a scalable target needs the caller to be allowed to change its capacity
+            # (SageMaker Developer Guide, "Auto scaling prerequisites").
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["sagemaker:UpdateEndpointWeightsAndCapacities"],
+                    resources=[stack.format_arn(service="sagemaker", resource="endpoint", resource_name=endpoint)],
+                )
+            )
+
     def _acknowledge(
         self, role: iam.IRole, *, endpoint: str, deployment: ModelDeployment, data_capture_bucket: s3.IBucket
     ) -> None:
@@ -271,7 +376,10 @@ class DeploymentAutomation(Construct):
             "<endpoint>-<digest of the deployment id>-<kind>.",
             f"Resource::{sm_rendered}:model-package/{deployment.model_package_group_name}/*": "Package versions "
             "are numbered by SageMaker within this model's group.",
-            "Resource::*": "cloudwatch:GetMetricData has no resource-level permissions; X-Ray likewise.",
+            f"Resource::arn:{partition}:application-autoscaling:{stack.region}:{stack.account}:scalable-target/*": "A "
+            "scalable target's ARN carries an opaque id; conditions limit the statement to SageMaker variant counts.",
+            f"Resource::arn:{partition}:cloudwatch:{stack.region}:{stack.account}:alarm:TargetTracking-endpoint/"
+            f"{endpoint}/*": "Application Auto Scaling names the alarms of this endpoint's target tracking policies.",
         }
         for finding, reason in reasons.items():
             cdk.Validations.of(role).acknowledge(cdk.Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason))

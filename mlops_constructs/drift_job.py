@@ -35,8 +35,10 @@ from constructs import Construct
 
 from config import ModelDeployment
 from mlops_constructs.code_bundle import CodeBundle
+from mlops_constructs.job_role import MonitoringJobRole
 from mlops_constructs.monitoring_common import DATA_QUALITY_NAMESPACE, capture_prefix, current_baseline_prefix
 from mlops_constructs.nag import logical_id, object_finding
+from mlops_constructs.permissions import allow_unscoped
 from mlops_constructs.python_function import PythonFunction, retention
 from monitoring_job.config import job_config_from_spec
 from pipeline_defs.definition import processing_image_uri
@@ -111,12 +113,11 @@ class DriftMonitoringJob(Construct):
                 resources=[reports_bucket.arn_for_objects(f"{reports_prefix}/*")],
             )
         )
-        window_role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": DATA_QUALITY_NAMESPACE}},
-            )
+        allow_unscoped(
+            window_role,
+            actions=["cloudwatch:PutMetricData"],
+            reason="the window publishes CaptureObjects, limited to the data-quality namespace by condition.",
+            conditions={"StringEquals": {"cloudwatch:namespace": DATA_QUALITY_NAMESPACE}},
         )
         window_role.add_to_policy(
             iam.PolicyStatement(actions=["kms:Encrypt", "kms:GenerateDataKey"], resources=[key.key_arn])
@@ -127,22 +128,23 @@ class DriftMonitoringJob(Construct):
                 reason="Manifests are written per window under the model's drift-report prefix.",
             )
         )
-        cdk.Validations.of(window_role).acknowledge(
-            cdk.Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="PutMetricData (limited to the data-quality namespace by condition) and X-Ray have no "
-                "resource-level permissions.",
-            )
-        )
 
-        self.job_role = self._job_role(
-            deployment=deployment,
+        # The Processing jobs' role: read captures, baseline, code and shards; write reports; publish drift metrics.
+        self.job_role = MonitoringJobRole(
+            self,
+            "JobRole",
+            description=f"Drift monitoring jobs of {deployment.prefix}",
             key=key,
-            artifacts_bucket=artifacts_bucket,
-            data_capture_bucket=data_capture_bucket,
-            reports_bucket=reports_bucket,
-            reports_prefix=reports_prefix,
-        )
+            reads=[
+                (data_capture_bucket, f"{capture_prefix(deployment)}/*"),
+                (artifacts_bucket, f"{current_baseline_prefix(deployment)}/*"),
+                (artifacts_bucket, f"{self.code.prefix}/*"),
+                (reports_bucket, f"{reports_prefix}/*"),
+            ],
+            writes=[(reports_bucket, f"{reports_prefix}/*")],
+            image_repositories=["sagemaker-scikit-learn"],
+            metrics_namespace=DATA_QUALITY_NAMESPACE,
+        ).role
 
         # ---- the state machine ----
         image = processing_image_uri(env.region)
@@ -414,99 +416,6 @@ class DriftMonitoringJob(Construct):
                 input=events.RuleTargetInput.from_object({"time": events.EventField.time}),
             )
         )
-
-    def _job_role(
-        self,
-        *,
-        deployment: ModelDeployment,
-        key: kms.IKey,
-        artifacts_bucket: s3.IBucket,
-        data_capture_bucket: s3.IBucket,
-        reports_bucket: s3.IBucket,
-        reports_prefix: str,
-    ) -> iam.Role:
-        """The Processing jobs' role: read captures, baseline and code; write reports; publish drift metrics."""
-        stack = cdk.Stack.of(self)
-        role = iam.Role(
-            self,
-            "JobRole",
-            assumed_by=iam.ServicePrincipal(
-                "sagemaker.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
-            ),
-            description=f"Drift monitoring jobs of {deployment.prefix}",
-        )
-        reads = [
-            (data_capture_bucket, f"{capture_prefix(deployment)}/*"),
-            (artifacts_bucket, f"{current_baseline_prefix(deployment)}/*"),
-            (artifacts_bucket, f"{self.code.prefix}/*"),
-            (reports_bucket, f"{reports_prefix}/*"),
-        ]
-        for bucket, pattern in reads:
-            role.add_to_policy(
-                iam.PolicyStatement(actions=["s3:GetObject"], resources=[bucket.arn_for_objects(pattern)])
-            )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[data_capture_bucket.bucket_arn, artifacts_bucket.bucket_arn, reports_bucket.bucket_arn],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:PutObject"], resources=[reports_bucket.arn_for_objects(f"{reports_prefix}/*")]
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:CreateGrant", "kms:DescribeKey"],
-                resources=[key.key_arn],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": DATA_QUALITY_NAMESPACE}},
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                resources=[f"arn:{stack.partition}:ecr:{stack.region}:*:repository/sagemaker-scikit-learn"],
-            )
-        )
-        role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[
-                    stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name="/aws/sagemaker/ProcessingJobs*",
-                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                ],
-            )
-        )
-        partition = cdk.region_info.RegionInfo.get(stack.region).partition or "aws"
-        for finding, reason in {
-            "Resource::*": "PutMetricData (namespace-limited) and GetAuthorizationToken have no resource-level "
-            "permissions.",
-            f"Resource::arn:{partition}:ecr:{stack.region}:*:repository/sagemaker-scikit-learn": "Framework "
-            "images live in AWS-owned registries whose account differs per region.",
-            f"Resource::arn:{partition}:logs:{stack.region}:{stack.account}:log-group:/aws/sagemaker/"
-            "ProcessingJobs*": "Processing jobs log to SageMaker's processing-job log group.",
-        }.items():
-            cdk.Validations.of(role).acknowledge(cdk.Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason))
-        for bucket, pattern in reads:
-            cdk.Validations.of(role).acknowledge(
-                cdk.Acknowledgment(
-                    id=object_finding(self, bucket.bucket_name, pattern),
-                    reason="Captures, baselines, code and reports live under the model's own prefixes.",
-                )
-            )
-        return role
 
     def metric_failed(self) -> cloudwatch.IMetric:
         return self.state_machine.metric_failed(period=cdk.Duration.hours(1))

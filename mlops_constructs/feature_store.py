@@ -86,21 +86,22 @@ class FeatureStore(Construct):
             )
             for g in spec.feature_groups
         ]
+        catalog_and_database = [
+            stack.format_arn(service="glue", resource="catalog"),
+            stack.format_arn(service="glue", resource="database", resource_name=glue_database_name),
+        ]
+        # Each action only on the resource types it supports: GetDatabase acts on the catalog and the database.
+        self.role.add_to_policy(iam.PolicyStatement(actions=["glue:GetDatabase"], resources=catalog_and_database))
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=[
-                    "glue:GetDatabase",
                     "glue:GetTable",
                     "glue:CreateTable",
                     "glue:UpdateTable",
                     "glue:GetPartitions",
                     "glue:BatchCreatePartition",
                 ],
-                resources=[
-                    stack.format_arn(service="glue", resource="catalog"),
-                    stack.format_arn(service="glue", resource="database", resource_name=glue_database_name),
-                    *table_arns,
-                ],
+                resources=[*catalog_and_database, *table_arns],
             )
         )
 

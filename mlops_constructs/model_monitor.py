@@ -17,13 +17,13 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from config import ModelDeployment
+from mlops_constructs.job_role import MonitoringJobRole
 from mlops_constructs.monitoring_common import (
     analyzer_image,
     capture_prefix,
     current_baseline_prefix,
     ground_truth_prefix,
 )
-from mlops_constructs.nag import object_finding
 
 _ENDPOINT_INPUT_PATH = "/opt/ml/processing/input/endpoint"
 _OUTPUT_PATH = "/opt/ml/processing/output"
@@ -51,77 +51,28 @@ class ModelMonitorSchedules(Construct):
         baselines = f"s3://{artifacts_bucket.bucket_name}/{current_baseline_prefix(deployment)}"
         reports = f"monitoring/{spec.name}"
 
-        self.role = iam.Role(
+        self.role = MonitoringJobRole(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal(
-                "sagemaker.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
-            ),
             description=f"Model Monitor jobs of {deployment.prefix}",
-        )
-        object_reads = [
-            (data_capture_bucket, f"{capture_prefix(deployment)}/*"),
-            (ground_truth_bucket, f"{ground_truth_prefix(deployment)}/*"),
-            (artifacts_bucket, f"{current_baseline_prefix(deployment)}/*"),
-        ]
-        for bucket, pattern in object_reads:
-            self.role.add_to_policy(
-                iam.PolicyStatement(actions=["s3:GetObject"], resources=[bucket.arn_for_objects(pattern)])
-            )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[data_capture_bucket.bucket_arn, ground_truth_bucket.bucket_arn, artifacts_bucket.bucket_arn],
-            )
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(actions=["s3:PutObject"], resources=[reports_bucket.arn_for_objects(f"{reports}/*")])
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:CreateGrant", "kms:DescribeKey"],
-                resources=[key.key_arn],
-            )
-        )
+            key=key,
+            reads=[
+                (data_capture_bucket, f"{capture_prefix(deployment)}/*"),
+                (ground_truth_bucket, f"{ground_truth_prefix(deployment)}/*"),
+                (artifacts_bucket, f"{current_baseline_prefix(deployment)}/*"),
+            ],
+            writes=[(reports_bucket, f"{reports}/*")],
+            image_repositories=["sagemaker-model-monitor-analyzer"],
+            # Model Monitor's container publishes to its own namespaces (docs/platform-facts.md#model-monitor-metrics).
+            metrics_namespace=None,
+        ).role
+        # The monitoring job reads the endpoint's capture settings.
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["sagemaker:DescribeEndpoint"],
                 resources=[stack.format_arn(service="sagemaker", resource="endpoint", resource_name=endpoint_name)],
             )
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(actions=["cloudwatch:PutMetricData", "ecr:GetAuthorizationToken"], resources=["*"])
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[
-                    stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name="/aws/sagemaker/ProcessingJobs*",
-                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                ],
-            )
-        )
-        partition = cdk.region_info.RegionInfo.get(stack.region).partition or "aws"
-        for finding, reason in {
-            "Resource::*": "PutMetricData and GetAuthorizationToken have no resource-level permissions.",
-            f"Resource::arn:{partition}:logs:{stack.region}:{stack.account}:log-group:/aws/sagemaker/"
-            "ProcessingJobs*": "Monitoring executions log to SageMaker's processing-job log group.",
-        }.items():
-            cdk.Validations.of(self.role).acknowledge(
-                cdk.Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason)
-            )
-        for bucket, pattern in [*object_reads, (reports_bucket, f"{reports}/*")]:
-            cdk.Validations.of(self.role).acknowledge(
-                cdk.Acknowledgment(
-                    id=object_finding(self, bucket.bucket_name, pattern),
-                    reason="Captures, labels, baselines and reports live under the model's own prefix; SageMaker "
-                    "names the files inside.",
-                )
-            )
 
         image = analyzer_image(deployment.env.region)
         resources = sagemaker.CfnDataQualityJobDefinition.MonitoringResourcesProperty(

@@ -21,6 +21,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from mlops_constructs.permissions import allow_unscoped
+
 ROOT = Path(__file__).resolve().parent.parent
 POWERTOOLS_VERSION = "3.37.0"  # the same pin as lambdas/requirements.txt
 RUNTIME = lambda_.Runtime.PYTHON_3_14
@@ -91,15 +93,10 @@ class PythonFunction(Construct):
         )
         # Logs: the function's own log group only. X-Ray: PutTraceSegments has no resource-level scoping.
         self.log_group.grant_write(self.role)
-        self.role.add_to_policy(
-            iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"])
-        )
-        cdk.Validations.of(self.role).acknowledge(
-            cdk.Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions "
-                "(Service Authorization Reference); the statement grants only those two actions.",
-            )
+        allow_unscoped(
+            self.role,
+            actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+            reason="active tracing sends the function's traces to X-Ray.",
         )
 
 

@@ -18,6 +18,7 @@ from lambdas.quality.settings import business_metrics_from_spec
 from mlops_constructs.dead_letters import target_dead_letter_queue
 from mlops_constructs.monitoring_common import MODEL_QUALITY_NAMESPACE, capture_prefix, ground_truth_prefix
 from mlops_constructs.nag import object_finding
+from mlops_constructs.permissions import allow_unscoped
 from mlops_constructs.python_function import PythonFunction
 
 
@@ -86,12 +87,11 @@ class QualityEvaluation(Construct):
                 resources=[reports_bucket.arn_for_objects(w) for w in writes],
             )
         )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": MODEL_QUALITY_NAMESPACE}},
-            )
+        allow_unscoped(
+            role,
+            actions=["cloudwatch:PutMetricData"],
+            reason="the evaluation publishes production quality and KPIs, limited to the model-quality namespace.",
+            conditions={"StringEquals": {"cloudwatch:namespace": MODEL_QUALITY_NAMESPACE}},
         )
         role.add_to_policy(
             iam.PolicyStatement(actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], resources=[key.key_arn])
@@ -103,13 +103,6 @@ class QualityEvaluation(Construct):
                     reason="Captures, labels and reports are named by hour under the model's own prefix.",
                 )
             )
-        cdk.Validations.of(role).acknowledge(
-            cdk.Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason="PutMetricData (limited to the model-quality namespace by condition) and X-Ray writes have no "
-                "resource-level permissions.",
-            )
-        )
 
         self.dead_letters = target_dead_letter_queue(
             self, "ScheduleDeadLetters", key=key, used_by="the evaluation schedule's target"

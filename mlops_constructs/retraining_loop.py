@@ -34,6 +34,7 @@ from constructs import Construct
 from config import DeploymentStrategy, ModelDeployment
 from mlops_constructs.dead_letters import target_dead_letter_queue
 from mlops_constructs.nag import logical_id, object_finding
+from mlops_constructs.permissions import allow_unscoped
 from mlops_constructs.python_function import PythonFunction, retention
 
 SKIP_ERRORS = ["RetrainingPaused", "RetrainingInProgress", "CooldownActive", "BudgetExhausted"]
@@ -124,11 +125,12 @@ class RetrainingLoop(Construct):
                 "MIN_IMPROVEMENT": str(spec.min_improvement),
             },
         )
+        executions = f"{pipeline_arn}/execution/*"
         start.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["sagemaker:StartPipelineExecution", "sagemaker:DescribePipelineExecution"],
-                resources=[pipeline_arn, f"{pipeline_arn}/execution/*"],
-            )
+            iam.PolicyStatement(actions=["sagemaker:StartPipelineExecution"], resources=[pipeline_arn])
+        )
+        start.role.add_to_policy(
+            iam.PolicyStatement(actions=["sagemaker:DescribePipelineExecution"], resources=[executions])
         )
         start.role.add_to_policy(
             iam.PolicyStatement(
@@ -145,17 +147,12 @@ class RetrainingLoop(Construct):
         packages = stack.format_arn(
             service="sagemaker", resource="model-package", resource_name=f"{deployment.model_package_group_name}/*"
         )
-        group_arn = stack.format_arn(
-            service="sagemaker", resource="model-package-group", resource_name=deployment.model_package_group_name
-        )
         start.role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[packages]))
         wait = fn("register_wait", {**state_env, "RETRAINING_POLICY": policy_json})
         callback = fn("pipeline_callback", state_env)
         for f in (wait, callback):
             f.role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["sagemaker:DescribePipelineExecution"], resources=[f"{pipeline_arn}/execution/*"]
-                )
+                iam.PolicyStatement(actions=["sagemaker:DescribePipelineExecution"], resources=[executions])
             )
         check = fn(
             "check_registration",
@@ -171,15 +168,14 @@ class RetrainingLoop(Construct):
                 actions=["s3:GetObject"], resources=[artifacts_bucket.arn_for_objects(f"pipelines/{pipeline_name}/*")]
             )
         )
+        allow_unscoped(
+            check.role,
+            actions=["sagemaker:ListModelPackages"],
+            reason="the check lists the model's package group for the package its pipeline execution registered.",
+        )
+        check.role.add_to_policy(iam.PolicyStatement(actions=["sagemaker:DescribeModelPackage"], resources=[packages]))
         check.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "sagemaker:ListModelPackages",
-                    "sagemaker:DescribeModelPackage",
-                    "sagemaker:DescribePipelineExecution",
-                ],
-                resources=[packages, group_arn, f"{pipeline_arn}/execution/*"],
-            )
+            iam.PolicyStatement(actions=["sagemaker:DescribePipelineExecution"], resources=[executions])
         )
         check.role.add_to_policy(
             iam.PolicyStatement(
@@ -242,11 +238,11 @@ class RetrainingLoop(Construct):
             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
         )
         for f in (wait, callback, approval, approval_callback):
-            f.role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
-                    resources=[machine_arn],
-                )
+            # The task token, not an ARN, names the waiting task: these actions have no resource types.
+            allow_unscoped(
+                f.role,
+                actions=["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"],
+                reason="the function completes the retraining state machine's task-token waits.",
             )
 
         # ---- triggers ----
@@ -616,8 +612,14 @@ class RetrainingLoop(Construct):
             "by SageMaker within this model's group.",
             f"Resource::arn:{partition}:states:{stack.region}:{stack.account}:execution:"
             f"{state_machine_name(deployment)}:*": "Executions are named per trigger.",
-            "Resource::*": "X-Ray writes and Step Functions log delivery have no resource-level permissions.",
         }
+        cdk.Validations.of(self.state_machine.role).acknowledge(
+            cdk.Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason="The X-Ray writes and CloudWatch Logs delivery actions that Step Functions adds for tracing "
+                "and logging have no resource-level permissions.",
+            )
+        )
         targets_ = [f.role for f in self.functions.values()] + [self.state_machine.role]
         for role in targets_:
             for finding, reason in reasons.items():

@@ -1,8 +1,10 @@
 """The serving endpoint of one model in one environment.
 
 - The SageMaker Model is built from the model package named by the environment's **serving pointer** (an SSM
-  parameter), read through a CloudFormation dynamic reference at deploy time: synth stays offline and
-  deterministic, and the automation (promote/rollback) and CloudFormation agree on what serves.
+  parameter), read through a template parameter of type ``AWS::SSM::Parameter::Value<String>`` whose default is
+  the pointer's name: synth stays offline and deterministic, the automation (promote/rollback) and CloudFormation
+  agree on what serves, and a change set (so ``cdk diff``) shows the pointer's value and the Model and
+  EndpointConfig it would replace when it moved since the last deploy (ADR 0007).
 - The EndpointConfig captures requests and responses (sampling from config, KMS, content-type headers) and,
   where the instance type allows it, encrypts the ML storage volume with the platform key (instance types
   with local NVMe storage reject ``KmsKeyId``). Every EndpointConfig property is create-only, so its name is
@@ -10,6 +12,8 @@
 - The Endpoint's ``DeploymentConfig`` comes from the environment: blue/green all at once, canary or linear
   with baking and termination waits, auto-rollback on the variant's alarms. ``shadow`` and ``ab`` are run by
   the retraining state machine's Lambdas; CloudFormation itself then updates all at once.
+- Application Auto Scaling tracks invocations per instance (``endpoint.autoscaling``). SageMaker rejects an update
+  that changes a scaled variant's instance type, so such a change by CloudFormation takes three deploys (README).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from constructs import Construct
 from config import DeploymentStrategy, ModelDeployment
 from mlops_constructs.endpoint_alarms import VariantAlarms
 from mlops_constructs.nag import object_finding
+from mlops_constructs.permissions import allow_unscoped
 
 VARIANT_NAME = "primary"
 
@@ -80,14 +85,10 @@ class ServingEndpoint(Construct):
             ),
             description=f"Execution role of the {deployment.prefix} models",
         )
+        # Every registered package's model.tar.gz lives under the registered-artifacts prefix (bootstrap included).
+        registered = f"{deployment.registered_artifacts_prefix}/*"
         self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject"],
-                resources=[
-                    artifacts_bucket.arn_for_objects(f"pipelines/{deployment.pipeline_name}/*"),
-                    artifacts_bucket.arn_for_objects(f"bootstrap/{deployment.spec.name}/*"),
-                ],
-            )
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[artifacts_bucket.arn_for_objects(registered)])
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
@@ -102,7 +103,9 @@ class ServingEndpoint(Construct):
                 resources=[f"arn:{stack.partition}:ecr:{stack.region}:*:repository/sagemaker-xgboost"],
             )
         )
-        self.role.add_to_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
+        allow_unscoped(
+            self.role, actions=["ecr:GetAuthorizationToken"], reason="the endpoint pulls the built-in XGBoost image."
+        )
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
@@ -116,20 +119,14 @@ class ServingEndpoint(Construct):
                 ],
             )
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
-            )
+        allow_unscoped(
+            self.role,
+            actions=["cloudwatch:PutMetricData"],
+            reason="the endpoint's instances publish their metrics, limited to SageMaker's endpoint namespace.",
+            conditions={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
         )
         partition = region_info.RegionInfo.get(stack.region).partition or "aws"
         for finding, reason in (
-            (
-                "Resource::*",
-                "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level "
-                "permissions; PutMetricData is limited to the SageMaker endpoint namespace by condition.",
-            ),
             (
                 f"Resource::arn:{partition}:ecr:{stack.region}:*:repository/sagemaker-xgboost",
                 "The built-in XGBoost image is in an AWS-owned registry whose account differs per region.",
@@ -143,34 +140,34 @@ class ServingEndpoint(Construct):
                 cdk.Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason)
             )
 
-        # Resolved by CloudFormation at deploy time; never read at synth.
-        package_arn = f"{{{{resolve:ssm:{deployment.serving_pointer_parameter}}}}}"
+        # Resolved by CloudFormation at deploy time (never read at synth), as a parameter rather than a dynamic
+        # reference: a change set lists an SSM-typed parameter's resolved value and the resources a new value
+        # changes, so `cdk diff` shows when a deploy would replace the Model and EndpointConfig (ADR 0007).
+        self.serving_package = cdk.CfnParameter(
+            self,
+            "ServingModelPackageArn",
+            type="AWS::SSM::Parameter::Value<String>",
+            default=deployment.serving_pointer_parameter,
+            description=f"Serving pointer of {deployment.prefix}: the SSM parameter naming the model package that "
+            "serves (written by the bootstrap, promote and rollback)",
+        )
         self.model = sagemaker.CfnModel(
             self,
             "Model",
             execution_role_arn=self.role.role_arn,
-            containers=[sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=package_arn)],
+            containers=[
+                sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=self.serving_package.value_as_string)
+            ],
             enable_network_isolation=True,
         )
         self.model.node.add_dependency(self.role)
 
-        serverless = endpoint_settings.serverless
         variant = sagemaker.CfnEndpointConfig.ProductionVariantProperty(
             variant_name=VARIANT_NAME,
             model_name=self.model.attr_model_name,
             initial_variant_weight=1.0,
-            **(
-                {
-                    "serverless_config": sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
-                        memory_size_in_mb=serverless.memory_size_mb, max_concurrency=serverless.max_concurrency
-                    )
-                }
-                if serverless is not None
-                else {
-                    "instance_type": endpoint_settings.instance_type,
-                    "initial_instance_count": endpoint_settings.initial_instance_count,
-                }
-            ),
+            instance_type=endpoint_settings.instance_type,
+            initial_instance_count=endpoint_settings.initial_instance_count,
         )
         self.endpoint_config = sagemaker.CfnEndpointConfig(
             self,
@@ -201,13 +198,9 @@ class ServingEndpoint(Construct):
         for bucket, pattern, reason in (
             (
                 artifacts_bucket,
-                f"pipelines/{deployment.pipeline_name}/*",
-                "Model artifacts are written per pipeline execution under the model's pipeline prefix.",
-            ),
-            (
-                artifacts_bucket,
-                f"bootstrap/{deployment.spec.name}/*",
-                "The first serving model of a new environment is uploaded under the model's bootstrap prefix.",
+                registered,
+                "Registered packages' model artifacts live under the model's registered-artifacts prefix, one "
+                "folder per pipeline execution plus the bootstrap's.",
             ),
             (
                 data_capture_bucket,
@@ -251,7 +244,7 @@ class ServingEndpoint(Construct):
         for alarm in self.alarms.rollback_alarms:
             self.endpoint.node.add_dependency(alarm)
 
-        if serverless is None:
+        if endpoint_settings.autoscaling:
             target = appscaling.ScalableTarget(
                 self,
                 "Scaling",

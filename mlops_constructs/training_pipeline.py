@@ -24,6 +24,7 @@ from mlops_constructs.athena import glue_database_name, labels_table_name, workg
 from mlops_constructs.code_bundle import CodeBundle
 from mlops_constructs.feature_store import glue_table_name
 from mlops_constructs.nag import object_finding
+from mlops_constructs.permissions import allow_unscoped
 from pipeline_defs.definition import PipelineContext, build_pipeline_definition, spec_json
 
 # The code bundle: the step scripts and the shared feature module they import (pipeline_defs/definition.py).
@@ -133,6 +134,10 @@ class TrainingPipeline(Construct):
         database = glue_database_name(deployment.env.name)
         feature_tables = [glue_table_name(deployment.feature_group_name(g.name)) for g in spec.feature_groups]
 
+        catalog = stack.format_arn(service="glue", resource="catalog")
+        database_arn = stack.format_arn(service="glue", resource="database", resource_name=database)
+        registered = f"{deployment.registered_artifacts_prefix}/*"
+
         def job_arn(kind: str) -> str:
             return stack.format_arn(service="sagemaker", resource=kind, resource_name="pipelines-*")
 
@@ -151,7 +156,7 @@ class TrainingPipeline(Construct):
                 resources=[job_arn("processing-job"), job_arn("training-job")],
             ),
             iam.PolicyStatement(
-                actions=["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackageGroup"],
+                actions=["sagemaker:CreateModelPackage"],
                 resources=[
                     model_package_group_arn,
                     stack.format_arn(
@@ -161,6 +166,7 @@ class TrainingPipeline(Construct):
                     ),
                 ],
             ),
+            iam.PolicyStatement(actions=["sagemaker:DescribeModelPackageGroup"], resources=[model_package_group_arn]),
             iam.PolicyStatement(
                 actions=["iam:PassRole"],
                 resources=[self.role.role_arn],
@@ -181,11 +187,12 @@ class TrainingPipeline(Construct):
                     )
                 ],
             ),
+            iam.PolicyStatement(actions=["glue:GetDatabase"], resources=[catalog, database_arn]),
             iam.PolicyStatement(
-                actions=["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"],
+                actions=["glue:GetTable", "glue:GetPartitions"],
                 resources=[
-                    stack.format_arn(service="glue", resource="catalog"),
-                    stack.format_arn(service="glue", resource="database", resource_name=database),
+                    catalog,
+                    database_arn,
                     *(
                         stack.format_arn(service="glue", resource="table", resource_name=f"{database}/{table}")
                         for table in [*feature_tables, labels_table_name(deployment)]
@@ -196,10 +203,16 @@ class TrainingPipeline(Construct):
                 actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
                 resources=[artifacts.arn_for_objects("athena-results/*")],
             ),
-            iam.PolicyStatement(actions=["s3:GetBucketLocation"], resources=[artifacts.bucket_arn]),
+            # Athena needs GetBucketLocation (with ListBucket and GetObject, below) on every bucket a query reads,
+            # not only on its results bucket (docs/platform-facts.md#athena-source-buckets).
             iam.PolicyStatement(
-                actions=["s3:GetObject", "s3:PutObject"],
-                resources=[artifacts.arn_for_objects(f"pipelines/{deployment.pipeline_name}/*")],
+                actions=["s3:GetBucketLocation"],
+                resources=[artifacts.bucket_arn, offline_store.bucket_arn, ground_truth.bucket_arn],
+            ),
+            # The executions' outputs, and every registered package's files: Evaluate downloads the champion's
+            # model.tar.gz, which may be the bootstrap package's (the one layout rule, ModelDeployment).
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject"], resources=[artifacts.arn_for_objects(registered)]
             ),
             iam.PolicyStatement(
                 actions=["s3:GetObject"],
@@ -224,7 +237,6 @@ class TrainingPipeline(Construct):
                     f"arn:{stack.partition}:ecr:{stack.region}:*:repository/sagemaker-scikit-learn",
                 ],
             ),
-            iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]),
             iam.PolicyStatement(
                 actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
                 resources=[
@@ -237,14 +249,16 @@ class TrainingPipeline(Construct):
                     for kind in ("ProcessingJobs", "TrainingJobs")
                 ],
             ),
-            iam.PolicyStatement(
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
-            ),
         ]
         for statement in statements:
             self.role.add_to_policy(statement)
+        allow_unscoped(self.role, actions=["ecr:GetAuthorizationToken"], reason="the jobs pull framework images.")
+        allow_unscoped(
+            self.role,
+            actions=["cloudwatch:PutMetricData"],
+            reason="training jobs publish their metrics, limited to SageMaker namespaces.",
+            conditions={"StringLike": {"cloudwatch:namespace": "/aws/sagemaker/*"}},
+        )
         partition = cdk.region_info.RegionInfo.get(stack.region).partition or "aws"
         sm_arn = f"arn:{partition}:sagemaker:{stack.region}:{stack.account}"
         ecr_arn = f"arn:{partition}:ecr:{stack.region}:*:repository"
@@ -253,8 +267,6 @@ class TrainingPipeline(Construct):
         versions = "Registered versions are numbered by SageMaker."
         images = "Built-in and framework images live in AWS-owned registries whose account differs per region."
         reasons = {
-            "Resource::*": "ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level "
-            "permissions; PutMetricData is limited to SageMaker namespaces by condition.",
             f"Resource::{sm_arn}:processing-job/pipelines-*": job_names,
             f"Resource::{sm_arn}:training-job/pipelines-*": job_names,
             f"Resource::{sm_arn}:model-package/{deployment.model_package_group_name}/*": versions,
@@ -268,7 +280,12 @@ class TrainingPipeline(Construct):
                 cdk.Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason)
             )
         for bucket, pattern, reason in (
-            (artifacts, f"pipelines/{deployment.pipeline_name}/*", "Each execution writes under its own prefix."),
+            (
+                artifacts,
+                registered,
+                "Each execution writes under its own prefix; registered packages' files (the bootstrap's "
+                "included) live under the model's registered-artifacts prefix.",
+            ),
             (artifacts, f"code/{spec.name}/*", "Code bundles are versioned by content hash under the model's prefix."),
             (
                 offline_store,

@@ -634,7 +634,7 @@ class _Builder:
         return self.params[name].to_string()
 
     def _output_uri(self, folder: str) -> Any:
-        root = f"s3://{self.s.artifacts_bucket}/pipelines/{self.deployment.pipeline_name}"
+        root = f"s3://{self.s.artifacts_bucket}/{self.deployment.registered_artifacts_prefix}"
         return self.sdk.functions.Join(
             on="/", values=[root, self.sdk.execution_variables.ExecutionVariables.PIPELINE_EXECUTION_ID, folder]
         )

@@ -82,11 +82,14 @@ def bootstrap(
     if missing:
         raise BootstrapError(f"baselines {missing} are missing under {baselines}; run `make pipeline-local` first")
     bucket = bucket_name(deployment.env, "Artifacts")
-    key = f"bootstrap/{deployment.spec.name}/model.tar.gz"
+    # Under the registered-artifacts prefix, like a pipeline execution's files: every role that reads a
+    # registered package (the pipeline's champion download, the serving model, promote, rollback) can read it.
+    prefix = deployment.bootstrap_artifacts_prefix
+    key = f"{prefix}/model.tar.gz"
     s3.upload_file(str(artifact), bucket, key)
     drift_check: dict[str, dict[str, dict[str, str]]] = {}
     for section, kind, name in BASELINE_FILES:
-        baseline_key = f"bootstrap/{deployment.spec.name}/baselines/{name}"
+        baseline_key = f"{prefix}/baselines/{name}"
         s3.upload_file(str(baselines / name), bucket, baseline_key)
         # Monitoring reads the serving model's baselines from the current prefix (promotion keeps it so).
         s3.upload_file(str(baselines / name), bucket, f"{current_baseline_prefix(deployment)}/{name}")

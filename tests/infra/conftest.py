@@ -1,4 +1,8 @@
-"""One synth of the whole app per test session; every infra test reads from it."""
+"""One synth of the whole app per test session; every infra test reads from it.
+
+``model_monitor_synth`` adds prod with the ``model_monitor`` backend: no example environment uses it (it is an
+opt-in for accounts that already have Model Monitor, ADR 0008), so it is synthesized here to keep it tested.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.environments import PROD_WITH_MODEL_MONITOR
 from tests.support.synth import Synthesized, synthesize
 
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize(Path(tmp_path_factory.mktemp("cdk.out")))
+
+
+@pytest.fixture(scope="session")
+def model_monitor_synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(Path(tmp_path_factory.mktemp("model-monitor")), environments=[PROD_WITH_MODEL_MONITOR])

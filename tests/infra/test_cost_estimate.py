@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from config import DEV, ENVIRONMENTS, PROD
+from tests.support.environments import PROD_WITH_MODEL_MONITOR
 from tests.support.synth import Synthesized, synthesize
 from tools.cost.cli import estimate, main
 from tools.cost.estimate import EnvironmentEstimate, LineItem
@@ -47,6 +48,13 @@ def changed(tmp_path_factory: pytest.TempPathFactory) -> EnvironmentEstimate:
     """DEV with a larger endpoint instance, monitoring every 6 hours and weekly retraining (one small synth)."""
     outdir = Path(tmp_path_factory.mktemp("cdk.out.cost"))
     [result] = estimate(synthesize(outdir, environments=[VARIANT]).outdir, [VARIANT])
+    return result
+
+
+@pytest.fixture(scope="module")
+def model_monitor_prod(model_monitor_synth: Synthesized) -> EnvironmentEstimate:
+    """prod with the model_monitor backend (the opt-in for accounts that already have Model Monitor)."""
+    [result] = estimate(model_monitor_synth.outdir, [PROD_WITH_MODEL_MONITOR])
     return result
 
 
@@ -125,9 +133,9 @@ def test_dev_estimate_equals_the_hand_computed_figure(estimates: dict[str, Envir
 
 
 def test_prod_prices_its_endpoint_fleet_and_both_model_monitor_schedules(
-    estimates: dict[str, EnvironmentEstimate],
+    estimates: dict[str, EnvironmentEstimate], model_monitor_prod: EnvironmentEstimate
 ) -> None:
-    prod = estimates["prod"]
+    prod = model_monitor_prod
 
     # 500,000 requests a day = 347 a minute: 2 instances' worth, but the scaling minimum is 4.
     assert line(prod, "endpoint fraud-detection-prod/primary ml.m5.xlarge").usd == pytest.approx(4 * M5_XLARGE * H)
@@ -138,6 +146,9 @@ def test_prod_prices_its_endpoint_fleet_and_both_model_monitor_schedules(
     runs = 365 / 7 / 12 + 1
     assert line(prod, "training pipeline").usd == pytest.approx(runs * (5 * 10 / 60 + 30 / 60) * M5_XLARGE)
     assert PROD.retraining.max_runs_per_period * D / PROD.retraining.period_days > runs
+    # the default backend prices the processing drift job instead
+    assert line(estimates["prod"], "Drift monitoring of fraud-detection-prod").usd > 0
+    assert not [x for x in estimates["prod"].lines if x.item.startswith("Model Monitor")]
 
 
 def test_every_environment_total_is_the_sum_of_its_rows_and_is_stated_with_its_prices(
@@ -151,8 +162,11 @@ def test_every_environment_total_is_the_sum_of_its_rows_and_is_stated_with_its_p
     assert estimates["dev"].total < estimates["staging"].total < estimates["prod"].total
 
 
-def test_without_traffic_neither_monitoring_backend_runs_a_paid_job(synth: Synthesized) -> None:
-    dev, prod = estimate(synth.outdir, [DEV, PROD], overrides={"requests_per_day": "0"})
+def test_without_traffic_neither_monitoring_backend_runs_a_paid_job(
+    synth: Synthesized, model_monitor_synth: Synthesized
+) -> None:
+    [dev] = estimate(synth.outdir, [DEV], overrides={"requests_per_day": "0"})
+    [prod] = estimate(model_monitor_synth.outdir, [PROD_WITH_MODEL_MONITOR], overrides={"requests_per_day": "0"})
 
     assert line(dev, "Drift monitoring").usd == 0  # processing backend: an empty window ends without a job
     assert line(prod, "Model Monitor DataQuality").usd == 0

@@ -1,4 +1,8 @@
-"""Monitoring stack: Model Monitor backend, ground-truth evaluation, alarms and dashboard."""
+"""Monitoring stack: both backends, ground-truth evaluation, alarms and dashboard.
+
+Every example environment runs the ``processing`` backend; ``model_monitor`` (an opt-in for accounts that already
+have Model Monitor) is tested on ``model_monitor_synth``: prod with that backend.
+"""
 
 from __future__ import annotations
 
@@ -27,17 +31,16 @@ def alarms_by_name(synth: Synthesized, env: str) -> dict[str, dict[str, Any]]:
     }
 
 
-@pytest.mark.parametrize("env", ["staging", "prod"])
-def test_model_monitor_jobs_encrypt_isolate_and_read_the_current_baseline(synth: Synthesized, env: str) -> None:
-    t = template(synth, env)
+def test_model_monitor_jobs_encrypt_isolate_and_read_the_current_baseline(model_monitor_synth: Synthesized) -> None:
+    env = "prod"
+    t = template(model_monitor_synth, env)
     _, dq = one_resource(t, "AWS::SageMaker::DataQualityJobDefinition")
     props = dq["Properties"]
     assert props["DataQualityAppSpecification"]["ImageUri"] == (
         "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer"
     )
     baseline = props["DataQualityBaselineConfig"]
-    artifacts = {"dev": "111111111111", "staging": "222222222222", "prod": "333333333333"}[env]
-    current = f"s3://mlops-{env}-{artifacts}-us-east-1-artifacts/baselines/fraud-detection/current/data-quality"
+    current = "s3://mlops-prod-333333333333-us-east-1-artifacts/baselines/fraud-detection/current/data-quality"
     assert baseline["StatisticsResource"]["S3Uri"] == f"{current}/statistics.json"
     assert baseline["ConstraintsResource"]["S3Uri"] == f"{current}/constraints.json"
     assert "EncryptionKey" in json.dumps(props["DataQualityJobOutputConfig"]["KmsKeyId"])
@@ -47,8 +50,8 @@ def test_model_monitor_jobs_encrypt_isolate_and_read_the_current_baseline(synth:
     assert "JobDefinitionName" not in props  # create-only: generated names
 
 
-def test_model_quality_job_joins_late_labels_within_the_hourly_runtime_limit(synth: Synthesized) -> None:
-    _, mq = one_resource(template(synth, "prod"), "AWS::SageMaker::ModelQualityJobDefinition")
+def test_model_quality_job_joins_late_labels_within_the_hourly_runtime_limit(model_monitor_synth: Synthesized) -> None:
+    _, mq = one_resource(template(model_monitor_synth, "prod"), "AWS::SageMaker::ModelQualityJobDefinition")
     props = mq["Properties"]
     assert props["ModelQualityAppSpecification"]["ProblemType"] == "BinaryClassification"
     endpoint_input = props["ModelQualityJobInput"]["EndpointInput"]
@@ -60,10 +63,10 @@ def test_model_quality_job_joins_late_labels_within_the_hourly_runtime_limit(syn
     assert props["NetworkConfig"]["EnableNetworkIsolation"] is True
 
 
-def test_schedules_run_hourly_on_their_job_definitions(synth: Synthesized) -> None:
+def test_schedules_run_hourly_on_their_job_definitions(model_monitor_synth: Synthesized) -> None:
     schedules = {
         s["Properties"]["MonitoringScheduleName"]: s["Properties"]["MonitoringScheduleConfig"]
-        for s in resources_of_type(template(synth, "prod"), "AWS::SageMaker::MonitoringSchedule").values()
+        for s in resources_of_type(template(model_monitor_synth, "prod"), "AWS::SageMaker::MonitoringSchedule").values()
     }
     assert set(schedules) == {"fraud-detection-prod-data-quality", "fraud-detection-prod-model-quality"}
     for config in schedules.values():
@@ -71,11 +74,14 @@ def test_schedules_run_hourly_on_their_job_definitions(synth: Synthesized) -> No
         assert "JobDefinitionArn" in json.dumps(config["MonitoringJobDefinitionName"])
 
 
-def test_each_environment_deploys_exactly_its_backend(synth: Synthesized) -> None:
-    for env, model_monitor in (("dev", False), ("staging", True), ("prod", True)):
-        t = template(synth, env)
-        assert bool(resources_of_type(t, "AWS::SageMaker::MonitoringSchedule")) is model_monitor, env
-        assert bool(resources_of_type(t, "AWS::StepFunctions::StateMachine")) is not model_monitor, env
+def test_each_environment_deploys_exactly_its_backend(synth: Synthesized, model_monitor_synth: Synthesized) -> None:
+    # processing everywhere by default (Model Monitor is closed to new customers); model_monitor only on opt-in
+    for t, model_monitor in (
+        *((template(synth, env), False) for env in ("dev", "staging", "prod")),
+        (template(model_monitor_synth, "prod"), True),
+    ):
+        assert bool(resources_of_type(t, "AWS::SageMaker::MonitoringSchedule")) is model_monitor
+        assert bool(resources_of_type(t, "AWS::StepFunctions::StateMachine")) is not model_monitor
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
@@ -98,24 +104,27 @@ def test_quality_evaluation_runs_on_schedule_with_the_specs_business_metrics(syn
 
 
 @pytest.mark.parametrize(
-    ("env", "namespace"), [("dev", "MLOps/DataQuality"), ("prod", "/aws/sagemaker/Endpoints/data-metric")]
+    ("backend", "namespace"),
+    [("processing", "MLOps/DataQuality"), ("model_monitor", "/aws/sagemaker/Endpoints/data-metric")],
 )
 def test_drift_alarms_per_feature_follow_the_backend_and_notify_the_owner(
-    synth: Synthesized, env: str, namespace: str
+    synth: Synthesized, model_monitor_synth: Synthesized, backend: str, namespace: str
 ) -> None:
-    alarms = alarms_by_name(synth, env)
+    env = "prod"
+    synthesized = model_monitor_synth if backend == "model_monitor" else synth
+    alarms = alarms_by_name(synthesized, env)
     for feature in FRAUD_DETECTION.feature_names:
         alarm = alarms[f"fraud-detection-{env}-drift-{feature.replace('_', '-')}"]
         assert alarm["Namespace"] == namespace
         assert "OwnerTopic" in json.dumps(alarm["AlarmActions"])
-        if env == "prod":
+        if backend == "model_monitor":
             assert alarm["MetricName"] == f"feature_baseline_drift_{feature}"
             assert alarm["Threshold"] == FRAUD_DETECTION.drift_threshold_of(feature)
             assert {d["Name"] for d in alarm["Dimensions"]} == {"EndpointName", "ScheduleName"}
         else:
             assert alarm["MetricName"] == "FeatureDriftDetected"
             assert {"Name": "Feature", "Value": feature} in alarm["Dimensions"]
-    _, composite = one_resource(template(synth, env), "AWS::CloudWatch::CompositeAlarm")
+    _, composite = one_resource(template(synthesized, env), "AWS::CloudWatch::CompositeAlarm")
     assert json.dumps(composite["Properties"]["AlarmRule"]).count("ALARM(") == len(FRAUD_DETECTION.feature_names)
 
 

@@ -1,4 +1,4 @@
-"""Serving stack: pointer via dynamic reference, data capture, guardrails wired to alarms, scaling, alarms."""
+"""Serving stack: pointer via an SSM-typed parameter, data capture, guardrails wired to alarms, scaling, alarms."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from config import DEV, EndpointSettings, ServerlessSettings
+from config import DEV, EndpointSettings
 from tests.support.synth import Synthesized, synthesize
 from tests.support.templates import one_resource, resources_of_type
 
@@ -22,11 +22,16 @@ def template(synth: Synthesized, env: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
-def test_model_comes_from_the_serving_pointer_through_a_dynamic_reference(synth: Synthesized, env: str) -> None:
-    _, model = one_resource(template(synth, env), "AWS::SageMaker::Model")
-    assert model["Properties"]["Containers"] == [
-        {"ModelPackageName": f"{{{{resolve:ssm:/mlops/fraud-detection/{env}/serving-model-package-arn}}}}"}
-    ]
+def test_model_comes_from_the_serving_pointer_through_an_ssm_typed_parameter(synth: Synthesized, env: str) -> None:
+    t = template(synth, env)
+    _, model = one_resource(t, "AWS::SageMaker::Model")
+    (reference,) = model["Properties"]["Containers"]
+    parameter = t["Parameters"][reference["ModelPackageName"]["Ref"]]
+    # A change set resolves an SSM-typed parameter and lists what its value changes, so `cdk diff` shows when a
+    # deploy would replace the Model and EndpointConfig (a dynamic reference is re-resolved silently: ADR 0007).
+    assert parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
+    assert parameter["Default"] == f"/mlops/fraud-detection/{env}/serving-model-package-arn"
+    assert "{{resolve:" not in json.dumps(t)
     assert model["Properties"]["EnableNetworkIsolation"] is True
     assert "ModelName" not in model["Properties"]  # generated: a new package is a new model
 
@@ -58,17 +63,12 @@ def test_nvme_instance_types_get_no_volume_key(tmp_path: Path) -> None:
     assert "KmsKeyId" in config["Properties"]["DataCaptureConfig"]  # capture files stay encrypted
 
 
-def test_serverless_option_has_no_instances_scaling_or_volume_key(tmp_path: Path) -> None:
-    env = dataclasses.replace(DEV, endpoint=EndpointSettings(serverless=ServerlessSettings(memory_size_mb=3072)))
-    synth = synthesize(tmp_path, environments=[env])
-    t = synth.json("dev", STACK)
-    _, config = one_resource(t, "AWS::SageMaker::EndpointConfig")
-    assert config["Properties"]["ProductionVariants"][0]["ServerlessConfig"] == {
-        "MemorySizeInMB": 3072,
-        "MaxConcurrency": 5,
-    }
-    assert "KmsKeyId" not in config["Properties"]
+def test_autoscaling_can_be_switched_off_for_an_instance_type_change(tmp_path: Path) -> None:
+    # The middle deploy of an instance-type change by CloudFormation: a scaled variant's type cannot change.
+    env = dataclasses.replace(DEV, endpoint=dataclasses.replace(DEV.endpoint, autoscaling=False))
+    t = synthesize(tmp_path, environments=[env]).json("dev", STACK)
     assert not resources_of_type(t, "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert not resources_of_type(t, "AWS::ApplicationAutoScaling::ScalingPolicy")
 
 
 @pytest.mark.parametrize(
@@ -118,6 +118,30 @@ def test_alarms_have_correct_units_dimensions_and_notify_the_owner(synth: Synthe
     assert alarms["Invocation5XXErrors"]["Threshold"] == 0.01
     assert alarms["Invocations"]["ComparisonOperator"] == "LessThanThreshold"
     assert alarms["Invocations"]["TreatMissingData"] == "breaching"
+
+
+@pytest.mark.parametrize(("env", "wait"), [("dev", 300), ("staging", 600), ("prod", 900)])
+def test_rollback_alarms_can_fire_inside_the_guardrail_wait(synth: Synthesized, env: str, wait: int) -> None:
+    t = template(synth, env)
+    (endpoint,) = resources_of_type(t, "AWS::SageMaker::Endpoint").values()
+    policy = endpoint["Properties"]["DeploymentConfig"]["BlueGreenUpdatePolicy"]
+    assert policy["TrafficRoutingConfiguration"]["WaitIntervalInSeconds"] == wait
+    alarms = resources_of_type(t, "AWS::CloudWatch::Alarm")
+    for ref in endpoint["Properties"]["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]:
+        props = alarms[ref["AlarmName"]["Ref"]]["Properties"]
+        assert props["Period"] * props["EvaluationPeriods"] <= wait
+        assert (props["Period"], props["EvaluationPeriods"], props["DatapointsToAlarm"]) == (60, 3, 2)
+
+
+@pytest.mark.parametrize(("env", "missing"), [("dev", "notBreaching"), ("staging", "breaching"), ("prod", "breaching")])
+def test_the_no_traffic_alarm_treats_missing_data_per_environment(synth: Synthesized, env: str, missing: str) -> None:
+    # SageMaker publishes no Invocations datapoint for an idle endpoint: an idle dev endpoint is not an outage.
+    (no_traffic,) = [
+        a["Properties"]
+        for a in resources_of_type(template(synth, env), "AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["MetricName"] == "Invocations"
+    ]
+    assert no_traffic["TreatMissingData"] == missing
 
 
 def test_autoscaling_targets_the_stable_variant(synth: Synthesized) -> None:
@@ -212,7 +236,77 @@ def test_deployment_roles_are_least_privilege(synth: Synthesized, step: str) -> 
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert not any(a.endswith(":*") or a == "*" for a in actions), actions
         if statement["Resource"] == "*":
-            assert set(actions) <= {"cloudwatch:GetMetricData", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+            assert set(actions) <= {
+                "cloudwatch:GetMetricData",
+                "xray:PutTraceSegments",
+                "xray:PutTelemetryRecords",
+                "application-autoscaling:DescribeScalableTargets",
+                "application-autoscaling:DescribeScalingPolicies",
+                "application-autoscaling:DescribeScheduledActions",
+            }
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+
+
+@pytest.mark.parametrize("step", ["prepare", "deploy", "verify", "compare", "promote", "rollback"])
+def test_steps_that_put_configs_in_front_of_the_endpoint_may_let_sagemaker_use_the_key(
+    synth: Synthesized, step: str
+) -> None:
+    # The configs carry KmsKeyId and a capture KmsKeyId: SageMaker creates grants on the key as the caller.
+    statements = _statements_of(synth, "prod", step)
+    grants = [s for s in statements if "kms:CreateGrant" in _actions(s)]
+    describes = [s for s in statements if "kms:DescribeKey" in _actions(s)]
+    if step in ("prepare", "deploy", "promote", "rollback"):
+        (grant,) = grants
+        assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+        assert "EncryptionKey" in json.dumps(grant["Resource"])
+        assert describes
+    else:
+        assert grants == describes == []
+
+
+@pytest.mark.parametrize(
+    ("step", "expected"),
+    [
+        ("deploy", {"application-autoscaling:DeregisterScalableTarget"}),
+        (
+            "verify",
+            {
+                "application-autoscaling:RegisterScalableTarget",
+                "application-autoscaling:PutScalingPolicy",
+                "application-autoscaling:PutScheduledAction",
+            },
+        ),
+        (
+            "rollback",
+            {
+                "application-autoscaling:DeregisterScalableTarget",
+                "application-autoscaling:RegisterScalableTarget",
+                "application-autoscaling:PutScalingPolicy",
+                "application-autoscaling:PutScheduledAction",
+            },
+        ),
+        ("prepare", set()),
+        ("compare", set()),
+    ],
+)
+def test_steps_get_exactly_the_scaling_changes_they_make(synth: Synthesized, step: str, expected: set[str]) -> None:
+    statements = [
+        s
+        for s in _statements_of(synth, "prod", step)
+        if any(a.startswith("application-autoscaling:") for a in _actions(s))
+    ]
+    changes = [s for s in statements if s["Resource"] != "*"]
+    assert {a for s in changes for a in _actions(s)} == expected
+    for statement in changes:
+        assert statement["Condition"] == {
+            "StringEquals": {
+                "application-autoscaling:service-namespace": "sagemaker",
+                "application-autoscaling:scalable-dimension": "sagemaker:variant:DesiredInstanceCount",
+            }
+        }
 
 
 def test_only_promote_and_rollback_may_move_the_serving_pointer(synth: Synthesized) -> None:

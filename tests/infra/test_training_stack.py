@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
+from tests.support.iam_policies import grants, role_id
 from tests.support.synth import Synthesized
 from tests.support.templates import resources_of_type
 
@@ -246,3 +247,20 @@ def test_pipeline_role_may_query_only_its_workgroup_and_tables(synth: Synthesize
         "fraud_detection_prod_customer_spend",
         "fraud_detection_prod_labels",
     }
+
+
+@pytest.mark.parametrize("bucket", ["offlinestore", "groundtruth"])
+def test_pipeline_role_may_read_every_bucket_its_athena_query_reads(synth: Synthesized, bucket: str) -> None:
+    # Athena needs GetBucketLocation, ListBucket and GetObject on each source bucket, not only on the results
+    # bucket (docs/platform-facts.md#athena-source-buckets).
+    template = synth.json("prod", STACK)
+    role = role_id(template, "Runs the fraud-detection-prod-training pipeline and its jobs")
+    statements = [g for g in grants(synth) if g.where.startswith("prod/") and role in g.roles]
+    arn = f"arn:aws:s3:::mlops-prod-333333333333-us-east-1-{bucket}"
+    prefix = {"offlinestore": "offline-store", "groundtruth": "labels"}[bucket]
+    for action, resource in (
+        ("s3:GetBucketLocation", arn),
+        ("s3:ListBucket", arn),
+        ("s3:GetObject", f"{arn}/{prefix}/fraud-detection/part-0.parquet"),
+    ):
+        assert any(g.allows(action, resource) for g in statements), (action, resource)

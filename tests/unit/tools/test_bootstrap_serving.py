@@ -56,14 +56,14 @@ def test_bootstrap_registers_an_approved_package_and_writes_the_pointer(
     package = clients["sagemaker"].describe_model_package(ModelPackageName=pointer)
     assert package["ModelApprovalStatus"] == "Approved"
     container = package["InferenceSpecification"]["Containers"][0]
-    assert container["ModelDataUrl"] == f"s3://{bucket_name(DEV, 'Artifacts')}/bootstrap/fraud-detection/model.tar.gz"
-    uploaded = clients["s3"].get_object(
-        Bucket=bucket_name(DEV, "Artifacts"), Key="bootstrap/fraud-detection/model.tar.gz"
-    )
+    # Under the registered-artifacts prefix, where every role that reads a registered package is granted.
+    key = "pipelines/fraud-detection-dev-training/bootstrap/model.tar.gz"
+    assert container["ModelDataUrl"] == f"s3://{bucket_name(DEV, 'Artifacts')}/{key}"
+    uploaded = clients["s3"].get_object(Bucket=bucket_name(DEV, "Artifacts"), Key=key)
     assert uploaded["Body"].read() == artifact.read_bytes()
     drift = package["DriftCheckBaselines"]
     assert drift["ModelQuality"]["Constraints"]["S3Uri"].endswith(
-        "bootstrap/fraud-detection/baselines/model-quality/constraints.json"
+        "pipelines/fraud-detection-dev-training/bootstrap/baselines/model-quality/constraints.json"
     )
     current = clients["s3"].get_object(
         Bucket=bucket_name(DEV, "Artifacts"), Key="baselines/fraud-detection/current/data-quality/statistics.json"
