@@ -35,11 +35,11 @@ from constructs import Construct
 
 from config import ModelDeployment
 from mlops_constructs.code_bundle import CodeBundle
-from mlops_constructs.job_role import MonitoringJobRole
 from mlops_constructs.monitoring_common import DATA_QUALITY_NAMESPACE, capture_prefix, current_baseline_prefix
 from mlops_constructs.nag import logical_id, object_finding
 from mlops_constructs.permissions import allow_unscoped
 from mlops_constructs.python_function import PythonFunction, retention
+from mlops_constructs.sagemaker_role import SageMakerExecutionRole
 from monitoring_job.config import job_config_from_spec
 from pipeline_defs.definition import processing_image_uri
 
@@ -130,7 +130,7 @@ class DriftMonitoringJob(Construct):
         )
 
         # The Processing jobs' role: read captures, baseline, code and shards; write reports; publish drift metrics.
-        self.job_role = MonitoringJobRole(
+        self.job_role = SageMakerExecutionRole(
             self,
             "JobRole",
             description=f"Drift monitoring jobs of {deployment.prefix}",
@@ -143,8 +143,10 @@ class DriftMonitoringJob(Construct):
             ],
             writes=[(reports_bucket, f"{reports_prefix}/*")],
             image_repositories=["sagemaker-scikit-learn"],
+            log_groups="/aws/sagemaker/ProcessingJobs*",
             metrics_namespace=DATA_QUALITY_NAMESPACE,
-        ).role
+            lists_prefixes=True,
+        )
 
         # ---- the state machine ----
         image = processing_image_uri(env.region)

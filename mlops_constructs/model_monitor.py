@@ -17,13 +17,13 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from config import ModelDeployment
-from mlops_constructs.job_role import MonitoringJobRole
 from mlops_constructs.monitoring_common import (
     analyzer_image,
     capture_prefix,
     current_baseline_prefix,
     ground_truth_prefix,
 )
+from mlops_constructs.sagemaker_role import SageMakerExecutionRole
 
 _ENDPOINT_INPUT_PATH = "/opt/ml/processing/input/endpoint"
 _OUTPUT_PATH = "/opt/ml/processing/output"
@@ -51,7 +51,7 @@ class ModelMonitorSchedules(Construct):
         baselines = f"s3://{artifacts_bucket.bucket_name}/{current_baseline_prefix(deployment)}"
         reports = f"monitoring/{spec.name}"
 
-        self.role = MonitoringJobRole(
+        self.role = SageMakerExecutionRole(
             self,
             "Role",
             description=f"Model Monitor jobs of {deployment.prefix}",
@@ -63,9 +63,11 @@ class ModelMonitorSchedules(Construct):
             ],
             writes=[(reports_bucket, f"{reports}/*")],
             image_repositories=["sagemaker-model-monitor-analyzer"],
+            log_groups="/aws/sagemaker/ProcessingJobs*",
             # Model Monitor's container publishes to its own namespaces (docs/platform-facts.md#model-monitor-metrics).
             metrics_namespace=None,
-        ).role
+            lists_prefixes=True,
+        )
         # The monitoring job reads the endpoint's capture settings.
         self.role.add_to_policy(
             iam.PolicyStatement(

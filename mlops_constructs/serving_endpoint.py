@@ -25,13 +25,11 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_sns as sns
-from aws_cdk import region_info
 from constructs import Construct
 
 from config import DeploymentStrategy, ModelDeployment
 from mlops_constructs.endpoint_alarms import VariantAlarms
-from mlops_constructs.nag import object_finding
-from mlops_constructs.permissions import allow_unscoped
+from mlops_constructs.sagemaker_role import SageMakerExecutionRole
 
 VARIANT_NAME = "primary"
 
@@ -77,68 +75,20 @@ class ServingEndpoint(Construct):
         self.variant_name = VARIANT_NAME
         self.data_capture_uri = data_capture_bucket.s3_url_for_object(f"{deployment.spec.name}/data-capture")
 
-        self.role = iam.Role(
+        # Every registered package's model.tar.gz lives under the registered-artifacts prefix (bootstrap included);
+        # SageMaker writes captures with the model's execution role (encrypted with the platform key).
+        self.role = SageMakerExecutionRole(
             self,
             "ModelRole",
-            assumed_by=iam.ServicePrincipal(
-                "sagemaker.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": stack.account}}
-            ),
             description=f"Execution role of the {deployment.prefix} models",
+            key=key,
+            reads=[(artifacts_bucket, f"{deployment.registered_artifacts_prefix}/*")],
+            writes=[(data_capture_bucket, f"{deployment.spec.name}/data-capture/*")],
+            image_repositories=["sagemaker-xgboost"],
+            log_groups="/aws/sagemaker/Endpoints/*",
+            metrics_namespace="/aws/sagemaker/Endpoints",
+            lists_prefixes=False,
         )
-        # Every registered package's model.tar.gz lives under the registered-artifacts prefix (bootstrap included).
-        registered = f"{deployment.registered_artifacts_prefix}/*"
-        self.role.add_to_policy(
-            iam.PolicyStatement(actions=["s3:GetObject"], resources=[artifacts_bucket.arn_for_objects(registered)])
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant", "kms:DescribeKey"],
-                resources=[key.key_arn],
-            )
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                # The built-in algorithm images live in AWS-owned registries per region.
-                resources=[f"arn:{stack.partition}:ecr:{stack.region}:*:repository/sagemaker-xgboost"],
-            )
-        )
-        allow_unscoped(
-            self.role, actions=["ecr:GetAuthorizationToken"], reason="the endpoint pulls the built-in XGBoost image."
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[
-                    stack.format_arn(
-                        service="logs",
-                        resource="log-group",
-                        resource_name="/aws/sagemaker/Endpoints/*",
-                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                ],
-            )
-        )
-        allow_unscoped(
-            self.role,
-            actions=["cloudwatch:PutMetricData"],
-            reason="the endpoint's instances publish their metrics, limited to SageMaker's endpoint namespace.",
-            conditions={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
-        )
-        partition = region_info.RegionInfo.get(stack.region).partition or "aws"
-        for finding, reason in (
-            (
-                f"Resource::arn:{partition}:ecr:{stack.region}:*:repository/sagemaker-xgboost",
-                "The built-in XGBoost image is in an AWS-owned registry whose account differs per region.",
-            ),
-            (
-                f"Resource::arn:{partition}:logs:{stack.region}:{stack.account}:log-group:/aws/sagemaker/Endpoints/*",
-                "SageMaker names endpoint log groups /aws/sagemaker/Endpoints/<endpoint>.",
-            ),
-        ):
-            cdk.Validations.of(self.role).acknowledge(
-                cdk.Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason)
-            )
 
         # Resolved by CloudFormation at deploy time (never read at synth), as a parameter rather than a dynamic
         # reference: a change set lists an SSM-typed parameter's resolved value and the resources a new value
@@ -188,30 +138,6 @@ class ServingEndpoint(Construct):
                 ),
             ),
         )
-        # SageMaker writes captures with the model's execution role (encrypted with the platform key).
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:PutObject"],
-                resources=[data_capture_bucket.arn_for_objects(f"{deployment.spec.name}/data-capture/*")],
-            )
-        )
-        for bucket, pattern, reason in (
-            (
-                artifacts_bucket,
-                registered,
-                "Registered packages' model artifacts live under the model's registered-artifacts prefix, one "
-                "folder per pipeline execution plus the bootstrap's.",
-            ),
-            (
-                data_capture_bucket,
-                f"{deployment.spec.name}/data-capture/*",
-                "SageMaker names capture files by endpoint, variant and hour under the capture prefix.",
-            ),
-        ):
-            cdk.Validations.of(self.role).acknowledge(
-                cdk.Acknowledgment(id=object_finding(self, bucket.bucket_name, pattern), reason=reason)
-            )
-
         self.alarms = VariantAlarms(
             self,
             "Alarms",

@@ -65,13 +65,12 @@ def deploy(event: object, *, env: DeploymentEnv, aws: Aws, now: datetime) -> dic
             )
         deployment_config = guardrail_deployment_config(strategy, env.settings) if strategy.uses_guardrails else None
         update_endpoint(
-            aws.sagemaker,
-            aws.autoscaling,
+            aws,
+            store,
+            deployment,
             endpoint=env.endpoint_name,
             live_config=state.config_name,
             target_config=target,
-            recorded=deployment.suspended_scaling,
-            save=lambda record: store.update(deployment, suspended_scaling=record),
             deployment_config=deployment_config,
         )
         requested = True

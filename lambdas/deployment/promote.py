@@ -62,13 +62,12 @@ def promote(event: object, *, env: DeploymentEnv, aws: Aws, now: datetime) -> di
         if not state.is_on_or_heading_to(final):
             check_serving(state, deployment.deploy_config)  # the staged config is live and settled
             update_endpoint(
-                aws.sagemaker,
-                aws.autoscaling,
+                aws,
+                store,
+                deployment,
                 endpoint=env.endpoint_name,
                 live_config=state.config_name,
                 target_config=final,
-                recorded=deployment.suspended_scaling,
-                save=lambda record: store.update(deployment, suspended_scaling=record),
             )
         deployment = store.update(
             deployment, status=COLLAPSING, requested_config=final, update_requested_at=events.format_time(now)
@@ -79,12 +78,7 @@ def promote(event: object, *, env: DeploymentEnv, aws: Aws, now: datetime) -> di
                 f"as '{env.variant_name}'; re-invoke promote once it is InService there"
             )
     check_serving(state, final)
-    resume_if_suspended(
-        aws.autoscaling,
-        state=state,
-        recorded=deployment.suspended_scaling,
-        save=lambda record: store.update(deployment, suspended_scaling=record),
-    )
+    resume_if_suspended(aws, store, deployment, state=state)
 
     if env.current_baseline_uri:  # monitoring compares traffic with the serving model's own baseline
         publish_current_baselines(

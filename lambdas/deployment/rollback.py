@@ -98,12 +98,7 @@ def rollback(event: object, *, env: DeploymentEnv, aws: Aws, now: datetime) -> d
     if state.status != IN_SERVICE or state.config_name != restore:
         _request_restore(deployment, state, restore, reason=reason, env=env, aws=aws, store=store, now=now)
     check_serving(state, restore)
-    resume_if_suspended(
-        aws.autoscaling,
-        state=state,
-        recorded=deployment.suspended_scaling,
-        save=lambda record: store.update(deployment, suspended_scaling=record),
-    )
+    resume_if_suspended(aws, store, deployment, state=state)
 
     if deployment.previous_model_package_arn:
         if env.current_baseline_uri:  # the restored model's baselines go back in front of monitoring
@@ -193,13 +188,12 @@ def _request_restore(
         restore = _recreate(deployment, state, env=env, aws=aws)
     # The pinned config may be on another instance type than the live one (CloudFormation changed it since).
     update_endpoint(
-        aws.sagemaker,
-        aws.autoscaling,
+        aws,
+        store,
+        deployment,
         endpoint=env.endpoint_name,
         live_config=state.config_name,
         target_config=restore,
-        recorded=deployment.suspended_scaling,
-        save=lambda record: store.update(deployment, suspended_scaling=record),
     )
     store.update(
         deployment,

@@ -29,6 +29,8 @@ from datetime import datetime
 from typing import Any
 
 from lambdas.deployment.endpoint import EndpointState, describe_config, request_update
+from lambdas.deployment.history import Deployment, HistoryStore
+from lambdas.deployment.runtime import Aws
 
 NAMESPACE = "sagemaker"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
@@ -206,31 +208,39 @@ def resume(
 
 
 def update_endpoint(
-    sagemaker: Any,
-    autoscaling: Any,
+    aws: Aws,
+    store: HistoryStore,
+    deployment: Deployment,
     *,
     endpoint: str,
     live_config: str,
     target_config: str,
-    recorded: str,
-    save: Callable[[str], object],
     deployment_config: Mapping[str, Any] | None = None,
 ) -> None:
-    """``request_update`` from ``live_config`` to ``target_config``, with the scaling of every variant whose
-    instance type changes suspended first (``recorded``: the deployment's saved record, ``save`` stores a new one)."""
-    live = describe_config(sagemaker, live_config) or {}
-    target = describe_config(sagemaker, target_config) or {}
+    """``request_update`` from ``live_config`` to ``target_config`` for ``deployment``, with the scaling of every
+    variant whose instance type changes suspended first (the record saved on the deployment's history item)."""
+    live = describe_config(aws.sagemaker, live_config) or {}
+    target = describe_config(aws.sagemaker, target_config) or {}
     variants = variants_to_suspend(live, target)
     if variants:
-        suspend(autoscaling, endpoint=endpoint, variants=variants, recorded=decode(recorded), save=save)
-    request_update(sagemaker, endpoint=endpoint, config=target_config, deployment_config=deployment_config)
+        suspend(
+            aws.autoscaling,
+            endpoint=endpoint,
+            variants=variants,
+            recorded=decode(deployment.suspended_scaling),
+            save=lambda record: store.update(deployment, suspended_scaling=record),
+        )
+    request_update(aws.sagemaker, endpoint=endpoint, config=target_config, deployment_config=deployment_config)
 
 
-def resume_if_suspended(
-    autoscaling: Any, *, state: EndpointState, recorded: str, save: Callable[[str], object]
-) -> list[str]:
+def resume_if_suspended(aws: Aws, store: HistoryStore, deployment: Deployment, *, state: EndpointState) -> list[str]:
     """Once the endpoint is InService on the requested config: put back what ``update_endpoint`` suspended."""
-    if not recorded:
+    if not deployment.suspended_scaling:
         return []
-    live_variants = [str(v.get("VariantName")) for v in state.variants]
-    return resume(autoscaling, endpoint=state.name, live_variants=live_variants, record=decode(recorded), save=save)
+    return resume(
+        aws.autoscaling,
+        endpoint=state.name,
+        live_variants=[str(v.get("VariantName")) for v in state.variants],
+        record=decode(deployment.suspended_scaling),
+        save=lambda record: store.update(deployment, suspended_scaling=record),
+    )

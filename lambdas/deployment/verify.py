@@ -37,12 +37,7 @@ def verify(event: object, *, env: DeploymentEnv, aws: Aws, now: datetime) -> dic
         metrics.add_metric(name="SilentRollbackDetected", unit="Count", value=1)
         raise
     # The endpoint is InService on the requested config: scaling suspended for the update comes back now.
-    resume_if_suspended(
-        aws.autoscaling,
-        state=state,
-        recorded=deployment.suspended_scaling,
-        save=lambda record: store.update(deployment, suspended_scaling=record),
-    )
+    resume_if_suspended(aws, store, deployment, state=state)
     metrics.add_metric(name="DeploymentVerified", unit="Count", value=1)
     return {
         "deployment_id": deployment.deployment_id,

@@ -1,5 +1,5 @@
-"""Both monitoring backends build their SageMaker job role with the one helper (``MonitoringJobRole``), so the
-drift job's and Model Monitor's grants cannot drift apart."""
+"""Both monitoring backends' job roles and the serving model's role come from the one helper
+(``SageMakerExecutionRole``), so the drift job's and Model Monitor's grants cannot drift apart."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from constructs import Construct
 
 from config import FRAUD_DETECTION, ModelDeployment
 from mlops_constructs.drift_job import DriftMonitoringJob
-from mlops_constructs.job_role import MonitoringJobRole
 from mlops_constructs.model_monitor import ModelMonitorSchedules
+from mlops_constructs.sagemaker_role import SageMakerExecutionRole
+from mlops_constructs.serving_endpoint import ServingEndpoint
 from tests.support.environments import PROD_WITH_MODEL_MONITOR
 
 DEPLOYMENT = ModelDeployment(spec=FRAUD_DETECTION, env=PROD_WITH_MODEL_MONITOR)
@@ -26,11 +27,11 @@ def scope() -> tuple[cdk.Stack, kms.Key, dict[str, s3.IBucket]]:
     return stack, kms.Key(stack, "Key"), buckets
 
 
-def job_roles(construct: Construct) -> list[MonitoringJobRole]:
-    return [c for c in construct.node.find_all() if isinstance(c, MonitoringJobRole)]
+def execution_roles(construct: Construct) -> list[SageMakerExecutionRole]:
+    return [c for c in construct.node.find_all() if isinstance(c, SageMakerExecutionRole)]
 
 
-def test_the_drift_job_and_model_monitor_use_the_one_job_role_helper() -> None:
+def test_the_monitoring_jobs_and_the_serving_model_use_the_one_role_helper() -> None:
     stack, key, b = scope()
     drift = DriftMonitoringJob(
         stack,
@@ -55,7 +56,16 @@ def test_the_drift_job_and_model_monitor_use_the_one_job_role_helper() -> None:
         reports_bucket=b["R"],
     )
 
-    (drift_helper,) = job_roles(drift)
-    (monitor_helper,) = job_roles(monitor)
-    assert drift.job_role is drift_helper.role
-    assert monitor.role is monitor_helper.role
+    serving = ServingEndpoint(
+        stack,
+        "Serving",
+        deployment=DEPLOYMENT,
+        key=key,
+        artifacts_bucket=b["A"],
+        data_capture_bucket=b["C"],
+        owner_topic=sns.Topic(stack, "Owner"),
+    )
+
+    assert execution_roles(drift) == [drift.job_role]
+    assert execution_roles(monitor) == [monitor.role]
+    assert execution_roles(serving) == [serving.role]
