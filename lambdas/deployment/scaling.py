@@ -1,9 +1,9 @@
 """Application Auto Scaling around an endpoint update that changes a scaled variant's instance type.
 
 "If the update would change the instance type for any model that is a target for auto scaling, the update fails"
-(SageMaker Developer Guide, "Update endpoints that use auto scaling"; docs/platform-facts.md#autoscaling-and-
-instance-types). The same holds for an update that removes a scaled variant. So every endpoint update the steps
-make goes through ``update_endpoint``:
+(SageMaker Developer Guide, "Update endpoints that use auto scaling";
+docs/platform-facts.md#autoscaling-and-instance-types). The same holds for an update that removes a scaled
+variant. So every endpoint update the steps make goes through ``update_endpoint``:
 
 - it compares the live config's production variants with the target config's; for each variant whose instance
   type changes (or that goes away) and that is a registered scalable target, it records the target (min and max

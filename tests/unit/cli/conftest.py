@@ -21,6 +21,7 @@ from lambdas.deployment.settings import DeploymentEnv
 from tests.unit.deployment.conftest import (
     ACCOUNT,
     REGION,
+    AutoScaling,
     FakeCloudWatch,
     FakeSageMaker,
     World,
@@ -152,12 +153,14 @@ def cli() -> Iterator[Cli]:
 def empty() -> Iterator[Cli]:
     """An account where nothing of the model is deployed (no tables, endpoint, pointer, state machine)."""
     with mock_aws():
+        autoscaling = AutoScaling(client("application-autoscaling"))
         yield Cli(
             world=World(
-                sagemaker=FakeSageMaker(client("sagemaker")),
+                sagemaker=FakeSageMaker(client("sagemaker"), autoscaling),
                 ssm=client("ssm"),
                 dynamodb=client("dynamodb"),
                 s3=client("s3"),
                 cloudwatch=FakeCloudWatch(),
+                autoscaling=autoscaling,
             )
         )
