@@ -1,137 +1,115 @@
-"""Source files shipped to S3 for SageMaker jobs, under a content-addressed prefix.
+"""Source files for SageMaker jobs, shipped as one CDK file asset: a zip in the bootstrap assets bucket.
 
-``s3://<bucket>/code/<name>/<sha256 of paths, bytes and extra files>/``: a change to any file is a new prefix
-(and so a new pipeline definition or job request), never a silent in-place edit under a running job. Earlier
-bundles are kept (``prune=False``): running executions and registered packages refer to them. Uploaded with
-CDK's BucketDeployment, whose provider Lambda is CDK-owned; its cdk-nag findings are acknowledged here once.
+The bundle (files of the repository plus generated files such as ``spec.json``) is staged into a directory of
+the cloud assembly and referenced as an ``aws_s3_assets.Asset``: the CDK CLI zips it and uploads it to
+``s3://cdk-<qualifier>-assets-<account>-<region>/<sha256 of the bundle>.zip`` when it publishes the stack's
+assets, before the stack deploys. No custom resource copies anything (nothing runs a Lambda to deploy code),
+and the key is the content hash: a change to any file is a new key, so a new pipeline definition or job
+request, never a silent in-place edit under a running job. Earlier zips stay in the bucket for executions that
+still reference them (``cdk gc`` keeps assets that deployed stacks reference).
+
+A job gets the zip as its ``code`` input (``pipeline_defs.definition.bundle_input``) and unpacks it with the
+standard library before it runs (``bundle_entrypoint``). ``grant_read`` lets a job role read exactly that
+object. The bootstrap bucket is encrypted with the AWS managed S3 key (``cdk bootstrap``'s default) or the
+bootstrap's own key, whose policy lets the account's principals use it through S3: a reader needs no KMS
+statement of its own (docs/platform-facts.md#cdk-file-assets).
 """
 
 from __future__ import annotations
 
 import hashlib
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
-from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_s3_deployment as s3deploy
+from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from mlops_constructs.python_function import retention
-
 ROOT = Path(__file__).resolve().parent.parent
-_BASIC_EXECUTION_ROLE = "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+STAGING_DIR = "code-bundles"  # under the cloud assembly's root directory
 
 
-def _files(includes: Sequence[str]) -> list[Path]:
+def bundle_files(includes: Sequence[str], *, root: Path | None = None) -> list[Path]:
+    """Every file of ``includes`` (files or directories relative to ``root``, by default the repository), without
+    bytecode caches."""
+    root = root or ROOT
     files: list[Path] = []
     for entry in includes:
-        path = ROOT / entry
+        path = root / entry
         if path.is_file():
             files.append(path)
-        else:
+        elif path.is_dir():
             files.extend(
                 sorted(
                     p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
                 )
             )
+        else:
+            raise ValueError(f"code bundle: '{entry}' is neither a file nor a directory under {root}")
     return files
 
 
-def bundle_hash(includes: Sequence[str], extra_files: Mapping[str, str]) -> str:
-    """Content hash of the bundle: every included file's path and bytes, and the extra files."""
+def stage_bundle(
+    outdir: Path, *, includes: Sequence[str], extra_files: Mapping[str, str], root: Path | None = None
+) -> Path:
+    """Copy the bundle into ``outdir/code-bundles/<content hash>/`` (once per content) and return that directory.
+
+    The directory name is a hash of the files' paths and bytes, so two bundles with the same content share one
+    directory, and the asset CDK makes of it gets the same key.
+    """
+    root = root or ROOT
+    contents = {p.relative_to(root).as_posix(): p.read_bytes() for p in bundle_files(includes, root=root)}
+    for name, text in extra_files.items():
+        if name in contents:
+            raise ValueError(f"code bundle: extra file '{name}' would replace a file of the bundle")
+        contents[name] = text.encode("utf-8")
     digest = hashlib.sha256()
-    for path in _files(includes):
-        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    for name in sorted(extra_files):
-        digest.update(name.encode() + b"\0" + extra_files[name].encode() + b"\0")
-    return digest.hexdigest()[:16]
-
-
-def _excludes(includes: Sequence[str]) -> list[str]:
-    """Git-style patterns keeping only ``includes`` (files or directories, relative to the repository)."""
-    patterns = ["*"]
-    for entry in includes:
-        parts = entry.split("/")
-        for depth in range(1, len(parts)):
-            parent = "/".join(parts[:depth])
-            patterns += [f"!{parent}/", f"{parent}/*"]
-        patterns.append(f"!{entry}" if (ROOT / entry).is_file() else f"!{entry}/")
-        if not (ROOT / entry).is_file():
-            patterns.append(f"!{entry}/**")
-    # Re-including a parent also re-excludes its other children; keep the includes themselves included.
-    for entry in includes:
-        patterns.append(f"!{entry}" if (ROOT / entry).is_file() else f"!{entry}/**")
-    return [*patterns, "**/__pycache__/", "**/*.pyc"]
+    for name in sorted(contents):
+        digest.update(name.encode() + b"\0" + contents[name] + b"\0")
+    target = outdir / STAGING_DIR / digest.hexdigest()
+    if not target.is_dir():
+        scratch = target.with_name(target.name + ".partial")
+        shutil.rmtree(scratch, ignore_errors=True)
+        for name, content in contents.items():
+            path = scratch / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        scratch.rename(target)
+    return target
 
 
 class CodeBundle(Construct):
-    def __init__(
-        self,
-        scope: Construct,
-        id_: str,
-        *,
-        name: str,
-        includes: Sequence[str],
-        extra_files: Mapping[str, str],
-        bucket: s3.IBucket,
-        key: kms.IKey,
-        log_retention_days: int,
-    ) -> None:
+    """One zip of source files for SageMaker jobs, as a CDK file asset.
+
+    Attributes: ``s3_uri`` (``s3://<bootstrap assets bucket>/<hash>.zip``, concrete when the stack's account and
+    region are), ``bucket_name``, ``object_key``, and ``asset`` (the ``aws_s3_assets.Asset``).
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, includes: Sequence[str], extra_files: Mapping[str, str]) -> None:
         super().__init__(scope, id_)
-        self.prefix = f"code/{name}/{bundle_hash(includes, extra_files)}"
-        self.s3_uri = f"s3://{bucket.bucket_name}/{self.prefix}"
-        self.deployment = s3deploy.BucketDeployment(
-            self,
-            "Upload",
-            sources=[
-                s3deploy.Source.asset(str(ROOT), exclude=_excludes(includes), ignore_mode=cdk.IgnoreMode.GIT),
-                *(s3deploy.Source.data(file, content) for file, content in sorted(extra_files.items())),
-            ],
-            destination_bucket=bucket,
-            destination_key_prefix=self.prefix,
-            prune=False,
-            retain_on_delete=True,
-            server_side_encryption=s3deploy.ServerSideEncryption.AWS_KMS,
-            server_side_encryption_aws_kms_key_id=key.key_arn,
-            memory_limit=512,
-            log_group=logs.LogGroup(
-                self,
-                "Logs",
-                retention=retention(log_retention_days),
-                encryption_key=key,
-                removal_policy=cdk.RemovalPolicy.DESTROY,
-            ),
-        )
-        self.deployment.handler_role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["kms:Encrypt", "kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn])
-        )
-        _acknowledge_provider(cdk.Stack.of(self), bucket)
+        stage = cdk.Stage.of(self)
+        if stage is None:
+            raise ValueError("code bundle: the construct must be inside an App or a Stage")
+        staged = stage_bundle(Path(stage.outdir), includes=includes, extra_files=extra_files)
+        self.asset = s3_assets.Asset(self, "Zip", path=str(staged))
+        self.bucket_name = self.asset.s3_bucket_name
+        self.object_key = self.asset.s3_object_key
+        self.s3_uri = self.asset.s3_object_url
 
-
-def _acknowledge_provider(stack: cdk.Stack, bucket: s3.IBucket) -> None:
-    singleton = next(c for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment"))
-    partition = cdk.region_info.RegionInfo.get(stack.region).partition or "aws"
-    bootstrap_assets = f"cdk-hnb659fds-assets-{stack.account}-{stack.region}"
-    groups = (
-        "CDK's BucketDeployment grants read on the CDK asset and write on the code prefix with its standard "
-        "action groups."
-    )
-    reasons = {
-        f"AwsSolutions-IAM4[Policy::{_BASIC_EXECUTION_ROLE}]": "CDK's BucketDeployment provider attaches the basic "
-        "execution role for its own logs.",
-        "AwsSolutions-L1": "CDK's BucketDeployment provider pins its runtime with the aws-cdk-lib version.",
-        **{
-            f"AwsSolutions-IAM5[Action::{action}]": groups
-            for action in ("s3:Abort*", "s3:DeleteObject*", "s3:GetBucket*", "s3:GetObject*", "s3:List*")
-        },
-        f"AwsSolutions-IAM5[Resource::arn:{partition}:s3:::{bootstrap_assets}/*]": "The provider reads the bundle's "
-        "asset zip from the CDK bootstrap bucket.",
-        f"AwsSolutions-IAM5[Resource::arn:{partition}:s3:::{bucket.bucket_name}/*]": "The provider's write grant "
-        "covers the destination bucket; objects land under the code prefix.",
-    }
-    for finding, reason in reasons.items():
-        cdk.Validations.of(singleton).acknowledge(cdk.Acknowledgment(id=finding, reason=reason))
+    def grant_read(self, role: iam.IRole) -> None:
+        """Read of exactly the bundle's object: ``s3:GetObject`` on it, and ``s3:ListBucket`` of the bucket only
+        for its key (SageMaker lists an ``S3Prefix`` input before it downloads it)."""
+        stack = cdk.Stack.of(self)
+        bucket_arn = stack.format_arn(service="s3", region="", account="", resource=self.bucket_name)
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"{bucket_arn}/{self.object_key}"])
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[bucket_arn],
+                conditions={"StringEquals": {"s3:prefix": [self.object_key]}},
+            )
+        )

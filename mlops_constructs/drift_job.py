@@ -11,9 +11,10 @@ A Standard state machine runs on the monitoring schedule (hourly to daily, the s
    ``statistics.json``, ``constraint_violations.json``, ``drift_report.json``, ``report.html`` and the per-feature
    CloudWatch metrics the drift alarms watch.
 
-Jobs run on the scikit-learn framework image, which already has the job's only dependency (numpy); the code
-ships as a content-addressed bundle. A failed run notifies the owner and fails visibly (alarm on
-``ExecutionsFailed``).
+Jobs run on the scikit-learn framework image, which already has the job's only dependency (numpy:
+``pipeline_defs/images.py``), so nothing is installed and nothing is downloaded at run time; the code ships as
+a content-addressed CDK file asset (``mlops_constructs/code_bundle.py``) that the entrypoint unpacks. A failed
+run notifies the owner and fails visibly (alarm on ``ExecutionsFailed``).
 """
 
 from __future__ import annotations
@@ -41,9 +42,10 @@ from mlops_constructs.permissions import allow_unscoped
 from mlops_constructs.python_function import PythonFunction, retention
 from mlops_constructs.sagemaker_role import SageMakerExecutionRole
 from monitoring_job.config import job_config_from_spec
-from pipeline_defs.definition import processing_image_uri
+from pipeline_defs.definition import CODE_DIR, bundle_entrypoint, bundle_input, processing_image_uri
 
-CODE_DIR = "/opt/ml/processing/input/code"
+# The drift job's code bundle; a test (tests/unit/pipeline_definition/test_images.py) follows the job's imports
+# through exactly these files.
 BUNDLE_INCLUDES = ("monitoring_job",)
 _VOLUME_GB = 20
 
@@ -70,12 +72,8 @@ class DriftMonitoringJob(Construct):
         self.code = CodeBundle(
             self,
             "Code",
-            name=f"{spec.name}-monitoring",
             includes=BUNDLE_INCLUDES,
             extra_files={"job_config.json": json.dumps(job_config, sort_keys=True, indent=2)},
-            bucket=artifacts_bucket,
-            key=key,
-            log_retention_days=env.storage.log_retention_days,
         )
 
         # ---- 1. the window ----
@@ -129,7 +127,8 @@ class DriftMonitoringJob(Construct):
             )
         )
 
-        # The Processing jobs' role: read captures, baseline, code and shards; write reports; publish drift metrics.
+        # The Processing jobs' role: read captures, baseline, shards and the code bundle; write reports; publish drift
+        # metrics.
         self.job_role = SageMakerExecutionRole(
             self,
             "JobRole",
@@ -138,7 +137,6 @@ class DriftMonitoringJob(Construct):
             reads=[
                 (data_capture_bucket, f"{capture_prefix(deployment)}/*"),
                 (artifacts_bucket, f"{current_baseline_prefix(deployment)}/*"),
-                (artifacts_bucket, f"{self.code.prefix}/*"),
                 (reports_bucket, f"{reports_prefix}/*"),
             ],
             writes=[(reports_bucket, f"{reports_prefix}/*")],
@@ -147,11 +145,11 @@ class DriftMonitoringJob(Construct):
             metrics_namespace=DATA_QUALITY_NAMESPACE,
             lists_prefixes=True,
         )
+        self.code.grant_read(self.job_role)
 
         # ---- the state machine ----
         image = processing_image_uri(env.region)
         baseline_uri = f"s3://{artifacts_bucket.bucket_name}/{current_baseline_prefix(deployment)}/data-quality"
-        code_uri = f"s3://{artifacts_bucket.bucket_name}/{self.code.prefix}"
         name_prefix = deployment.prefix[:20].rstrip("-")
 
         def job(
@@ -176,7 +174,7 @@ class DriftMonitoringJob(Construct):
                         "RoleArn": self.job_role.role_arn,
                         "AppSpecification": {
                             "ImageUri": image,
-                            "ContainerEntrypoint": ["python3", "-m", "monitoring_job", *arguments],
+                            "ContainerEntrypoint": bundle_entrypoint(["python3", "-m", "monitoring_job", *arguments]),
                         },
                         "Environment": {"PYTHONPATH": CODE_DIR},
                         "ProcessingInputs": [
@@ -191,16 +189,7 @@ class DriftMonitoringJob(Construct):
                                     "S3DataDistributionType": "FullyReplicated",
                                 },
                             },
-                            {
-                                "InputName": "code",
-                                "S3Input": {
-                                    "S3Uri": code_uri,
-                                    "LocalPath": CODE_DIR,
-                                    "S3DataType": "S3Prefix",
-                                    "S3InputMode": "File",
-                                    "S3DataDistributionType": "FullyReplicated",
-                                },
-                            },
+                            bundle_input(self.code.s3_uri),
                         ],
                         "ProcessingOutputConfig": {
                             "KmsKeyId": key.key_arn,

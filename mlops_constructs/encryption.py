@@ -5,20 +5,36 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 _USE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
 
 
+def key_arn_parameter_name(environment: str) -> str:
+    """The SSM parameter that holds the platform key's ARN in ``environment`` (written by ``PlatformKey``)."""
+    return f"/mlops/{environment}/platform-key-arn"
+
+
 class PlatformKey(Construct):
     """A rotating customer-managed key whose policy lets the platform's AWS services use it.
+
+    Its ARN is also published as the SSM parameter ``key_arn_parameter_name(environment)``.
 
     Service principals are limited to this account with ``aws:SourceAccount`` (confused-deputy protection);
     CloudWatch Logs is further limited to this account's log groups through the encryption context, as the
     CloudWatch Logs guide for ``AssociateKmsKey`` prescribes.
     """
 
-    def __init__(self, scope: Construct, id_: str, *, alias: str, removal_policy: cdk.RemovalPolicy) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        alias: str,
+        arn_parameter_name: str,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
         super().__init__(scope, id_)
         stack = cdk.Stack.of(self)
         self.key = kms.Key(
@@ -72,4 +88,13 @@ class PlatformKey(Construct):
                     }
                 },
             )
+        )
+        # The key's ARN at a known name, for templates that need it where a cross-stack reference is not
+        # documented to work: an SSM-typed template parameter is a plain Ref (the pipeline body's Fn::Sub).
+        self.arn_parameter = ssm.StringParameter(
+            self,
+            "ArnParameter",
+            parameter_name=arn_parameter_name,
+            string_value=self.key.key_arn,
+            description="ARN of the MLOps platform's KMS key",
         )

@@ -1,11 +1,13 @@
 """The SageMaker training pipeline of one model, embedded in ``AWS::SageMaker::Pipeline``.
 
 The definition is built at synth by ``pipeline_defs.definition`` (SageMaker Python SDK v3, offline and
-deterministic). Values only CloudFormation knows (the pipeline role, the platform key) are ``${Name}``
-placeholders filled by ``Fn::Sub``; bucket names are deterministic (ADR 0005) and passed as they are. The step
-scripts are uploaded as a code bundle to ``s3://<artifacts>/code/<model>/<content hash>/``, so a script change
-is a new prefix and a new definition, never a silent in-place change. The rendered definition is written
-beside the stack's template in ``cdk.out`` for review.
+deterministic). Values only CloudFormation knows are ``${Name}`` placeholders filled by ``Fn::Sub`` from
+functions the Fn::Sub documentation allows in its variable map: the pipeline role (``Fn::GetAtt``) and the
+platform key's ARN (``Ref`` of an SSM-typed template parameter: the platform stack publishes the ARN as an SSM
+parameter, ``mlops_constructs/encryption.py``). Bucket names are deterministic (ADR 0005) and passed as they
+are. The step scripts ship as a code bundle, a CDK file asset (``mlops_constructs/code_bundle.py``) whose key
+is its content hash, so a script change is a new key and a new definition, never a silent in-place change.
+The rendered definition is written beside the stack's template in ``cdk.out`` for review.
 """
 
 from __future__ import annotations
@@ -17,17 +19,20 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from config import ModelDeployment
 from mlops_constructs.athena import glue_database_name, labels_table_name, workgroup_name
 from mlops_constructs.code_bundle import CodeBundle
+from mlops_constructs.encryption import key_arn_parameter_name
 from mlops_constructs.feature_store import glue_table_name
 from mlops_constructs.nag import object_finding
 from mlops_constructs.permissions import allow_unscoped
 from pipeline_defs.definition import PipelineContext, build_pipeline_definition, spec_json
 
-# The code bundle: the step scripts and the shared feature module they import (pipeline_defs/definition.py).
+# The code bundle: the step scripts and the shared modules they import (pipeline_defs/definition.py). A test
+# (tests/unit/pipeline_definition/test_images.py) follows every step's imports through exactly these files.
 BUNDLE_INCLUDES = ("pipeline_defs/__init__.py", "pipeline_defs/scripts", "lambdas/__init__.py", "lambdas/shared")
 
 
@@ -47,17 +52,7 @@ class TrainingPipeline(Construct):
         super().__init__(scope, id_)
         stack = cdk.Stack.of(self)
         spec = deployment.spec
-        self.code = CodeBundle(
-            self,
-            "Code",
-            name=spec.name,
-            includes=BUNDLE_INCLUDES,
-            extra_files={"spec.json": spec_json(spec)},
-            bucket=artifacts_bucket,
-            key=key,
-            log_retention_days=deployment.env.storage.log_retention_days,
-        )
-        self.code_prefix = self.code.prefix
+        self.code = CodeBundle(self, "Code", includes=BUNDLE_INCLUDES, extra_files={"spec.json": spec_json(spec)})
         self.pipeline_name = deployment.pipeline_name
         self.runs_prefix = f"pipelines/{deployment.pipeline_name}"
 
@@ -77,6 +72,7 @@ class TrainingPipeline(Construct):
             ground_truth=ground_truth_bucket,
             model_package_group_arn=model_package_group_arn,
         )
+        self.code.grant_read(self.role)
 
         context = PipelineContext(
             region=deployment.env.region,
@@ -85,7 +81,7 @@ class TrainingPipeline(Construct):
             offline_store_bucket=offline_store_bucket.bucket_name,
             ground_truth_bucket=ground_truth_bucket.bucket_name,
             kms_key_arn="${KmsKeyArn}",
-            code_prefix=self.code_prefix,
+            code_bundle=self.code.s3_uri,
             glue_database=glue_database_name(deployment.env.name),
             athena_workgroup=workgroup_name(deployment.env.name),
             labels_table=labels_table_name(deployment),
@@ -97,6 +93,9 @@ class TrainingPipeline(Construct):
             outdir.mkdir(parents=True, exist_ok=True)
             (outdir / f"{stack.artifact_id}.pipeline-definition.json").write_text(self.definition + "\n")
 
+        # Fn::Sub's variable map takes Ref and Fn::GetAtt (among others), not a cross-stack Fn::GetStackOutput: the
+        # key's ARN comes in as a template parameter resolved from the platform's SSM parameter at deploy time.
+        self.key_arn = ssm.StringParameter.value_for_string_parameter(self, key_arn_parameter_name(deployment.env.name))
         self.pipeline = sagemaker.CfnPipeline(
             self,
             "Pipeline",
@@ -106,11 +105,10 @@ class TrainingPipeline(Construct):
             role_arn=self.role.role_arn,
             pipeline_definition={
                 "PipelineDefinitionBody": cdk.Fn.sub(
-                    self.definition, {"PipelineRoleArn": self.role.role_arn, "KmsKeyArn": key.key_arn}
+                    self.definition, {"PipelineRoleArn": self.role.role_arn, "KmsKeyArn": self.key_arn}
                 )
             },
         )
-        self.pipeline.node.add_dependency(self.code.deployment)
         self.pipeline.node.add_dependency(self.role)
 
     @property
@@ -217,7 +215,6 @@ class TrainingPipeline(Construct):
             iam.PolicyStatement(
                 actions=["s3:GetObject"],
                 resources=[
-                    artifacts.arn_for_objects(f"code/{spec.name}/*"),
                     offline_store.arn_for_objects(f"offline-store/{spec.name}/*"),
                     ground_truth.arn_for_objects(f"labels/{spec.name}/*"),
                 ],
@@ -286,7 +283,6 @@ class TrainingPipeline(Construct):
                 "Each execution writes under its own prefix; registered packages' files (the bootstrap's "
                 "included) live under the model's registered-artifacts prefix.",
             ),
-            (artifacts, f"code/{spec.name}/*", "Code bundles are versioned by content hash under the model's prefix."),
             (
                 offline_store,
                 f"offline-store/{spec.name}/*",

@@ -8,26 +8,28 @@ location is explicit, and the code is referenced in S3, so nothing is uploaded a
 
 Steps (step name: what it runs)::
 
-    Dataset -> Preprocess -> Train -> Evaluate -+-> Baseline -+-> CheckCandidate --if--> Register
-                                                +-> Decide ---+                  --else-> (end: Succeeded)
+    Dataset -> Preprocess -> Train -> Score -> Evaluate -+-> Baseline -+-> CheckCandidate --if--> Register
+                                                         +-> Decide ---+                  --else-> (end: Succeeded)
 
-- ``Dataset``, ``Preprocess``, ``Evaluate``, ``Baseline``, ``Decide``: processing jobs that run
-  ``python3 -m pipeline_defs.scripts.<module>`` from the code bundle (see below) on the SageMaker
-  scikit-learn image (``SKLEARN_VERSION``, Python 3.12: the scripts need Python >= 3.11), after
-  ``pip install -r pipeline_defs/scripts/requirements.txt`` (so the jobs need a route to PyPI or a mirror);
-- ``Dataset`` runs the point-in-time query on Athena (``--engine athena``) for the ``WindowStart``..``WindowEnd``
-  label window: over each feature group's offline-store Glue table (``feature_table_name``) and the labels'
-  Glue table in the context's Glue database, in the context's workgroup (which enforces the result location
-  and its encryption). The pipeline execution id scopes the query's idempotency token, so a retried job finds
-  its first attempt's query and a later execution never gets an earlier one's result;
-- ``Train``: the built-in XGBoost algorithm (``XGBOOST_VERSION``, algorithm mode, ``binary:logistic``), with
+- every processing step runs ``python3 -m <module>`` from the code bundle (below) on an image that already
+  holds what the module imports (``pipeline_defs/images.py``): nothing is installed and no package index is
+  reached at run time;
+- ``Dataset``, ``Preprocess``, ``Evaluate``, ``Baseline``, ``Decide``: ``pipeline_defs.scripts.<module>`` on the
+  SageMaker scikit-learn image (``images.SKLEARN``, Python 3.12: the scripts need Python >= 3.11);
+- ``Dataset`` runs the point-in-time query on Athena (``--engine athena``, boto3) for the ``WindowStart``..
+  ``WindowEnd`` label window: over each feature group's offline-store Glue table (``feature_table_name``) and
+  the labels' Glue table in the context's Glue database, in the context's workgroup (which enforces the result
+  location and its encryption). The pipeline execution id scopes the query's idempotency token, so a retried
+  job finds its first attempt's query and a later execution never gets an earlier one's result;
+- ``Train``: the built-in XGBoost algorithm (``images.XGBOOST``, algorithm mode, ``binary:logistic``), with
   ``scale_pos_weight`` read (JsonGet) from Preprocess's ``summary.json``: negatives / positives of the split;
-- ``Evaluate`` scores the candidate and the champion (``ChampionModelUri``, "" = none) on the same test set and
-  records the objective values and the gate's inputs (``AbsoluteThreshold``, ``MinImprovement``) in
-  ``evaluation.json``; ``Decide`` (``condition.py``) applies the gate to it and writes ``decision.json``
-  (``register``, ``code``, ``reason``). The pipeline cannot add numbers and evaluation.json holds no
-  "champion + MinImprovement" bar (its champion objective is null without a champion), so the champion bar
-  comes from the decision;
+- ``Score`` loads the candidate and the champion (``ChampionModelUri``, "" = none) on the same XGBoost image the
+  algorithm trained them on and writes both models' probabilities on the test split (``scripts/score.py``);
+- ``Evaluate`` turns the scores into metrics and records the objective values and the gate's inputs
+  (``AbsoluteThreshold``, ``MinImprovement``) in ``evaluation.json``; ``Decide`` (``condition.py``) applies the
+  gate to it and writes ``decision.json`` (``register``, ``code``, ``reason``). The pipeline cannot add numbers
+  and evaluation.json holds no "champion + MinImprovement" bar (its champion objective is null without a
+  champion), so the champion bar comes from the decision;
 - ``CheckCandidate`` registers only if ``decision_inputs.candidate_objective`` (evaluation.json) is at least the
   ``AbsoluteThreshold`` parameter AND the decision's ``code`` is one of ``REGISTER_CODES`` (no champion, or
   candidate >= champion + MinImprovement). Otherwise the pipeline ends ``Succeeded`` without registering (no
@@ -35,10 +37,12 @@ Steps (step name: what it runs)::
 - ``Register``: a model package version, ``PendingManualApproval``, with ModelMetrics, DriftCheckBaselines
   and lineage metadata.
 
-Code bundle (uploaded by the CDK construct to ``s3://{artifacts_bucket}/{code_prefix}/``)::
+Code bundle: one zip (``context.code_bundle``, a CDK file asset the construct publishes to the bootstrap assets
+bucket: ``mlops_constructs/code_bundle.py``), content-addressed by its key, given to every processing step as
+the ``code`` input and unpacked by the entrypoint (``bundle_entrypoint``) into ``CODE_DIR``, the jobs'
+``PYTHONPATH``::
 
-    pipeline_defs/__init__.py, pipeline_defs/scripts/*.py, pipeline_defs/scripts/requirements.txt,
-    lambdas/__init__.py, lambdas/shared/__init__.py, lambdas/shared/features.py,
+    pipeline_defs/__init__.py, pipeline_defs/scripts/*.py, lambdas/__init__.py, lambdas/shared/*.py,
     spec.json                                   (``spec_json(spec)``)
 
 S3 layout of one execution (``run_prefix``: ``s3://{artifacts_bucket}/pipelines/{pipeline_name}/{execution_id}``,
@@ -47,16 +51,23 @@ S3 layout of one execution (``run_prefix``: ``s3://{artifacts_bucket}/pipelines/
     dataset/dataset.parquet, dataset/query.sql, dataset/summary.json
     preprocess/{train,validation,test}/<split>.csv, preprocess/baseline/baseline.csv, preprocess/summary.json
     train/<training-job-name>/output/model.tar.gz
+    score/scores.csv
     evaluate/evaluation.json, evaluate/predictions.csv            (EVALUATION_KEY)
     decision/decision.json                                         (DECISION_KEY)
     baseline/data-quality/{statistics,constraints}.json, baseline/model-quality/{statistics,constraints}.json
 
 Step caching is off on purpose: a cached step would leave its outputs under an older execution's prefix.
+
+Synth cost: the SDK builds one definition per model spec and region (``_template``, cached for the process),
+with stand-ins for every per-environment value (environment name, endpoint instance type, Athena names, role,
+key, buckets, bundle); each environment's definition is that template with its own values put in. A test
+checks, for every environment of the real app, that this is byte-identical to building it directly.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import json
 import logging
@@ -69,7 +80,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from config import ModelDeployment, ModelSpec, ObjectiveMetric
+from config import ApprovalMode, EndpointSettings, Environment, ModelDeployment, ModelSpec, ObjectiveMetric
+from pipeline_defs.images import IMAGE_LOOKUP_INSTANCE_TYPE, SKLEARN, XGBOOST, Image
 from pipeline_defs.scripts.condition import DecisionCode
 from pipeline_defs.scripts.spec import step_spec_from_model_spec
 
@@ -105,6 +117,7 @@ PARAMETER_NAMES: tuple[str, ...] = (
 STEP_DATASET = "Dataset"
 STEP_PREPROCESS = "Preprocess"
 STEP_TRAIN = "Train"
+STEP_SCORE = "Score"
 STEP_EVALUATE = "Evaluate"
 STEP_BASELINE = "Baseline"
 STEP_DECIDE = "Decide"
@@ -115,6 +128,7 @@ STEP_REGISTER = "Register"
 DATASET_DIR = "dataset"
 PREPROCESS_DIR = "preprocess"
 TRAIN_DIR = "train"
+SCORE_DIR = "score"
 EVALUATE_DIR = "evaluate"
 BASELINE_DIR = "baseline"
 DECISION_DIR = "decision"
@@ -138,18 +152,11 @@ CONTENT_TYPE = "text/csv"
 DEFAULT_PROCESSING_INSTANCE_TYPE = "ml.m5.xlarge"
 DEFAULT_TRAINING_INSTANCE_TYPE = "ml.m5.xlarge"
 
-# Images. The step scripts need Python >= 3.11 (datetime.UTC, StrEnum, numpy 2.4): of the SageMaker images
-# the SDK knows, only scikit-learn 1.4-2-py312 has it (1.2-1 is Python 3.9, XGBoost 1.7-1 is Python 3.8),
-# so every processing step, Evaluate included, runs there with xgboost==1.7.6 from the scripts' requirements
-# (the same 1.7 line as the training image, so the booster loads as trained).
-SKLEARN_VERSION = "1.4-2-py312"
-XGBOOST_VERSION = "1.7-1"
-
-# Container paths (the scripts' argparse defaults use the same ones).
-CODE_DIR = "/opt/ml/processing/input/code"
-SPEC_DIR = "/opt/ml/processing/input/spec"
-SPEC_FILE = f"{SPEC_DIR}/spec.json"
-REQUIREMENTS = "pipeline_defs/scripts/requirements.txt"
+# Container paths (the scripts' argparse defaults use the same ones). SageMaker downloads the bundle's zip into
+# BUNDLE_DIR; the entrypoint unpacks it into CODE_DIR, the jobs' PYTHONPATH (spec.json is at its root).
+BUNDLE_DIR = "/opt/ml/processing/input/code"
+CODE_DIR = "/opt/ml/processing/code"
+SPEC_FILE = f"{CODE_DIR}/spec.json"
 
 PROCESSING_MAX_RUNTIME_SECONDS = 3 * 3600
 TRAINING_MAX_RUNTIME_SECONDS = 6 * 3600
@@ -161,6 +168,7 @@ TRAINING_VOLUME_GB = 30
 OFFLINE_STORE_PREFIX = "offline-store/{model}"
 
 _ENTRYPOINT_ELEMENT_MAX = 256  # CreateProcessingJob ContainerEntrypoint items
+SCRIPTS = "pipeline_defs.scripts"
 _PLACEHOLDER = re.compile(r"\$\{[A-Za-z0-9_:.]+\}")
 # Glue database and table names (Athena reads them lower case), Athena workgroup names.
 _GLUE_NAME = re.compile(r"^[a-z0-9_]{1,255}$")
@@ -179,7 +187,9 @@ class PipelineContext:
     offline_store_bucket: str  # "${OfflineStoreBucket}"
     ground_truth_bucket: str  # labels live here: s3://<bucket>/labels/<model>/
     kms_key_arn: str  # "${KmsKeyArn}"
-    code_prefix: str  # S3 prefix (in the artifacts bucket) of the code bundle, e.g. "code/<model>/<hash>"
+    # The code bundle's zip: s3://<bucket>/<key>.zip (the CDK file asset: "s3://cdk-hnb659fds-assets-<account>-
+    # <region>/<sha256 of the bundle>.zip"); its key changes with any file of the bundle.
+    code_bundle: str
     # Concrete: the Glue database of the offline-store and labels tables ("mlops_dev_feature_store"), the
     # Athena workgroup the dataset query runs in ("mlops-dev") and the labels' Glue table
     # ("fraud_detection_dev_labels").
@@ -196,7 +206,7 @@ class PipelineContext:
             "offline_store_bucket",
             "ground_truth_bucket",
             "kms_key_arn",
-            "code_prefix",
+            "code_bundle",
         ):
             value = getattr(self, name)
             if not value:
@@ -215,8 +225,12 @@ class PipelineContext:
                 raise ValueError(
                     f"pipeline context: {name} '{getattr(self, name)}' is not {what} (it must be concrete)"
                 )
-        if self.code_prefix.startswith("/") or self.code_prefix.endswith("/"):
-            raise ValueError(f"pipeline context: code_prefix '{self.code_prefix}' must not start or end with '/'")
+        bucket, _, key = self.code_bundle.removeprefix("s3://").partition("/")
+        if not self.code_bundle.startswith("s3://") or not bucket or not key.endswith(".zip") or "/" in key:
+            raise ValueError(
+                f"pipeline context: code_bundle '{self.code_bundle}' is not an s3://<bucket>/<key>.zip URI "
+                "(a file asset's zip at the bucket's root)"
+            )
         if not _METADATA_VALUE.match(self.source_revision) or "$" in self.source_revision:
             raise ValueError(
                 f"pipeline context: source_revision '{self.source_revision}' must be 1-256 letters, digits, "
@@ -232,7 +246,7 @@ class PipelineContext:
             self.offline_store_bucket,
             self.ground_truth_bucket,
             self.kms_key_arn,
-            self.code_prefix,
+            self.code_bundle,
         )
         return frozenset(match for value in values for match in _PLACEHOLDER.findall(value))
 
@@ -270,17 +284,27 @@ def feature_table_name(deployment: ModelDeployment, group: str) -> str:
     return deployment.feature_group_name(group).replace("-", "_")
 
 
-def processing_image_uri(region: str) -> str:
-    """The scikit-learn framework image the processing steps run on (Python 3.12 + numpy), resolved offline.
+def image_uri(image: Image, region: str) -> str:
+    """The ECR URI of ``image`` in ``region``, from the SDK's bundled image table (offline)."""
+    return _image_uri(image.framework, image.version, region)
 
-    The monitoring backend's drift job runs on it too: it needs only the standard library and numpy, so it
-    installs nothing at run time.
-    """
+
+@functools.cache
+def _image_uri(framework: str, version: str, region: str) -> str:
     with _offline_sdk(region) as sdk:
         uri: str = sdk.image_uris.retrieve(
-            "sklearn", region=region, version=SKLEARN_VERSION, instance_type=DEFAULT_PROCESSING_INSTANCE_TYPE
+            framework, region=region, version=version, instance_type=IMAGE_LOOKUP_INSTANCE_TYPE
         )
     return uri
+
+
+def processing_image_uri(region: str) -> str:
+    """The scikit-learn framework image the Python >= 3.11 processing steps run on, resolved offline.
+
+    The monitoring backend's drift job runs on it too: it needs only the standard library and numpy
+    (``pipeline_defs/images.py``), so it installs nothing at run time.
+    """
+    return image_uri(SKLEARN, region)
 
 
 def eval_metric_for(objective: ObjectiveMetric) -> str:
@@ -291,19 +315,122 @@ def eval_metric_for(objective: ObjectiveMetric) -> str:
 def build_pipeline_definition(deployment: ModelDeployment, context: PipelineContext) -> str:
     """The pipeline definition JSON (sorted keys, compact, deterministic) for ``deployment``.
 
-    Makes no network call. The only ``${...}`` sequences in the result are the context's placeholders.
+    Makes no network call. The only ``${...}`` sequences in the result are the context's placeholders. The SDK
+    builds one template per spec, region and source revision (cached for the process: ``_template``); this
+    call puts the environment's values into it. ``build_pipeline_definition_directly`` builds without the
+    template; a test checks that the two agree byte for byte for every environment of the app.
     """
+    _check_region(deployment, context)
+    template = _template(deployment.spec, context.region, context.source_revision)
+    replacements = {
+        **_STANDINS.replacements(_EnvironmentValues.of(deployment, context)),
+        **_Sentinels.for_region(context.region).replacements(context),
+    }
+    text = _render(template, replacements)
+    _check_placeholders(text, context)
+    return text
+
+
+def build_pipeline_definition_directly(deployment: ModelDeployment, context: PipelineContext) -> str:
+    """The same definition, built by the SDK from ``deployment`` itself (no template, no cache)."""
+    _check_region(deployment, context)
+    sentinels = _Sentinels.for_region(context.region)
+    with _offline_sdk(context.region) as sdk:
+        definition = _Builder(sdk, deployment, context, sentinels).definition()
+    text = _render(json.loads(definition), sentinels.replacements(context))
+    _check_placeholders(text, context)
+    return text
+
+
+def _check_region(deployment: ModelDeployment, context: PipelineContext) -> None:
     if deployment.env.region != context.region:
         raise ValueError(
             f"pipeline context: region '{context.region}' is not the environment's region '{deployment.env.region}'"
         )
-    sentinels = _Sentinels.for_context(context)
-    with _offline_sdk(context.region) as sdk:
-        definition = _Builder(sdk, deployment, context, sentinels).definition()
-    document = _substitute(json.loads(definition), sentinels.replacements(context))
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    _check_placeholders(text, context)
-    return text
+
+
+def _render(document: Any, replacements: Mapping[str, str]) -> str:
+    return json.dumps(_substitute(document, replacements), sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+# ---- the per-spec template ----
+
+
+@dataclass(frozen=True)
+class _EnvironmentValues:
+    """Everything in a definition that differs between the environments of one spec and region.
+
+    The builder reads from the environment only its name (in the pipeline, model package group and feature
+    table names, the description and metadata), its region (image URIs, ``--region``) and its endpoint
+    instance type (the registered package's inference instances); the Athena names come from the context.
+    """
+
+    environment: str
+    endpoint_instance_type: str
+    glue_database: str
+    athena_workgroup: str
+    labels_table: str
+
+    @classmethod
+    def of(cls, deployment: ModelDeployment, context: PipelineContext) -> _EnvironmentValues:
+        return cls(
+            environment=deployment.env.name,
+            endpoint_instance_type=deployment.env.endpoint.instance_type,
+            glue_database=context.glue_database,
+            athena_workgroup=context.athena_workgroup,
+            labels_table=context.labels_table,
+        )
+
+    def replacements(self, values: _EnvironmentValues) -> dict[str, str]:
+        """Stand-in -> value, for each field (``self`` holds the stand-ins)."""
+        return {getattr(self, name): getattr(values, name) for name in self.__dataclass_fields__}
+
+
+# Stand-ins the template is built with: valid where they go (config and context validation, the SDK), and
+# strings that occur nowhere else, so putting an environment's values in replaces exactly them.
+_STANDINS = _EnvironmentValues(
+    environment="qzxenvqzx",
+    endpoint_instance_type="ml.qzxinstanceqzx",
+    glue_database="qzxgluedatabaseqzx",
+    athena_workgroup="qzxworkgroupqzx",
+    labels_table="qzxlabelstableqzx",
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _template(spec: ModelSpec, region: str, source_revision: str) -> Any:
+    """The definition of ``spec`` in ``region`` with stand-ins for every per-environment value (parsed JSON).
+
+    Built for an environment that has the stand-in name and endpoint instance type and defaults for every
+    other setting: were the builder to read another setting, an environment whose value is not the default
+    would get a definition that differs from its direct build, which the agreement test would show.
+    """
+    env = Environment(
+        name=_STANDINS.environment,
+        account="000000000000",
+        region=region,
+        retain_stateful=False,
+        termination_protection=False,
+        approval=ApprovalMode.AUTO,
+        endpoint=EndpointSettings(instance_type=_STANDINS.endpoint_instance_type),
+    )
+    sentinels = _Sentinels.for_region(region)
+    context = PipelineContext(
+        region=region,
+        role_arn=sentinels.role_arn,
+        artifacts_bucket=sentinels.artifacts_bucket,
+        offline_store_bucket=sentinels.offline_store_bucket,
+        ground_truth_bucket=sentinels.ground_truth_bucket,
+        kms_key_arn=sentinels.kms_key_arn,
+        code_bundle=sentinels.code_bundle,
+        glue_database=_STANDINS.glue_database,
+        athena_workgroup=_STANDINS.athena_workgroup,
+        labels_table=_STANDINS.labels_table,
+        source_revision=source_revision,
+    )
+    with _offline_sdk(region) as sdk:
+        definition = _Builder(sdk, ModelDeployment(spec=spec, env=env), context, sentinels).definition()
+    return json.loads(definition)
 
 
 # ---- offline SDK ----
@@ -401,13 +528,66 @@ def _offline_sdk(region: str) -> Iterator[_Sdk]:
             logging.disable(logging.CRITICAL)  # the SDK logs INFO/WARNING chatter on every step it builds
             try:
                 modules = {name: importlib.import_module(path) for name, path in _SDK_MODULES.items()}
-                with _schema_checked_once():
+                with _schema_checked_once(), _shared_service_models(), _local_client_names(modules["steps"]):
                     yield _Sdk(**modules)
             finally:
                 logging.disable(saved_disable)
                 root.handlers[:] = saved_root[0]
                 root.setLevel(saved_root[1])
                 boto3.DEFAULT_SESSION = saved_default_session
+
+
+# botocore data loaders by data path, shared by every session the SDK creates while building (see below).
+_LOADERS: dict[str | None, Any] = {}
+
+
+@contextlib.contextmanager
+def _shared_service_models() -> Iterator[None]:
+    """Let every botocore session created meanwhile share one data loader per data path.
+
+    The SDK creates about six boto3 sessions per build (the pipeline session, one local session per processing
+    step) and clients on each; every new session's loader parses the SageMaker service model (several MB of
+    JSON) again: about 1.5 s of a 2.5 s build. A loader caches what it parsed, and clients only read it, so one
+    loader serves them all, as it already does for the clients of one session.
+    """
+    import botocore.loaders  # noqa: PLC0415 - present with boto3
+    import botocore.session  # noqa: PLC0415
+
+    create = botocore.session.create_loader
+
+    def shared(data_path: str | None = None) -> Any:
+        if data_path not in _LOADERS:
+            _LOADERS[data_path] = botocore.loaders.create_loader(data_path)
+        return _LOADERS[data_path]
+
+    botocore.session.create_loader = shared
+    try:
+        yield
+    finally:
+        botocore.session.create_loader = create
+
+
+class _LocalClientNames:
+    """What ``ProcessingStep`` and ``TransformStep`` read from the ``LocalSagemakerClient`` they create: the
+    names of its ``create_processing_job`` and ``create_transform_job`` methods, to check where the step
+    arguments came from. The real client builds a local session (a boto3 session and clients) for that, on
+    every step."""
+
+    def create_processing_job(self) -> None:
+        raise NotImplementedError("local mode is never used while building a definition")
+
+    def create_transform_job(self) -> None:
+        raise NotImplementedError("local mode is never used while building a definition")
+
+
+@contextlib.contextmanager
+def _local_client_names(steps: Any) -> Iterator[None]:
+    real = steps.LocalSagemakerClient
+    steps.LocalSagemakerClient = _LocalClientNames
+    try:
+        yield
+    finally:
+        steps.LocalSagemakerClient = real
 
 
 # SDK modules that validate the SDK config file with ``jsonschema.validate(config, SCHEMA)``: on every config
@@ -495,13 +675,13 @@ class _Sentinels:
     artifacts_bucket: str = "mlops-sentinel-artifacts-bucket"
     offline_store_bucket: str = "mlops-sentinel-offline-store-bucket"
     ground_truth_bucket: str = "mlops-sentinel-ground-truth-bucket"
-    code_prefix: str = "mlops-sentinel-code-prefix"
+    code_bundle: str = "s3://mlops-sentinel-code-bucket/mlops-sentinel-code-bundle.zip"
 
     @classmethod
-    def for_context(cls, context: PipelineContext) -> _Sentinels:
+    def for_region(cls, region: str) -> _Sentinels:
         return cls(
             role_arn="arn:aws:iam::000000000000:role/mlops-sentinel-role",
-            kms_key_arn=f"arn:aws:kms:{context.region}:000000000000:key/mlops-sentinel-kms-key",
+            kms_key_arn=f"arn:aws:kms:{region}:000000000000:key/mlops-sentinel-kms-key",
         )
 
     def replacements(self, context: PipelineContext) -> dict[str, str]:
@@ -511,14 +691,15 @@ class _Sentinels:
             self.artifacts_bucket: context.artifacts_bucket,
             self.offline_store_bucket: context.offline_store_bucket,
             self.ground_truth_bucket: context.ground_truth_bucket,
-            self.code_prefix: context.code_prefix,
+            self.code_bundle: context.code_bundle,
         }
 
 
 def _substitute(node: Any, replacements: Mapping[str, str]) -> Any:
     if isinstance(node, str):
         for sentinel, value in replacements.items():
-            node = node.replace(sentinel, value)
+            if sentinel in node:
+                node = node.replace(sentinel, value)
         return node
     if isinstance(node, list):
         return [_substitute(item, replacements) for item in node]
@@ -528,8 +709,9 @@ def _substitute(node: Any, replacements: Mapping[str, str]) -> Any:
 
 
 def _check_placeholders(text: str, context: PipelineContext) -> None:
-    if "mlops-sentinel" in text:
-        raise AssertionError("pipeline definition: a sentinel was left unreplaced")
+    leftover = [s for s in ("mlops-sentinel", *vars(_STANDINS).values()) if s in text]
+    if leftover:
+        raise AssertionError(f"pipeline definition: stand-ins left unreplaced: {leftover}")
     unknown = set(_PLACEHOLDER.findall(text)) - context.placeholders
     stray = text.count("${") - len(_PLACEHOLDER.findall(text))
     if unknown or stray:
@@ -541,31 +723,37 @@ def _check_placeholders(text: str, context: PipelineContext) -> None:
 
 # ---- the pipeline ----
 
+_UNPACK = f'set -e;python3 -m zipfile -e {BUNDLE_DIR}/*.zip {CODE_DIR};exec "$@"'
 
-def _entrypoint(module: str, *, install: bool, champion: bool = False) -> list[str]:
-    """Container entrypoint of a processing step; the container arguments follow it.
 
-    ``install``: ``bash -c 'cd <code>; pip install -r requirements.txt; exec "$@"' install <command...>``, i.e.
-    install the scripts' requirements, then run the command. The command is ``python3 -m
-    pipeline_defs.scripts.<module>`` (``PYTHONPATH`` is the code bundle). With ``champion`` the first container
-    argument is the champion's model.tar.gz S3 URI, possibly empty: a second ``bash -c`` copies it to a local
-    file and passes that as ``--champion-model`` ("" = no champion), because evaluate.py reads a local path.
-    Every element stays within 256 characters (CreateProcessingJob) and holds no ``${`` (Fn::Sub).
+def bundle_entrypoint(command: Sequence[str]) -> list[str]:
+    """Container entrypoint that unpacks the code bundle, then runs ``command`` (the container arguments follow).
+
+    ``/bin/sh -c 'set -e; python3 -m zipfile -e <BUNDLE_DIR>/*.zip <CODE_DIR>; exec "$@"' unpack <command...>``:
+    the bundle's zip (the job's ``code`` input, the only file in ``BUNDLE_DIR``) is unpacked with the standard
+    library into ``CODE_DIR`` (the jobs' ``PYTHONPATH``), then the command replaces the shell. Nothing is
+    downloaded or installed. Every element stays within 256 characters (CreateProcessingJob) and holds no
+    ``${`` (Fn::Sub).
     """
-    command = ["python3", "-m", f"pipeline_defs.scripts.{module}"]
-    if champion:
-        script = (
-            'set -e;c=;if [ -n "$1" ];then c=/tmp/champion.tar.gz;aws s3 cp --only-show-errors "$1" "$c";fi;'
-            f'shift;exec {" ".join(command)} --champion-model "$c" "$@"'
-        )
-        command = ["/bin/bash", "-c", script, module]
-    if install:
-        script = f'set -e;cd {CODE_DIR};python3 -m pip install -q -r {REQUIREMENTS};exec "$@"'
-        command = ["/bin/bash", "-c", script, "install", *command]
-    for element in command:
+    entrypoint = ["/bin/sh", "-c", _UNPACK, "unpack", *command]
+    for element in entrypoint:
         if len(element) > _ENTRYPOINT_ELEMENT_MAX or "${" in element:
-            raise AssertionError(f"entrypoint element of {module} is too long or holds '${{': {element}")
-    return command
+            raise AssertionError(f"entrypoint element is too long or holds '${{': {element}")
+    return entrypoint
+
+
+def bundle_input(code_bundle: str) -> dict[str, Any]:
+    """The ``code`` ProcessingInput (CreateProcessingJob request shape) of a job that runs ``bundle_entrypoint``."""
+    return {
+        "InputName": "code",
+        "S3Input": {
+            "S3Uri": code_bundle,
+            "LocalPath": BUNDLE_DIR,
+            "S3DataType": "S3Prefix",
+            "S3InputMode": "File",
+            "S3DataDistributionType": "FullyReplicated",
+        },
+    }
 
 
 class _Builder:
@@ -579,11 +767,15 @@ class _Builder:
         self.s = sentinels
         self.session = self._session()
         self.params = self._parameters()
-        self.sklearn_image = sdk.image_uris.retrieve(
-            "sklearn", region=context.region, version=SKLEARN_VERSION, instance_type=DEFAULT_PROCESSING_INSTANCE_TYPE
-        )
-        self.xgboost_image = sdk.image_uris.retrieve("xgboost", region=context.region, version=XGBOOST_VERSION)
-        self.code_uri = f"s3://{self.s.artifacts_bucket}/{self.s.code_prefix}"
+        self.images = {
+            image: sdk.image_uris.retrieve(
+                image.framework,
+                region=context.region,
+                version=image.version,
+                instance_type=IMAGE_LOOKUP_INSTANCE_TYPE,
+            )
+            for image in (SKLEARN, XGBOOST)
+        }
 
     # -- plumbing --
 
@@ -661,11 +853,9 @@ class _Builder:
             ),
         )
 
-    def _code_inputs(self) -> list[Any]:
-        return [
-            self._input("code", self.code_uri + "/", CODE_DIR),
-            self._input("spec", self.code_uri + "/spec.json", SPEC_DIR),
-        ]
+    def _code_input(self) -> Any:
+        """The bundle's zip, for ``bundle_entrypoint`` to unpack (the same input as ``bundle_input``)."""
+        return self._input("code", self.s.code_bundle, BUNDLE_DIR)
 
     def _retry_policies(self) -> list[Any]:
         retry = self.sdk.retry
@@ -693,35 +883,31 @@ class _Builder:
         name: str,
         *,
         module: str,
+        image: Image = SKLEARN,
         inputs: Sequence[Any],
         outputs: Sequence[Any],
         arguments: Sequence[Any],
-        install: bool = True,
-        champion: bool = False,
         property_files: Sequence[Any] = (),
         depends_on: Sequence[Any] = (),
     ) -> Any:
+        """A processing step running ``python3 -m <module>`` from the unpacked bundle on ``image``."""
         processor = self.sdk.processing.Processor(
             role=self.s.role_arn,
-            image_uri=self.sklearn_image,
+            image_uri=self.images[image],
             instance_count=1,
             instance_type=self.params[PROCESSING_INSTANCE_TYPE],
-            entrypoint=_entrypoint(module, install=install, champion=champion),
+            entrypoint=bundle_entrypoint(["python3", "-m", module]),
             volume_size_in_gb=PROCESSING_VOLUME_GB,
             volume_kms_key=self.s.kms_key_arn,
             output_kms_key=self.s.kms_key_arn,
             max_runtime_in_seconds=PROCESSING_MAX_RUNTIME_SECONDS,
-            base_job_name=f"{self.spec.name}-{module}",
-            env={
-                "PYTHONPATH": CODE_DIR,
-                "PYTHONUNBUFFERED": "1",
-                "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-                "PIP_BREAK_SYSTEM_PACKAGES": "1",
-                "PIP_ROOT_USER_ACTION": "ignore",
-            },
+            base_job_name=f"{self.spec.name}-{module.rsplit('.', 1)[-1]}",
+            env={"PYTHONPATH": CODE_DIR, "PYTHONUNBUFFERED": "1"},
             sagemaker_session=self.session,
         )
-        step_args = processor.run(inputs=list(inputs), outputs=list(outputs), arguments=list(arguments))
+        step_args = processor.run(
+            inputs=[self._code_input(), *inputs], outputs=list(outputs), arguments=list(arguments)
+        )
         return self.sdk.steps.ProcessingStep(
             name=name,
             step_args=step_args,
@@ -749,8 +935,8 @@ class _Builder:
         ]
         return self._processing_step(
             STEP_DATASET,
-            module="dataset",
-            inputs=self._code_inputs(),  # Athena reads the offline store and the labels
+            module=f"{SCRIPTS}.dataset",
+            inputs=[],  # Athena reads the offline store and the labels
             outputs=[self._output("dataset", out, DATASET_DIR)],
             arguments=[
                 "--engine",
@@ -785,8 +971,8 @@ class _Builder:
         )
         return self._processing_step(
             STEP_PREPROCESS,
-            module="preprocess",
-            inputs=[*self._code_inputs(), self._input("dataset", self._output_of(dataset, "dataset"), source)],
+            module=f"{SCRIPTS}.preprocess",
+            inputs=[self._input("dataset", self._output_of(dataset, "dataset"), source)],
             outputs=[self._output("preprocessed", out, PREPROCESS_DIR)],
             arguments=["--spec", SPEC_FILE, "--dataset", source, "--output-dir", out],
             property_files=[summary],
@@ -801,7 +987,7 @@ class _Builder:
         h = self.spec.hyperparameters
         eval_metric = eval_metric_for(self.spec.objective)
         trainer = self.sdk.trainer.ModelTrainer(
-            training_image=self.xgboost_image,
+            training_image=self.images[XGBOOST],
             role=self.s.role_arn,
             base_job_name=f"{self.spec.name}-train",
             sagemaker_session=self.session,
@@ -843,30 +1029,47 @@ class _Builder:
             retry_policies=self._retry_policies(),
         )
 
-    def evaluate(self, preprocess: Any, train: Any) -> tuple[Any, Any]:
-        report = self.sdk.properties.PropertyFile(
-            name=EVALUATION_PROPERTY_FILE, output_name="evaluation", path="evaluation.json"
-        )
+    def score(self, preprocess: Any, train: Any) -> Any:
         model, test = "/opt/ml/processing/input/model", "/opt/ml/processing/input/test"
-        out = "/opt/ml/processing/evaluation"
-        step = self._processing_step(
-            STEP_EVALUATE,
-            module="evaluate",
-            champion=True,
+        out = "/opt/ml/processing/output/scores"
+        return self._processing_step(
+            STEP_SCORE,
+            module=f"{SCRIPTS}.score",
+            image=XGBOOST,  # where the model was trained: its xgboost reads the booster
             inputs=[
-                *self._code_inputs(),
                 self._input("model", train.properties.ModelArtifacts.S3ModelArtifacts, model),
                 self._input("test", self._under(preprocess, "preprocessed", "test"), test),
             ],
-            outputs=[self._output("evaluation", out, EVALUATE_DIR)],
+            outputs=[self._output("scores", out, SCORE_DIR)],
             arguments=[
-                self.params[CHAMPION_MODEL_URI],
-                "--spec",
-                SPEC_FILE,
                 "--model",
                 model,
+                "--champion-model",
+                self.params[CHAMPION_MODEL_URI],
                 "--test",
                 test,
+                "--output-dir",
+                out,
+                "--region",
+                self.context.region,
+            ],
+        )
+
+    def evaluate(self, score: Any) -> tuple[Any, Any]:
+        report = self.sdk.properties.PropertyFile(
+            name=EVALUATION_PROPERTY_FILE, output_name="evaluation", path="evaluation.json"
+        )
+        scores, out = "/opt/ml/processing/input/scores", "/opt/ml/processing/evaluation"
+        step = self._processing_step(
+            STEP_EVALUATE,
+            module=f"{SCRIPTS}.evaluate",
+            inputs=[self._input("scores", self._output_of(score, "scores"), scores)],
+            outputs=[self._output("evaluation", out, EVALUATE_DIR)],
+            arguments=[
+                "--spec",
+                SPEC_FILE,
+                "--scores",
+                scores,
                 "--output-dir",
                 out,
                 "--objective",
@@ -888,9 +1091,8 @@ class _Builder:
         )
         return self._processing_step(
             STEP_BASELINE,
-            module="baseline",
+            module=f"{SCRIPTS}.baseline",
             inputs=[
-                *self._code_inputs(),
                 self._input("baseline-data", self._under(preprocess, "preprocessed", "baseline"), data),
                 self._input("evaluation", self._output_of(evaluate, "evaluation"), evaluation),
             ],
@@ -905,12 +1107,8 @@ class _Builder:
         evaluation, out = "/opt/ml/processing/input/evaluation", "/opt/ml/processing/output/decision"
         step = self._processing_step(
             STEP_DECIDE,
-            module="condition",
-            install=False,  # condition.py needs only the standard library
-            inputs=[
-                self._input("code", self.code_uri + "/", CODE_DIR),
-                self._input("evaluation", self._output_of(evaluate, "evaluation"), evaluation),
-            ],
+            module=f"{SCRIPTS}.condition",
+            inputs=[self._input("evaluation", self._output_of(evaluate, "evaluation"), evaluation)],
             outputs=[self._output("decision", out, DECISION_DIR)],
             arguments=["--evaluation", evaluation, "--output-dir", out],
             property_files=[decision],
@@ -944,7 +1142,7 @@ class _Builder:
         execution = sdk.execution_variables.ExecutionVariables
         builder = sdk.model_builder.ModelBuilder(
             s3_model_data_url=train.properties.ModelArtifacts.S3ModelArtifacts,
-            image_uri=self.xgboost_image,
+            image_uri=self.images[XGBOOST],
             role_arn=self.s.role_arn,
             sagemaker_session=self.session,
             # The default ({"auto": True}) makes the builder look up a default bucket for code it never uploads.
@@ -1003,7 +1201,8 @@ class _Builder:
         dataset = self.dataset()
         preprocess = self.preprocess(dataset)
         train = self.train(preprocess)
-        evaluate, report = self.evaluate(preprocess, train)
+        score = self.score(preprocess, train)
+        evaluate, report = self.evaluate(score)
         baseline = self.baseline(preprocess, evaluate)
         decide, decision = self.decide(evaluate)
         register = self.register(train, evaluate, baseline)
@@ -1013,7 +1212,7 @@ class _Builder:
         pipeline = self.sdk.pipeline.Pipeline(
             name=self.deployment.pipeline_name,
             parameters=[self.params[name] for name in PARAMETER_NAMES],
-            steps=[dataset, preprocess, train, evaluate, baseline, decide, check],
+            steps=[dataset, preprocess, train, score, evaluate, baseline, decide, check],
             pipeline_experiment_config=None,
             sagemaker_session=self.session,
         )

@@ -15,7 +15,7 @@ from constructs import Construct
 from config import Environment, ModelDeployment
 from mlops_constructs.athena import AthenaWorkgroup, LabelsTable, glue_database_name
 from mlops_constructs.deployment_history import DeploymentHistory, ModelStateTable, RetrainingState
-from mlops_constructs.encryption import PlatformKey
+from mlops_constructs.encryption import PlatformKey, key_arn_parameter_name
 from mlops_constructs.feature_store import FeatureStore
 from mlops_constructs.model_registry import ModelRegistry
 from mlops_constructs.owner_notifications import OwnerTopic
@@ -65,7 +65,13 @@ class PlatformStack(cdk.Stack):
         )
         removal = cdk.RemovalPolicy.RETAIN if environment.retain_stateful else cdk.RemovalPolicy.DESTROY
         storage = environment.storage
-        self.key = PlatformKey(self, "Encryption", alias=f"alias/mlops-{environment.name}", removal_policy=removal).key
+        self.key = PlatformKey(
+            self,
+            "Encryption",
+            alias=f"alias/mlops-{environment.name}",
+            arn_parameter_name=key_arn_parameter_name(environment.name),
+            removal_policy=removal,
+        ).key
 
         self.access_logs = AccessLogBucket(
             self,

@@ -77,7 +77,7 @@ def model_quality_baseline(evaluation: Any, tolerance: float) -> tuple[dict[str,
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="baseline", description="Monitoring baselines.")
-    parser.add_argument("--spec", type=Path, default=Path("/opt/ml/processing/input/spec/spec.json"))
+    parser.add_argument("--spec", type=Path, default=Path("/opt/ml/processing/code/spec.json"))
     parser.add_argument(
         "--baseline-data",
         type=Path,

@@ -2,7 +2,8 @@
 
 A step's logic raises ``StepInputError`` (or one of the feature module's ``ValueError`` subclasses) for bad
 input; ``run_main`` turns those into one ``error: <message>`` line on stderr and exit status 2. Anything
-else is a bug and keeps its traceback.
+else is a bug and keeps its traceback. The Python-3.8-safe part (``StepInputError``, ``run_main``'s wrapper,
+the file finders) lives in ``base.py`` for the Score step; this module needs Python >= 3.11.
 """
 
 from __future__ import annotations
@@ -10,57 +11,35 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from lambdas.shared.features import FeatureInputError, MalformedEvent, format_event_time, parse_event_time
+from pipeline_defs.scripts import base
+from pipeline_defs.scripts.base import EXIT_BAD_INPUT, StepInputError, files_under, single_file
 
-EXIT_BAD_INPUT = 2
-
-
-class StepInputError(Exception):
-    """The step's input is unusable; the message names the file, column or value at fault."""
+__all__ = [
+    "EXIT_BAD_INPUT",
+    "StepInputError",
+    "files_under",
+    "finite",
+    "iso",
+    "parse_utc",
+    "read_json",
+    "run_main",
+    "single_file",
+    "write_json",
+]
 
 
 def run_main(
     step: Callable[[argparse.Namespace], None], parser: argparse.ArgumentParser, argv: Sequence[str] | None
 ) -> int:
-    """Parse arguments, run the step, and map input errors to a one-line message and exit status 2."""
-    args = parser.parse_args(argv)
-    try:
-        step(args)
-    except (StepInputError, MalformedEvent, FeatureInputError) as error:
-        print(f"error: {parser.prog}: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    return 0
-
-
-def single_file(directory: Path, pattern: str, what: str) -> Path:
-    """The one file matching ``pattern`` in ``directory`` (a file path is accepted as it is)."""
-    if directory.is_file():
-        return directory
-    if not directory.is_dir():
-        raise StepInputError(f"{what}: '{directory}' does not exist")
-    matches = sorted(directory.glob(pattern))
-    if len(matches) != 1:
-        found = ", ".join(m.name for m in matches) or "none"
-        raise StepInputError(f"{what}: expected exactly one '{pattern}' in '{directory}', found {found}")
-    return matches[0]
-
-
-def files_under(directory: Path, pattern: str, what: str) -> list[Path]:
-    """All files matching ``pattern`` under ``directory`` (recursively); at least one is required."""
-    if directory.is_file():
-        return [directory]
-    if not directory.is_dir():
-        raise StepInputError(f"{what}: '{directory}' does not exist")
-    matches = sorted(p for p in directory.rglob(pattern) if p.is_file())
-    if not matches:
-        raise StepInputError(f"{what}: no '{pattern}' files under '{directory}'")
-    return matches
+    """Parse arguments, run the step, and map input errors (the feature module's too) to a one-line message
+    and exit status 2."""
+    return base.run_main(step, parser, argv, (StepInputError, MalformedEvent, FeatureInputError))
 
 
 def read_json(path: Path, what: str) -> Any:

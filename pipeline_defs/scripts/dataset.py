@@ -16,7 +16,11 @@ and ``TIMESTAMP '...'`` literals. Two engines run it:
 - ``--engine duckdb`` (the default; the local run): the DuckDB form over local parquet files;
 - ``--engine athena`` (the pipeline in AWS): the Athena form over the offline store's Glue (Iceberg) tables
   and the labels' Glue table, through the Athena API (``build_dataset_athena``). The query's CSV result is
-  read back from S3, typed from the spec and checked and written exactly as the DuckDB path does.
+  read back from S3 and typed from the spec. DuckDB is not used on this path (no SageMaker image carries it:
+  ``pipeline_defs/images.py``); it is imported only by the local engine.
+
+Both engines hand the joined rows to one pyarrow check-and-write (``_finish``), so they count, refuse and
+write alike.
 
 Inputs (both engines)
   ``--spec``                 spec.json (``pipeline_defs.scripts.spec``)
@@ -55,16 +59,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 
 from lambdas.shared.features import format_event_time
 from pipeline_defs.scripts.common import StepInputError, files_under, iso, parse_utc, run_main, write_json
 from pipeline_defs.scripts.spec import StepSpec, load_step_spec
+
+if TYPE_CHECKING:
+    import duckdb
 
 SYSTEM_COLUMNS = ("api_invocation_time", "write_time", "is_deleted")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
@@ -277,6 +284,8 @@ def build_dataset(
     max_unmatched_fraction: float = 0.01,
 ) -> dict[str, Any]:
     """Run the point-in-time query with DuckDB over local parquet files; write dataset, query and summary."""
+    import duckdb  # noqa: PLC0415 - the local engine only: no SageMaker image carries DuckDB
+
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")  # text times without an offset are UTC, as on Athena
     labels = _register(con, "labels", files_under(labels_dir, "*.parquet", "labels"))
@@ -300,9 +309,9 @@ def build_dataset(
         as_of=as_of,
         dialect=Dialect.DUCKDB,
     )
-    con.execute(f"CREATE TABLE joined AS {sql}")
+    joined = con.sql(sql).to_arrow_table()
     return _finish(
-        con,
+        joined,
         spec,
         sql=sql,
         output_dir=output_dir,
@@ -315,7 +324,7 @@ def build_dataset(
 
 
 def _finish(
-    con: duckdb.DuckDBPyConnection,
+    joined: pa.Table,
     spec: StepSpec,
     *,
     sql: str,
@@ -326,16 +335,11 @@ def _finish(
     max_unmatched_fraction: float,
     engine: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """Check the query's result (table ``joined``) and only then write dataset, query and summary (both engines)."""
-    summary = _summarise(con, spec, window, max_unmatched_fraction)
+    """Check the query's result (``joined``) and only then write dataset, query and summary (both engines)."""
+    summary = _summarise(joined, spec, window, max_unmatched_fraction)
     output_dir.mkdir(parents=True, exist_ok=True)
     keep = list(dict.fromkeys([spec.label, *spec.feature_names, spec.event_time, spec.entity_id, *id_columns]))
-    matched = " AND ".join(quote_identifier(_MATCHED + str(i)) for i in range(len(spec.feature_groups)))
-    selection = ", ".join(quote_identifier(c) for c in keep)
-    con.execute(
-        f"COPY (SELECT {selection} FROM joined WHERE {matched}) "  # noqa: S608 - quoted, validated names
-        f"TO {_sql_string(output_dir / 'dataset.parquet')} (FORMAT PARQUET)"
-    )
+    pq.write_table(joined.filter(_all_matched(joined, spec)).select(keep), output_dir / "dataset.parquet")
     (output_dir / "query.sql").write_text(sql + "\n", encoding="utf-8")
     summary |= {"window": {"start": iso(window.start), "end": iso(window.end)}, "as_of": iso(as_of), **engine}
     write_json(output_dir / "summary.json", summary)
@@ -351,21 +355,27 @@ def _check_label_times(con: duckdb.DuckDBPyConnection, spec: StepSpec) -> None:
         raise StepInputError(f"labels: '{spec.event_time}' value {bad[0][0]!r} is not an ISO-8601 timestamp")
 
 
-def _summarise(
-    con: duckdb.DuckDBPyConnection, spec: StepSpec, window: TimeWindow, max_unmatched_fraction: float
-) -> dict[str, Any]:
+def _all_matched(joined: pa.Table, spec: StepSpec) -> Any:
+    """Rows with a record in every feature group (a NULL match flag counts as no match, as in SQL)."""
+    flags = [pc.fill_null(joined.column(_MATCHED + str(i)), False) for i in range(len(spec.feature_groups))]
+    mask = flags[0]
+    for flag in flags[1:]:
+        mask = pc.and_(mask, flag)
+    return mask
+
+
+def _count(mask: Any) -> int:
+    """How many entries of a boolean array are true (NULLs are not)."""
+    return int(pc.sum(pc.cast(pc.fill_null(mask, False), pa.int64())).as_py() or 0)
+
+
+def _summarise(joined: pa.Table, spec: StepSpec, window: TimeWindow, max_unmatched_fraction: float) -> dict[str, Any]:
     groups = spec.feature_groups
-    unmatched_sql = ", ".join(
-        f"count(*) FILTER (WHERE NOT {quote_identifier(_MATCHED + str(i))})" for i in range(len(groups))
-    )
-    all_matched = " AND ".join(quote_identifier(_MATCHED + str(i)) for i in range(len(groups)))
-    label = quote_identifier(spec.label)
-    row = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE {all_matched}), "  # noqa: S608 - quoted, validated names
-        f"count(*) FILTER (WHERE {label} IS NULL), {unmatched_sql} FROM joined"
-    ).fetchone()
-    assert row is not None
-    labelled, kept, null_labels, *unmatched = (int(v) for v in row)
+    labelled = joined.num_rows
+    matched = _all_matched(joined, spec)
+    kept = _count(matched)
+    null_labels = joined.column(spec.label).null_count
+    unmatched = [_count(pc.invert(joined.column(_MATCHED + str(i)))) for i in range(len(groups))]
     bounds = f"[{iso(window.start) or '-inf'}, {iso(window.end) or '+inf'})"
     if labelled == 0:
         raise StepInputError(f"empty window: no labelled events in {bounds}")
@@ -384,14 +394,11 @@ def _summarise(
             f"record at or before their event time, more than the allowed {max_unmatched_fraction:.1%} "
             f"(per group: {per_group})"
         )
-    positives = con.execute(
-        f"SELECT count(*) FILTER (WHERE {label} = 1) FROM joined WHERE {all_matched}"  # noqa: S608
-    ).fetchone()
-    assert positives is not None
+    positives = _count(pc.and_(matched, pc.equal(joined.column(spec.label), 1)))
     return {
         "labelled_events": labelled,
         "rows": kept,
-        "positives": int(positives[0]),
+        "positives": positives,
         "dropped_label_only_rows": dropped,
         "unmatched_per_group": per_group,
     }
@@ -699,15 +706,11 @@ def build_dataset_athena(
     if not location:
         raise AthenaQueryError(f"athena: query {query_id} SUCCEEDED but reports no result OutputLocation")
     table = read_athena_result(s3, str(location), result_types(spec, id_columns))
-    con = duckdb.connect(":memory:")
-    con.register("athena_result", table)
-    con.execute("CREATE TABLE joined AS SELECT * FROM athena_result")
-    con.unregister("athena_result")
     statistics = execution.get("Statistics") or {}
     scanned = int(statistics.get("DataScannedInBytes", 0))
     print(f"athena: query {query_id} SUCCEEDED, {scanned / 1e6:.1f} MB scanned, {table.num_rows} result rows")
     return _finish(
-        con,
+        table,
         spec,
         sql=sql,
         output_dir=output_dir,
@@ -754,7 +757,7 @@ def _parser() -> argparse.ArgumentParser:
         default=Engine.DUCKDB.value,
         help="duckdb: local parquet files (default); athena: the Glue tables, through Athena",
     )
-    parser.add_argument("--spec", type=Path, default=Path("/opt/ml/processing/input/spec/spec.json"))
+    parser.add_argument("--spec", type=Path, default=Path("/opt/ml/processing/code/spec.json"))
     parser.add_argument("--output-dir", type=Path, default=Path("/opt/ml/processing/output/dataset"))
     parser.add_argument("--window-start", default="", help="first label event time (ISO-8601); empty = open")
     parser.add_argument("--window-end", default="", help="label event times before this (ISO-8601); empty = open")

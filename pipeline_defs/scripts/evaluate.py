@@ -1,8 +1,9 @@
-"""Evaluation step: score the candidate and the current champion on the same fresh test set.
+"""Evaluation step: the candidate and the current champion, measured on the same fresh test set.
 
-Inputs: the candidate's ``model.tar.gz`` (``xgboost-model`` inside, as SageMaker writes it), optionally the
-champion's (``--champion-model ''`` = no champion: the first model of a group), and ``test.csv`` from the
-preprocess step (label first, no header). Output ``evaluation.json`` in the SageMaker ModelMetrics layout::
+Input: ``scores.csv`` from the score step (``score.py``: ``label,candidate[,champion]``, one row per test row;
+no champion column = no champion, the first model of a group). Models are never loaded here: the score step
+reads them on the image that made them, and this step needs only numpy. Output ``evaluation.json`` in the
+SageMaker ModelMetrics layout::
 
     {"binary_classification_metrics": {"auc": {"value": ..}, "pr_auc": {..}, "accuracy": {..},
                                        "precision": {..}, "recall": {..}, "f1": {..},
@@ -20,15 +21,14 @@ predictions, the model-quality baseline dataset. Metrics are defined in ``pipeli
 from __future__ import annotations
 
 import argparse
-import tarfile
-import tempfile
+import csv
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import xgboost as xgb
 
+from pipeline_defs.scripts.base import SCORES_FILE
 from pipeline_defs.scripts.common import StepInputError, run_main, single_file, write_json
 from pipeline_defs.scripts.metrics import (
     FloatArray,
@@ -37,45 +37,29 @@ from pipeline_defs.scripts.metrics import (
     objective_value,
 )
 from pipeline_defs.scripts.spec import load_step_spec
-from pipeline_defs.scripts.train_local import MODEL_FILE, read_channel
 
 OBJECTIVES = ("auc", "pr_auc", "f1", "precision", "recall", "accuracy")
 
 
-def load_model(archive: Path, what: str) -> xgb.Booster:
-    """The booster inside a SageMaker ``model.tar.gz`` (member ``xgboost-model``)."""
-    if archive.is_dir():
-        archive = single_file(archive, "*.tar.gz", what)
-    if not archive.is_file():
-        raise StepInputError(f"{what}: '{archive}' does not exist")
+def read_scores(path: Path) -> tuple[FloatArray, FloatArray, FloatArray | None]:
+    """Labels, candidate scores and champion scores (None without a champion column) from ``scores.csv``."""
+    path = single_file(path, SCORES_FILE, "scores")
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    if not rows or rows[0] not in (["label", "candidate"], ["label", "candidate", "champion"]):
+        raise StepInputError(f"scores: '{path.name}' must start with the header label,candidate[,champion]")
     try:
-        with tarfile.open(archive, "r:gz") as tar, tempfile.TemporaryDirectory() as scratch:
-            names = [m.name.removeprefix("./") for m in tar.getmembers() if m.isfile()]
-            if MODEL_FILE not in names:
-                raise StepInputError(f"{what}: '{archive.name}' has no '{MODEL_FILE}' (members: {names})")
-            member = next(m for m in tar.getmembers() if m.name.removeprefix("./") == MODEL_FILE)
-            tar.extractall(scratch, members=[member], filter="data")
-            booster = xgb.Booster()
-            booster.load_model(str(Path(scratch) / member.name))
-            return booster
-    except (tarfile.TarError, OSError) as error:
-        raise StepInputError(f"{what}: '{archive}' is not a readable model.tar.gz ({error})") from None
-    except xgb.core.XGBoostError as error:
-        raise StepInputError(f"{what}: '{MODEL_FILE}' is not an XGBoost model ({error})") from None
-
-
-def predict(booster: xgb.Booster, features: FloatArray, what: str) -> FloatArray:
-    expected = booster.num_features()
-    if expected != features.shape[1]:
-        raise StepInputError(f"{what} expects {expected} features but the test set has {features.shape[1]}")
-    return np.asarray(booster.predict(xgb.DMatrix(features)), dtype=np.float64)
+        values = np.array([[float(v) for v in row] for row in rows[1:]], dtype=np.float64).reshape(-1, len(rows[0]))
+    except ValueError as error:
+        raise StepInputError(f"scores: '{path.name}' has a row that is not {len(rows[0])} numbers ({error})") from None
+    if not values.size:
+        raise StepInputError(f"scores: '{path.name}' has no rows")
+    return values[:, 0], values[:, 1], values[:, 2] if values.shape[1] == 3 else None
 
 
 def evaluate(
     *,
-    candidate_model: Path,
-    champion_model: Path | None,
-    test_dir: Path,
+    scores: Path,
     objective: str,
     decision_threshold: float,
     absolute_threshold: float,
@@ -84,13 +68,11 @@ def evaluate(
     """``evaluation.json`` content, plus the test labels and the candidate's scores."""
     if objective not in OBJECTIVES:
         raise StepInputError(f"objective '{objective}' is not one of {OBJECTIVES}")
-    features, labels = read_channel(test_dir, "test")
-    candidate_scores = predict(load_model(candidate_model, "candidate model"), features, "candidate model")
+    labels, candidate_scores, champion_scores = read_scores(scores)
     try:
         candidate = binary_classification_metrics(labels, candidate_scores, decision_threshold)
         champion = None
-        if champion_model is not None:
-            champion_scores = predict(load_model(champion_model, "champion model"), features, "champion model")
+        if champion_scores is not None:
             champion = binary_classification_metrics(labels, champion_scores, decision_threshold)
     except MetricsError as error:
         raise StepInputError(f"test set: {error}") from None
@@ -123,17 +105,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--spec",
         type=Path,
-        default=Path("/opt/ml/processing/input/spec/spec.json"),
+        default=Path("/opt/ml/processing/code/spec.json"),
         help="spec.json: objective and thresholds (flags below override it)",
     )
     parser.add_argument(
-        "--model",
+        "--scores",
         type=Path,
-        default=Path("/opt/ml/processing/input/model"),
-        help="candidate model.tar.gz or its directory",
+        default=Path("/opt/ml/processing/input/scores"),
+        help=f"the score step's {SCORES_FILE} or its directory",
     )
-    parser.add_argument("--champion-model", default="", help="champion model.tar.gz or directory; empty = none")
-    parser.add_argument("--test", type=Path, default=Path("/opt/ml/processing/input/test"))
     parser.add_argument("--output-dir", type=Path, default=Path("/opt/ml/processing/evaluation"))
     parser.add_argument("--objective", default="")
     parser.add_argument("--decision-threshold", type=float, default=None)
@@ -144,12 +124,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> None:
     spec = load_step_spec(args.spec)
-    champion = args.champion_model.strip()
     decision_threshold = args.decision_threshold if args.decision_threshold is not None else spec.decision_threshold
     evaluation, labels, scores = evaluate(
-        candidate_model=args.model,
-        champion_model=Path(champion) if champion else None,
-        test_dir=args.test,
+        scores=args.scores,
         objective=args.objective or spec.objective,
         decision_threshold=decision_threshold,
         absolute_threshold=(

@@ -181,7 +181,7 @@ def write_outputs(splits: Sequence[Split], spec: StepSpec, output_dir: Path) -> 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="preprocess", description="Time-based split and XGBoost CSV files.")
-    parser.add_argument("--spec", type=Path, default=Path("/opt/ml/processing/input/spec/spec.json"))
+    parser.add_argument("--spec", type=Path, default=Path("/opt/ml/processing/code/spec.json"))
     parser.add_argument(
         "--dataset",
         type=Path,

@@ -3,7 +3,7 @@
 It reads the same channels (``train`` and ``validation``: CSV, label first, no header), trains
 ``binary:logistic`` with the same hyperparameter names, stops early on the validation ``aucpr``, and
 writes ``model.tar.gz`` holding ``xgboost-model`` (XGBoost's binary model format) at the archive root,
-as SageMaker packs ``/opt/ml/model``. The evaluation step and the endpoint load exactly this file.
+as SageMaker packs ``/opt/ml/model``. The score step and the endpoint load exactly this file.
 
 ``scale_pos_weight`` defaults to ``auto``: negatives / positives in the training channel, the usual
 correction for a rare positive class. With early stopping the saved model keeps only the trees up to the best
@@ -21,13 +21,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import xgboost as xgb
 
-from pipeline_defs.scripts.common import StepInputError, files_under, run_main, write_json
+from pipeline_defs.scripts.common import StepInputError, run_main, write_json
+from pipeline_defs.scripts.score import MODEL_FILE, read_channel
 
-MODEL_FILE = "xgboost-model"
+__all__ = ["ARCHIVE", "MODEL_FILE", "Hyperparameters", "read_channel", "save_model_archive", "train"]
+
 ARCHIVE = "model.tar.gz"
 
 
@@ -43,28 +43,6 @@ class Hyperparameters:
     eval_metric: str = "aucpr"
     seed: int = 0
     nthread: int = 1  # the local stand-in trains small data: one thread avoids contention and is deterministic
-
-
-def read_channel(directory: Path, channel: str) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Features and labels of a CSV channel (label first, no header); every file in the channel is read."""
-    blocks = []
-    for path in files_under(directory, "*.csv", f"channel '{channel}'"):
-        try:
-            block = np.loadtxt(path, delimiter=",", dtype=np.float64, ndmin=2)
-        except ValueError as error:
-            raise StepInputError(f"channel '{channel}': '{path.name}' is not numeric CSV ({error})") from None
-        if block.size:
-            blocks.append(block)
-    if not blocks:
-        raise StepInputError(f"channel '{channel}': no rows")
-    widths = {b.shape[1] for b in blocks}
-    if len(widths) != 1 or widths == {1}:
-        raise StepInputError(f"channel '{channel}': rows need a label and at least one feature, got widths {widths}")
-    data = np.vstack(blocks)
-    labels = data[:, 0]
-    if not np.isin(labels, (0.0, 1.0)).all():
-        raise StepInputError(f"channel '{channel}': first column must be the 0/1 label")
-    return data[:, 1:], labels
 
 
 def train(train_dir: Path, validation_dir: Path, params: Hyperparameters) -> tuple[xgb.Booster, dict[str, Any]]:

@@ -82,8 +82,8 @@ def test_dev_estimate_equals_the_hand_computed_figure(estimates: dict[str, Envir
     )
     # Drift workflow hourly: analyze + merge, each 1 x ml.m5.xlarge for 10 minutes.
     drift_jobs = RUNS_HOURLY * 2 * M5_XLARGE * 10 / 60
-    # One unscheduled retraining a month (no schedule in dev): 5 processing steps x 10 min + training 30 min.
-    pipeline = 1 * (5 * 10 / 60 + 30 / 60) * M5_XLARGE
+    # One unscheduled retraining a month (no schedule in dev): 6 processing steps x 10 min + training 30 min.
+    pipeline = 1 * (6 * 10 / 60 + 30 / 60) * M5_XLARGE
     # Transitions: drift ListCaptures, Flatten, AnyCaptures?, Analyze, Merge, Done; retraining 19 (promoting run).
     transitions = RUNS_HOURLY * 6 + 1 * 19
     # Lambda (arm64): score per request 512 MB x 60 ms; hourly quality evaluation 1024 MB x 2 s; hourly drift
@@ -129,7 +129,7 @@ def test_dev_estimate_equals_the_hand_computed_figure(estimates: dict[str, Envir
     assert line(dev, "training pipeline").usd == pytest.approx(pipeline)
     assert line(dev, "Lambda").usd == pytest.approx(lambdas)
     assert dev.total == pytest.approx(expected, rel=1e-9)
-    assert round(dev.total, 2) == 146.49
+    assert round(dev.total, 2) == 146.52
 
 
 def test_prod_prices_its_endpoint_fleet_and_both_model_monitor_schedules(
@@ -144,7 +144,7 @@ def test_prod_prices_its_endpoint_fleet_and_both_model_monitor_schedules(
     assert line(prod, "Model Monitor ModelQuality").usd == pytest.approx(RUNS_HOURLY * 2 * M5_XLARGE * 10 / 60)
     # Weekly schedule (365 / 7 / 12 a month) + 1 unscheduled, under the budget of 2 a week.
     runs = 365 / 7 / 12 + 1
-    assert line(prod, "training pipeline").usd == pytest.approx(runs * (5 * 10 / 60 + 30 / 60) * M5_XLARGE)
+    assert line(prod, "training pipeline").usd == pytest.approx(runs * (6 * 10 / 60 + 30 / 60) * M5_XLARGE)
     assert PROD.retraining.max_runs_per_period * D / PROD.retraining.period_days > runs
     # the default backend prices the processing drift job instead
     assert line(estimates["prod"], "Drift monitoring of fraud-detection-prod").usd > 0
@@ -188,7 +188,7 @@ def test_config_changes_move_the_estimate(
     assert drift.usd == pytest.approx(line(dev, "Drift monitoring").usd / 6)
     # No schedule -> weekly retraining: 365 / 7 / 12 scheduled runs a month on top of the 1 unscheduled.
     runs = 365 / 7 / 12 + 1
-    assert line(changed, "training pipeline").usd == pytest.approx(runs * (5 * 10 / 60 + 30 / 60) * M5_XLARGE)
+    assert line(changed, "training pipeline").usd == pytest.approx(runs * (6 * 10 / 60 + 30 / 60) * M5_XLARGE)
     assert line(changed, "Step Functions mlops-devchanged-fraud-detection-retraining").quantities[
         "stepfunctions.standard_transitions"
     ] == pytest.approx(runs * 19)
@@ -201,7 +201,7 @@ def test_the_command_prints_tables_or_json_and_fails_clearly(
     text = capsys.readouterr().out
     assert "dev (account 111111111111, us-east-1): monthly estimate in USD" in text
     assert "total dev" in text
-    assert "146.49" in text
+    assert "146.52" in text
     assert "taken 2026-12-02" in text
     assert "requests_per_day = 2,000" in text
 

@@ -189,12 +189,13 @@ def test_analyze_shards_the_window_manifest_and_merge_publishes(synth: Synthesiz
     assert capture["S3DataDistributionType"] == "ShardedByS3Key"
     assert capture["S3Uri.$"] == "$.window.manifest_uri"
     entry = analyze["Parameters"]["AppSpecification"]["ContainerEntrypoint"]
-    assert entry[:4] == ["python3", "-m", "monitoring_job", "analyze"]
+    unpack = entry.index("unpack") + 1  # the entrypoint unpacks the code bundle first (bundle_entrypoint)
+    assert entry[unpack : unpack + 4] == ["python3", "-m", "monitoring_job", "analyze"]
     assert "--shard-output-only" in entry
     assert "--no-publish" in entry
     assert analyze["Parameters"]["NetworkConfig"]["EnableNetworkIsolation"] is True
     merge_entry = merge["Parameters"]["AppSpecification"]["ContainerEntrypoint"]
-    assert merge_entry[3] == "merge"
+    assert merge_entry[merge_entry.index("monitoring_job") + 1] == "merge"
     assert "--no-publish" not in merge_entry
     for job in (analyze, merge):
         params = job["Parameters"]
@@ -226,10 +227,32 @@ def test_drift_job_runs_on_the_monitoring_schedule_and_its_failures_alarm(synth:
 
 
 def test_drift_job_code_bundle_carries_the_job_and_its_spec_derived_config(synth: Synthesized) -> None:
-    from mlops_constructs.code_bundle import bundle_hash  # noqa: PLC0415
+    from mlops_constructs.code_bundle import ROOT, bundle_files  # noqa: PLC0415
+    from mlops_constructs.drift_job import BUNDLE_INCLUDES  # noqa: PLC0415
+    from monitoring_job.config import job_config_from_spec  # noqa: PLC0415
 
-    deployments = [d for d in resources_of_type(template(synth, "dev"), "Custom::CDKBucketDeployment").values()]
-    (deployment,) = deployments
-    prefix = deployment["Properties"]["DestinationBucketKeyPrefix"]
-    assert prefix.startswith("code/fraud-detection-monitoring/")
-    assert prefix.rsplit("/", 1)[1] != bundle_hash(("monitoring_job",), {})  # the config is part of the hash
+    states = drift_state_machine(synth)["States"]
+    uris = {
+        i["S3Input"]["S3Uri"]
+        for job in (states["Analyze"], states["Merge"])
+        for i in job["Parameters"]["ProcessingInputs"]
+        if i["InputName"] == "code"
+    }
+    (uri,) = uris
+    key = uri.rsplit("/", 1)[1]
+    manifest = next(synth.outdir.glob("assembly-dev/*frauddetectionmonitoring*.assets.json"))
+    (asset,) = [
+        a
+        for a in json.loads(manifest.read_text())["files"].values()
+        if next(iter(a["destinations"].values()))["objectKey"] == key
+    ]
+    source = manifest.parent / asset["source"]["path"]
+    staged = sorted(p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file())
+
+    assert uri.startswith("s3://cdk-hnb659fds-assets-111111111111-us-east-1/")  # the bootstrap assets bucket
+    assert staged == sorted(
+        [p.relative_to(ROOT).as_posix() for p in bundle_files(BUNDLE_INCLUDES)] + ["job_config.json"]
+    )
+    config = json.loads((source / "job_config.json").read_text())
+    expected = job_config_from_spec(FRAUD_DETECTION, endpoint_name="fraud-detection-dev", environment="dev")
+    assert config == json.loads(json.dumps(expected))

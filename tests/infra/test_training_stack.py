@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,10 +15,11 @@ from tests.support.synth import Synthesized
 from tests.support.templates import resources_of_type
 
 STACK = "fraud-detection-training"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def functions(synth: Synthesized, env: str) -> dict[str, dict[str, Any]]:
-    """Our ingestion functions (the stack also holds CDK's BucketDeployment provider)."""
+    """Our ingestion functions."""
     return {
         k: v
         for k, v in resources_of_type(synth.json(env, STACK), "AWS::Lambda::Function").items()
@@ -52,7 +55,7 @@ def test_ingestion_functions_are_traced_arm64_latest_python_with_powertools_laye
 def test_every_log_group_is_encrypted_and_retained_per_config(synth: Synthesized) -> None:
     template = synth.json("prod", STACK)
     log_groups = resources_of_type(template, "AWS::Logs::LogGroup")
-    assert len(log_groups) == 3  # two ingestion functions and the code-bundle deployment
+    assert len(log_groups) == 2  # the two ingestion functions
     for group in log_groups.values():
         assert group["Properties"]["RetentionInDays"] == 365
         assert "EncryptionKey" in json.dumps(group["Properties"]["KmsKeyId"])
@@ -159,7 +162,6 @@ def test_pipeline_embeds_the_sdk_definition_with_stack_values_substituted(synth:
     text, variables = embedded_definition(synth, env)
     assert set(variables) == {"PipelineRoleArn", "KmsKeyArn"}
     assert "PipelineRole" in json.dumps(variables["PipelineRoleArn"])
-    assert "EncryptionKey" in json.dumps(variables["KmsKeyArn"])
     # The same definition is written beside the template for review.
     rendered = next(synth.outdir.glob(f"assembly-{env}/*fraud*training*.pipeline-definition.json")).read_text()
     assert rendered.strip() == text
@@ -176,8 +178,8 @@ def test_pipeline_gate_compares_against_the_threshold_parameter_and_the_champion
     conditions = json.dumps(check["Arguments"]["Conditions"])
     assert '"Get": "Parameters.AbsoluteThreshold"' in conditions
     assert "RegistrationDecision" in conditions  # the decision that compared with the champion
-    evaluate = next(s for s in definition["Steps"] if s["Name"] == "Evaluate")
-    assert "Parameters.ChampionModelUri" in json.dumps(evaluate["Arguments"])
+    score = next(s for s in definition["Steps"] if s["Name"] == "Score")
+    assert "Parameters.ChampionModelUri" in json.dumps(score["Arguments"])
     assert [s["Name"] for s in check["Arguments"]["IfSteps"]] == ["Register"]
     assert check["Arguments"]["ElseSteps"] == []  # "not better" ends the run cleanly, without a FailStep
 
@@ -213,23 +215,117 @@ def test_pipeline_role_is_least_privilege(synth: Synthesized) -> None:
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
 
 
-def test_code_bundle_goes_to_a_content_addressed_prefix(synth: Synthesized) -> None:
+# Fn::Sub's variable map may hold these functions (AWS CloudFormation Template Reference, "Fn::Sub", Supported
+# functions); a cross-stack Fn::GetStackOutput is not among them.
+FN_SUB_VARIABLE_FUNCTIONS = {
+    "Fn::Base64",
+    "Fn::FindInMap",
+    "Fn::GetAtt",
+    "Fn::GetAZs",
+    "Fn::ImportValue",
+    "Fn::Join",
+    "Fn::Select",
+    "Fn::Sub",
+    "Ref",
+}
+
+
+def intrinsics(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        return {k for k in value if k.startswith("Fn::") or k == "Ref"} | {
+            name for v in value.values() for name in intrinsics(v)
+        }
+    if isinstance(value, list):
+        return {name for v in value for name in intrinsics(v)}
+    return set()
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "prod"])
+def test_pipeline_body_gets_the_key_arn_from_the_platforms_ssm_parameter_not_a_stack_output(
+    synth: Synthesized, env: str
+) -> None:
+    template = synth.json(env, STACK)
+    _, variables = embedded_definition(synth, env)
+
+    assert all(intrinsics(value) <= FN_SUB_VARIABLE_FUNCTIONS for value in variables.values()), variables
+    (parameter,) = [v["Ref"] for v in [variables["KmsKeyArn"]]]
+    assert template["Parameters"][parameter] == {
+        "Type": "AWS::SSM::Parameter::Value<String>",
+        "Default": f"/mlops/{env}/platform-key-arn",
+    }
+    # The platform stack writes that parameter with its key's ARN.
+    platform = synth.json(env, "platform")
+    (written,) = [
+        r["Properties"]
+        for r in resources_of_type(platform, "AWS::SSM::Parameter").values()
+        if r["Properties"]["Name"] == f"/mlops/{env}/platform-key-arn"
+    ]
+    (key_id,) = resources_of_type(platform, "AWS::KMS::Key")
+    assert written["Value"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert written["Type"] == "String"
+
+
+def training_asset(synth: Synthesized, env: str) -> tuple[str, Path]:
+    """(object key, staged source) of the training stack's one zip asset that is not a Lambda's code."""
+    manifest = next(synth.outdir.glob(f"assembly-{env}/*frauddetectiontraining*.assets.json"))
+    lambda_keys = {f["Properties"]["Code"]["S3Key"] for f in functions(synth, env).values()}
+    (asset,) = [
+        a
+        for a in json.loads(manifest.read_text())["files"].values()
+        if a["source"]["packaging"] == "zip"  # not the template itself
+        and next(iter(a["destinations"].values()))["objectKey"] not in lambda_keys
+    ]
+    destination = next(iter(asset["destinations"].values()))
+    return destination["objectKey"], manifest.parent / asset["source"]["path"]
+
+
+def test_the_code_bundle_is_a_file_asset_the_definition_references_and_the_role_reads(synth: Synthesized) -> None:
     from config import FRAUD_DETECTION  # noqa: PLC0415
-    from mlops_constructs.code_bundle import bundle_hash  # noqa: PLC0415
+    from mlops_constructs.code_bundle import bundle_files  # noqa: PLC0415
     from mlops_constructs.training_pipeline import BUNDLE_INCLUDES  # noqa: PLC0415
     from pipeline_defs.definition import spec_json  # noqa: PLC0415
-    from tests.support.specs import CHURN  # noqa: PLC0415
 
-    prefix = f"code/fraud-detection/{bundle_hash(BUNDLE_INCLUDES, {'spec.json': spec_json(FRAUD_DETECTION)})}"
-    synth.template("dev", STACK).has_resource_properties(
-        "Custom::CDKBucketDeployment",
-        {"DestinationBucketKeyPrefix": prefix, "Prune": False, "SystemMetadata": Match.object_like({"sse": "aws:kms"})},
-    )
+    key, source = training_asset(synth, "dev")
+    bucket = "cdk-hnb659fds-assets-111111111111-us-east-1"
     text, _ = embedded_definition(synth, "dev")
-    assert f"s3://mlops-dev-111111111111-us-east-1-artifacts/{prefix}" in text
-    assert bundle_hash(BUNDLE_INCLUDES, {"spec.json": spec_json(CHURN)}) != bundle_hash(
-        BUNDLE_INCLUDES, {"spec.json": spec_json(FRAUD_DETECTION)}
+    inputs = [
+        i["S3Input"]["S3Uri"]
+        for step in json.loads(text)["Steps"]
+        if step["Type"] == "Processing"
+        for i in step["Arguments"]["ProcessingInputs"]
+        if i["InputName"] == "code"
+    ]
+    staged = sorted(p.relative_to(source).as_posix() for p in source.rglob("*") if p.is_file())
+    role_policy = next(
+        p
+        for k, p in resources_of_type(synth.json("dev", STACK), "AWS::IAM::Policy").items()
+        if k.startswith("PipelineRole")
     )
+    statements = role_policy["Properties"]["PolicyDocument"]["Statement"]
+
+    assert re.fullmatch(r"[0-9a-f]{64}\.zip", key)  # the content hash
+    assert inputs == [f"s3://{bucket}/{key}"] * 6  # every processing step unpacks that zip
+    assert staged == sorted([p.relative_to(ROOT).as_posix() for p in bundle_files(BUNDLE_INCLUDES)] + ["spec.json"])
+    assert (source / "spec.json").read_text() == spec_json(FRAUD_DETECTION)
+    # Read of exactly that object, and a listing of the bucket limited to its key: nothing else of the bucket
+    granted = {
+        (action, resource, json.dumps(statement.get("Condition")))
+        for statement in statements
+        for action in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+        for resource in (statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]])
+        if bucket in json.dumps(resource)
+    }
+    assert granted == {
+        ("s3:GetObject", f"arn:aws:s3:::{bucket}/{key}", "null"),
+        ("s3:ListBucket", f"arn:aws:s3:::{bucket}", json.dumps({"StringEquals": {"s3:prefix": [key]}})),
+    }
+
+
+def test_no_template_holds_a_custom_resource_to_deploy_code(synth: Synthesized) -> None:
+    types = {r["Type"] for t in synth.templates.values() for r in t["Resources"].values()}
+
+    assert "Custom::CDKBucketDeployment" not in types
+    assert not [t for t in types if t.startswith("Custom::")], types
 
 
 def test_pipeline_role_may_query_only_its_workgroup_and_tables(synth: Synthesized) -> None:

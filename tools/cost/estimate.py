@@ -59,7 +59,6 @@ FREE_OR_PRICED_ELSEWHERE = frozenset(
         "AWS::EC2::SecurityGroupEgress",
         "AWS::EC2::VPCGatewayAttachment",
         "AWS::CDK::Metadata",
-        "Custom::CDKBucketDeployment",
     }
 )
 # Priced by this module.

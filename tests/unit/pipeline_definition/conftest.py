@@ -23,7 +23,7 @@ CONTEXT = PipelineContext(
     offline_store_bucket="${OfflineStoreBucket}",
     ground_truth_bucket="${GroundTruthBucket}",
     kms_key_arn="${KmsKeyArn}",
-    code_prefix="code/fraud-detection/${CodeHash}",
+    code_bundle="s3://${AssetsBucket}/${CodeHash}.zip",
     glue_database="mlops_dev_feature_store",
     athena_workgroup="mlops-dev",
     labels_table="fraud_detection_dev_labels",
@@ -36,7 +36,8 @@ SUBSTITUTIONS = {
     "${OfflineStoreBucket}": "offline-store-111111111111",
     "${GroundTruthBucket}": "ground-truth-111111111111",
     "${KmsKeyArn}": "arn:aws:kms:us-east-1:111111111111:key/0f0e0d0c-0b0a-0908-0706-050403020100",
-    "${CodeHash}": "9f86d081884c7d65",
+    "${AssetsBucket}": "cdk-hnb659fds-assets-111111111111-us-east-1",
+    "${CodeHash}": "9f86d081884c7d65a46e3b1b6a39bfe3cae47b3ec0ab1eefeb0cdd21c3e8e2a7",
 }
 PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
 

@@ -34,10 +34,12 @@ RUN_ROOT = "s3://${ArtifactsBucket}/pipelines/fraud-detection-dev-training"
 PROCESSING_MODULES = {
     "Dataset": "dataset",
     "Preprocess": "preprocess",
+    "Score": "score",
     "Evaluate": "evaluate",
     "Baseline": "baseline",
     "Decide": "condition",
 }
+CODE_BUNDLE = "s3://${AssetsBucket}/${CodeHash}.zip"
 
 
 def output_uri(step: dict[str, Any], name: str) -> Any:
@@ -104,6 +106,7 @@ def test_steps_run_in_order_and_each_reads_what_the_previous_ones_wrote(fraud_de
         ("Dataset", "Processing"),
         ("Preprocess", "Processing"),
         ("Train", "Training"),
+        ("Score", "Processing"),
         ("Evaluate", "Processing"),
         ("Baseline", "Processing"),
         ("Decide", "Processing"),
@@ -113,7 +116,8 @@ def test_steps_run_in_order_and_each_reads_what_the_previous_ones_wrote(fraud_de
         "Dataset": set(),
         "Preprocess": {"Dataset"},
         "Train": {"Preprocess"},
-        "Evaluate": {"Preprocess", "Train"},
+        "Score": {"Preprocess", "Train"},
+        "Evaluate": {"Score"},
         "Baseline": {"Preprocess", "Evaluate"},
         "Decide": {"Evaluate"},
         "CheckCandidate": {"Evaluate", "Decide", "Baseline"},
@@ -162,17 +166,26 @@ def test_a_candidate_that_fails_the_gate_ends_the_pipeline_without_a_fail_step(f
     assert all(step["Type"] != "Fail" for step in steps_by_name(fraud_dev).values())
 
 
-def test_evaluation_gets_the_champion_and_the_gate_parameters(fraud_dev: dict[str, Any]) -> None:
-    evaluate = steps_by_name(fraud_dev)["Evaluate"]
-    arguments = evaluate["Arguments"]["AppSpecification"]["ContainerArguments"]
+def test_score_loads_both_models_on_the_training_image_and_evaluate_reads_its_scores(
+    fraud_dev: dict[str, Any],
+) -> None:
+    steps = steps_by_name(fraud_dev)
+    score, evaluate = steps["Score"], steps["Evaluate"]
+    score_options = dict(zip(*[iter(score["Arguments"]["AppSpecification"]["ContainerArguments"])] * 2, strict=True))
+    options = dict(zip(*[iter(evaluate["Arguments"]["AppSpecification"]["ContainerArguments"])] * 2, strict=True))
 
-    assert arguments[0] == get("Parameters.ChampionModelUri")  # the entrypoint downloads it when non-empty
-    options = dict(zip(arguments[1::2], arguments[2::2], strict=True))
+    # The model is read by the xgboost that wrote it: the built-in algorithm's own image.
+    assert score["Arguments"]["AppSpecification"]["ImageUri"] == XGBOOST_IMAGE
+    assert steps["Train"]["Arguments"]["AlgorithmSpecification"]["TrainingImage"] == XGBOOST_IMAGE
+    assert score_options["--champion-model"] == get("Parameters.ChampionModelUri")  # "" = no champion
+    assert score_options["--region"] == "us-east-1"
+    assert input_uri(score, "model") == get("Steps.Train.ModelArtifacts.S3ModelArtifacts")
+    assert input_uri(score, "test") == join(output_property("Preprocess", "preprocessed"), "test")
+    assert input_uri(evaluate, "scores") == output_property("Score", "scores")
+    assert options["--scores"] == "/opt/ml/processing/input/scores"
     assert options["--absolute-threshold"] == join(get("Parameters.AbsoluteThreshold"), on="")
     assert options["--min-improvement"] == join(get("Parameters.MinImprovement"), on="")
     assert options["--objective"] == "pr_auc"
-    assert input_uri(evaluate, "model") == get("Steps.Train.ModelArtifacts.S3ModelArtifacts")
-    assert input_uri(evaluate, "test") == join(output_property("Preprocess", "preprocessed"), "test")
     assert evaluate["PropertyFiles"] == [
         {"PropertyFileName": "EvaluationReport", "OutputName": "evaluation", "FilePath": "evaluation.json"}
     ]
@@ -250,14 +263,14 @@ def test_dataset_queries_every_feature_group_table_and_the_labels_on_athena(frau
     arguments = dataset["Arguments"]["AppSpecification"]["ContainerArguments"]
     options = dict(zip(arguments[::2], arguments[1::2], strict=True))
 
-    # Athena reads the offline store and the labels: only the code and the spec are downloaded.
-    assert [i["InputName"] for i in dataset["Arguments"]["ProcessingInputs"]] == ["code", "spec"]
-    assert input_uri(dataset, "spec") == "s3://${ArtifactsBucket}/code/fraud-detection/${CodeHash}/spec.json"
+    # Athena reads the offline store and the labels: only the code bundle (with spec.json) is downloaded.
+    assert [i["InputName"] for i in dataset["Arguments"]["ProcessingInputs"]] == ["code"]
+    assert input_uri(dataset, "code") == CODE_BUNDLE
     assert arguments == [
         "--engine",
         "athena",
         "--spec",
-        "/opt/ml/processing/input/spec/spec.json",
+        "/opt/ml/processing/code/spec.json",
         "--database",
         "mlops_dev_feature_store",
         "--feature-tables",
@@ -328,15 +341,35 @@ def test_training_uses_builtin_xgboost_with_the_hyperparameter_parameters(fraud_
     ]
 
 
-def test_processing_steps_run_the_bundled_scripts_on_the_python_312_image(fraud_dev: dict[str, Any]) -> None:
+def test_processing_steps_unpack_the_bundle_and_run_its_scripts_without_installing_anything(
+    fraud_dev: dict[str, Any],
+) -> None:
     steps = steps_by_name(fraud_dev)
 
     for name, module in PROCESSING_MODULES.items():
         app = steps[name]["Arguments"]["AppSpecification"]
-        assert app["ImageUri"] == SKLEARN_IMAGE, name
-        assert f"python3 -m pipeline_defs.scripts.{module}" in " ".join(app["ContainerEntrypoint"]), name
-        assert input_uri(steps[name], "code") == "s3://${ArtifactsBucket}/code/fraud-detection/${CodeHash}/", name
-        assert steps[name]["Arguments"]["Environment"]["PYTHONPATH"] == "/opt/ml/processing/input/code", name
+        assert app["ImageUri"] == (XGBOOST_IMAGE if name == "Score" else SKLEARN_IMAGE), name
+        assert app["ContainerEntrypoint"] == [
+            "/bin/sh",
+            "-c",
+            'set -e;python3 -m zipfile -e /opt/ml/processing/input/code/*.zip /opt/ml/processing/code;exec "$@"',
+            "unpack",
+            "python3",
+            "-m",
+            f"pipeline_defs.scripts.{module}",
+        ], name
+        code = steps[name]["Arguments"]["ProcessingInputs"][0]
+        assert code["InputName"] == "code", name
+        assert {k: code["S3Input"][k] for k in ("S3Uri", "LocalPath", "S3DataType", "S3DataDistributionType")} == {
+            "S3Uri": CODE_BUNDLE,  # the bundle's zip, whose key is its content hash
+            "LocalPath": "/opt/ml/processing/input/code",
+            "S3DataType": "S3Prefix",
+            "S3DataDistributionType": "FullyReplicated",
+        }, name
+        assert steps[name]["Arguments"]["Environment"] == {
+            "PYTHONPATH": "/opt/ml/processing/code",
+            "PYTHONUNBUFFERED": "1",
+        }, name
         assert steps[name]["Arguments"]["ProcessingResources"]["ClusterConfig"]["InstanceType"] == get(
             "Parameters.ProcessingInstanceType"
         ), name
@@ -354,6 +387,7 @@ def test_each_step_writes_under_the_execution_prefix_in_its_own_folder(fraud_dev
     assert outputs == {
         ("Dataset", "dataset"): join(RUN_ROOT, EXECUTION_ID, "dataset"),
         ("Preprocess", "preprocessed"): join(RUN_ROOT, EXECUTION_ID, "preprocess"),
+        ("Score", "scores"): join(RUN_ROOT, EXECUTION_ID, "score"),
         ("Evaluate", "evaluation"): join(RUN_ROOT, EXECUTION_ID, "evaluate"),
         ("Baseline", "baselines"): join(RUN_ROOT, EXECUTION_ID, "baseline"),
         ("Decide", "decision"): join(RUN_ROOT, EXECUTION_ID, "decision"),
@@ -370,7 +404,7 @@ def test_each_step_writes_under_the_execution_prefix_in_its_own_folder(fraud_dev
 def test_every_s3_location_is_explicit_and_every_output_and_volume_is_kms_encrypted(
     fraud_dev: dict[str, Any],
 ) -> None:
-    buckets = ("s3://${ArtifactsBucket}/", "s3://${OfflineStoreBucket}/", "s3://${GroundTruthBucket}/")
+    buckets = ("s3://${ArtifactsBucket}/", "s3://${OfflineStoreBucket}/", "s3://${GroundTruthBucket}/", CODE_BUNDLE)
     s3_strings = [v for v in walk(fraud_dev) if isinstance(v, str) and "s3://" in v]
     steps = steps_by_name(fraud_dev)
 
@@ -415,7 +449,7 @@ def test_a_second_spec_gets_its_own_groups_objective_and_thresholds() -> None:
 
     dataset_arguments = steps["Dataset"]["Arguments"]["AppSpecification"]["ContainerArguments"]
 
-    assert [i["InputName"] for i in steps["Dataset"]["Arguments"]["ProcessingInputs"]] == ["code", "spec"]
+    assert [i["InputName"] for i in steps["Dataset"]["Arguments"]["ProcessingInputs"]] == ["code"]
     assert [dataset_arguments[i + 1] for i, a in enumerate(dataset_arguments) if a == "--feature-tables"] == [
         "usage=churn_dev_usage"
     ]
@@ -443,7 +477,8 @@ def test_a_context_in_another_region_than_the_environment_is_refused() -> None:
         ({"kms_key_arn": "${KmsKeyArn"}, r"has a '\$' outside"),
         ({"role_arn": "arn:aws:iam::1:role/$x"}, r"has a '\$' outside"),
         ({"region": "${AWS::Region}"}, "region must be concrete"),
-        ({"code_prefix": "code/x/"}, "must not start or end with '/'"),
+        ({"code_bundle": "s3://bucket/code/x.zip"}, "is not an s3://<bucket>/<key>.zip URI"),
+        ({"code_bundle": "s3://bucket/x.tar.gz"}, "is not an s3://<bucket>/<key>.zip URI"),
         ({"source_revision": "v1 <dirty>"}, "source_revision"),
         ({"glue_database": ""}, "glue_database '' is not a Glue database name"),
         ({"glue_database": "${GlueDatabase}"}, "glue_database .* must be concrete"),
@@ -464,7 +499,7 @@ def test_concrete_context_values_need_no_substitution() -> None:
         offline_store_bucket="offline-111111111111",
         ground_truth_bucket="labels-111111111111",
         kms_key_arn="arn:aws:kms:us-east-1:111111111111:key/k1",
-        code_prefix="code/churn/1",
+        code_bundle="s3://cdk-hnb659fds-assets-111111111111-us-east-1/1a2b.zip",
         glue_database="mlops_dev_feature_store",
         athena_workgroup="mlops-dev",
         labels_table="churn_dev_labels",
@@ -485,5 +520,6 @@ def test_context_lists_its_placeholders() -> None:
         "${OfflineStoreBucket}",
         "${GroundTruthBucket}",
         "${KmsKeyArn}",
+        "${AssetsBucket}",
         "${CodeHash}",
     }

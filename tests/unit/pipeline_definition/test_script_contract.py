@@ -13,7 +13,7 @@ import pytest
 
 from config import FRAUD_DETECTION
 from pipeline_defs import definition as d
-from pipeline_defs.scripts import baseline, condition, dataset, evaluate, preprocess, train_local
+from pipeline_defs.scripts import baseline, condition, dataset, evaluate, preprocess, score, train_local
 from pipeline_defs.scripts.spec import step_spec_from_model_spec
 from pipeline_defs.validate import Resolver, json_path_get
 from tests.unit.pipeline_definition.conftest import steps_by_name
@@ -21,6 +21,7 @@ from tests.unit.pipeline_definition.conftest import steps_by_name
 PARSERS: dict[str, argparse.ArgumentParser] = {
     "Dataset": dataset._parser(),
     "Preprocess": preprocess._parser(),
+    "Score": score._parser(),
     "Evaluate": evaluate._parser(),
     "Baseline": baseline._parser(),
     "Decide": condition._parser(),
@@ -34,8 +35,6 @@ def container_arguments(document: dict[str, Any], step: str) -> list[str]:
     arguments = steps_by_name(document)[step]["Arguments"]["AppSpecification"]["ContainerArguments"]
     resolved = [str(value) for value in resolver.resolve(arguments, None, errors)]
     assert errors == []
-    if step == "Evaluate":  # the entrypoint turns the champion URI (first argument) into --champion-model
-        return ["--champion-model", "", *resolved[1:]]
     return resolved
 
 
@@ -45,6 +44,7 @@ def test_every_argument_the_definition_passes_is_one_the_script_accepts(fraud_de
 
     paths = {name: str(value) for name, value in vars(parsed).items() if isinstance(value, Path)}
     local_inputs = {i["S3Input"]["LocalPath"] for i in steps_by_name(fraud_dev)[step]["Arguments"]["ProcessingInputs"]}
+    local_inputs.add(d.CODE_DIR)  # the entrypoint unpacks the code input (with spec.json) here
     outputs = {
         o["S3Output"]["LocalPath"]
         for o in steps_by_name(fraud_dev)[step]["Arguments"]["ProcessingOutputConfig"]["Outputs"]
@@ -84,22 +84,20 @@ def _channel(directory: Path, seed: int, rows: int) -> Path:
 
 @pytest.fixture(scope="module")
 def evaluation_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """evaluate.py's real output for a small model with no champion."""
+    """evaluate.py's real output (from score.py's) for a small model with no champion."""
     root = tmp_path_factory.mktemp("evaluation")
     params = train_local.Hyperparameters(num_round=10, early_stopping_rounds=3, max_depth=2)
     booster, _ = train_local.train(_channel(root / "train", 1, 300), _channel(root / "validation", 2, 100), params)
     train_local.save_model_archive(booster, root / "model")
     (root / "spec.json").write_text(d.spec_json(FRAUD_DETECTION))
+    test = _channel(root / "test", 3, 150)
+    assert score.main(["--model", str(root / "model"), "--test", str(test), "--output-dir", str(root / "scores")]) == 0
     status = evaluate.main(
         [
             "--spec",
             str(root / "spec.json"),
-            "--model",
-            str(root / "model"),
-            "--champion-model",
-            "",
-            "--test",
-            str(_channel(root / "test", 3, 150)),
+            "--scores",
+            str(root / "scores"),
             "--output-dir",
             str(root / "out"),
             "--absolute-threshold",

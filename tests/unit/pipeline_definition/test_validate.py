@@ -28,6 +28,7 @@ def test_every_job_step_is_a_valid_api_request(fraud_dev: dict[str, Any]) -> Non
         "Dataset": "Processing",
         "Preprocess": "Processing",
         "Train": "Training",
+        "Score": "Processing",
         "Evaluate": "Processing",
         "Baseline": "Processing",
         "Decide": "Processing",
@@ -102,19 +103,19 @@ def _append_argument(step: str, value: Any) -> Mutation:
         (
             _set(
                 "Preprocess",
-                "Arguments.ProcessingInputs.2.S3Input.S3Uri",
+                "Arguments.ProcessingInputs.1.S3Input.S3Uri",
                 get("Steps.Dataset.ProcessingOutputConfig.Outputs['nope'].S3Output.S3Uri"),
             ),
             "Preprocess",
             "step 'Dataset' has no processing output 'nope'",
         ),
         (
-            _set("Evaluate", "Arguments.ProcessingInputs.2.S3Input.S3Uri", get("Steps.Train.ModelArtifacts.Nope")),
-            "Evaluate",
+            _set("Score", "Arguments.ProcessingInputs.1.S3Input.S3Uri", get("Steps.Train.ModelArtifacts.Nope")),
+            "Score",
             "ModelArtifacts has no member 'Nope'",
         ),
         (
-            _set("Baseline", "Arguments.ProcessingInputs.3.S3Input.S3Uri", get("Steps.Nowhere.X")),
+            _set("Baseline", "Arguments.ProcessingInputs.2.S3Input.S3Uri", get("Steps.Nowhere.X")),
             "Baseline",
             "reference to unknown step 'Nowhere'",
         ),

@@ -1,4 +1,5 @@
-"""The local XGBoost stand-in and the evaluation step: SageMaker's artifact layout, same-test-set scoring."""
+"""The local XGBoost stand-in, the score step and the evaluation step: SageMaker's artifact layout, same-test-set
+scoring, and evaluation from the scores alone."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ import pytest
 import xgboost as xgb
 from sklearn import metrics as sk
 
-from pipeline_defs.scripts import evaluate, train_local
+from pipeline_defs.scripts import evaluate, score, train_local
 from pipeline_defs.scripts.common import StepInputError
-from pipeline_defs.scripts.evaluate import load_model
+from pipeline_defs.scripts.score import load_model
 from pipeline_defs.scripts.train_local import Hyperparameters, read_channel, save_model_archive, train
 
 FAST = Hyperparameters(num_round=30, early_stopping_rounds=5, max_depth=3)
@@ -66,16 +67,26 @@ def test_model_archive_holds_xgboost_model_at_its_root(channels: Path, tmp_path:
     assert isinstance(load_model(tmp_path / "model.tar.gz", "model"), xgb.Booster)
 
 
+def scored(
+    channels: Path, tmp_path: Path, candidate: xgb.Booster, champion: xgb.Booster | None = None, test: str = "test"
+) -> Path:
+    """score.py's CLI on archives of the given boosters; the directory holding scores.csv."""
+    save_model_archive(candidate, tmp_path / "candidate")
+    arguments = ["--model", str(tmp_path / "candidate"), "--test", str(channels / test)]
+    if champion is not None:
+        save_model_archive(champion, tmp_path / "champion")
+        arguments += ["--champion-model", str(tmp_path / "champion" / "model.tar.gz")]
+    assert score.main([*arguments, "--output-dir", str(tmp_path / "scores")]) == 0
+    return tmp_path / "scores"
+
+
 def test_evaluation_scores_candidate_and_champion_on_the_same_test_set(channels: Path, tmp_path: Path) -> None:
     good, _ = train(channels / "train", channels / "validation", FAST)
     bad, _ = train(channels / "flipped_train", channels / "validation", FAST)
-    save_model_archive(good, tmp_path / "candidate")
-    save_model_archive(bad, tmp_path / "champion")
+    scores = scored(channels, tmp_path, good, bad)
 
-    result, labels, scores = evaluate.evaluate(
-        candidate_model=tmp_path / "candidate",
-        champion_model=tmp_path / "champion" / "model.tar.gz",
-        test_dir=channels / "test",
+    result, labels, candidate_scores = evaluate.evaluate(
+        scores=scores,
         objective="pr_auc",
         decision_threshold=0.5,
         absolute_threshold=0.3,
@@ -83,7 +94,8 @@ def test_evaluation_scores_candidate_and_champion_on_the_same_test_set(channels:
     )
 
     features, test_labels = read_channel(channels / "test", "test")
-    expected = sk.average_precision_score(test_labels, good.predict(xgb.DMatrix(features)))
+    good_scores = good.predict(xgb.DMatrix(features))
+    expected = sk.average_precision_score(test_labels, good_scores)
     assert result["binary_classification_metrics"]["pr_auc"]["value"] == pytest.approx(expected)
     assert result["decision_inputs"]["candidate_objective"] == pytest.approx(expected)
     champion = result["champion"]["binary_classification_metrics"]
@@ -91,35 +103,43 @@ def test_evaluation_scores_candidate_and_champion_on_the_same_test_set(channels:
     assert champion["auc"]["value"] == pytest.approx(sk.roc_auc_score(test_labels, bad.predict(xgb.DMatrix(features))))
     assert result["test_set"] == {"rows": 300, "positives": int(test_labels.sum())}
     assert np.array_equal(labels, test_labels)
-    assert scores.shape == labels.shape
+    # scores.csv carries each probability exactly as the booster predicted it
+    assert np.array_equal(candidate_scores, good_scores.astype(np.float64))
 
 
 def test_no_champion_is_recorded_as_null(channels: Path, tmp_path: Path, spec_file: Path) -> None:
     booster, _ = train(channels / "train", channels / "validation", FAST)
-    save_model_archive(booster, tmp_path / "model")
+    scores = scored(channels, tmp_path, booster)
 
-    status = evaluate.main(
-        [
-            "--spec",
-            str(spec_file),
-            "--model",
-            str(tmp_path / "model"),
-            "--champion-model",
-            "",
-            "--test",
-            str(channels / "test"),
-            "--output-dir",
-            str(tmp_path / "eval"),
-        ]
-    )
+    status = evaluate.main(["--spec", str(spec_file), "--scores", str(scores), "--output-dir", str(tmp_path / "eval")])
 
     assert status == 0
+    assert (scores / "scores.csv").read_text().splitlines()[0] == "label,candidate"
     result = json.loads((tmp_path / "eval" / "evaluation.json").read_text())
     assert result["champion"] is None
     assert result["decision_inputs"]["champion_objective"] is None
     assert result["decision_inputs"]["objective"] == "pr_auc"
     header = (tmp_path / "eval" / "predictions.csv").read_text().splitlines()[0]
     assert header == "label,probability,prediction"
+
+
+def test_an_s3_champion_is_fetched_with_boto3(channels: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    booster, _ = train(channels / "train", channels / "validation", FAST)
+    save_model_archive(booster, tmp_path / "stored")
+    fetched: list[tuple[str, str]] = []
+
+    class FakeS3:
+        def download_file(self, bucket: str, key: str, target: str) -> None:
+            fetched.append((bucket, key))
+            Path(target).write_bytes((tmp_path / "stored" / "model.tar.gz").read_bytes())
+
+    boto3 = pytest.importorskip("boto3")
+    monkeypatch.setattr(boto3, "client", lambda service, region_name=None: FakeS3())
+
+    local = score.fetch("s3://artifacts/bootstrap/m/model.tar.gz", tmp_path, region="us-east-1")
+
+    assert fetched == [("artifacts", "bootstrap/m/model.tar.gz")]
+    assert isinstance(load_model(local, "champion model"), xgb.Booster)
 
 
 def test_archive_without_xgboost_model_is_named(tmp_path: Path) -> None:
@@ -141,33 +161,45 @@ def test_champion_with_a_different_feature_count_is_refused(channels: Path, tmp_
     save_model_archive(champion, tmp_path / "champion")
 
     with pytest.raises(StepInputError, match="champion model expects 6 features but the test set has 4"):
-        evaluate.evaluate(
+        score.score(
             candidate_model=tmp_path / "candidate",
             champion_model=tmp_path / "champion",
             test_dir=channels / "test",
-            objective="pr_auc",
-            decision_threshold=0.5,
-            absolute_threshold=0.3,
-            min_improvement=0.0,
+            output_dir=tmp_path / "out",
         )
 
 
 def test_test_set_with_one_class_cannot_be_evaluated(channels: Path, tmp_path: Path) -> None:
     booster, _ = train(channels / "train", channels / "validation", FAST)
-    save_model_archive(booster, tmp_path / "model")
-    (tmp_path / "test").mkdir()
-    (tmp_path / "test" / "test.csv").write_text("0,1,2,3,4\n0,2,3,4,5\n")
+    (tmp_path / "one-class").mkdir()
+    (tmp_path / "one-class" / "test.csv").write_text("0,1,2,3,4\n0,2,3,4,5\n")
+    scores = scored(tmp_path, tmp_path, booster, test="one-class")
 
     with pytest.raises(StepInputError, match="test set: all 2 labels are negative"):
         evaluate.evaluate(
-            candidate_model=tmp_path / "model",
-            champion_model=None,
-            test_dir=tmp_path / "test",
+            scores=scores,
             objective="pr_auc",
             decision_threshold=0.5,
             absolute_threshold=0.3,
             min_improvement=0.0,
         )
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "must start with the header label,candidate"),
+        ("label,probability\n1,0.5\n", "must start with the header label,candidate"),
+        ("label,candidate\n1,x\n", "has a row that is not 2 numbers"),
+        ("label,candidate,champion\n1,0.5\n", "has a row that is not 3 numbers"),
+        ("label,candidate\n", "has no rows"),
+    ],
+)
+def test_unusable_scores_are_named(tmp_path: Path, content: str, message: str) -> None:
+    (tmp_path / "scores.csv").write_text(content)
+
+    with pytest.raises(StepInputError, match=message):
+        evaluate.read_scores(tmp_path)
 
 
 @pytest.mark.parametrize(
