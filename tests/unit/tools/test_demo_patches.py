@@ -14,6 +14,7 @@ from moto.ssm.models import ssm_backends
 
 from tools.demo.server.patches.cfn_dynamic_references import resolve
 from tools.demo.server.patches.events_targets import aws_event, target_input, transform
+from tools.demo.server.patches.ssm_parameter import tag_list
 
 EVENT = {
     "version": "0",
@@ -94,3 +95,13 @@ def test_a_missing_parameter_fails_with_a_validation_error_naming_it() -> None:
 def test_secrets_manager_references_are_refused_not_left_literal() -> None:
     with pytest.raises(ValidationError, match="resolve:secretsmanager is not emulated"):
         resolve("{{resolve:secretsmanager:s:SecretString:k}}", account="222233334444", region="us-east-1")
+
+
+def test_an_ssm_parameters_template_tags_become_the_apis_key_value_list() -> None:
+    # AWS::SSM::Parameter declares Tags as a map; SSM's PutParameter takes Key/Value pairs.
+    assert tag_list({"project": "mlops", "environment": "dev"}) == [
+        {"Key": "project", "Value": "mlops"},
+        {"Key": "environment", "Value": "dev"},
+    ]
+    assert tag_list([{"Key": "a", "Value": "b"}]) == [{"Key": "a", "Value": "b"}]
+    assert tag_list(None) == []

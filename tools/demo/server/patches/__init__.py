@@ -31,7 +31,6 @@ class ServerContext:
 
 def _modules() -> tuple[ModuleType, ...]:
     from tools.demo.server.patches import (  # noqa: PLC0415 - imported on apply: they import moto's models
-        cdk_bucket_deployment,
         cfn_dynamic_references,
         cfn_errors,
         cfn_parameters,
@@ -49,6 +48,7 @@ def _modules() -> tuple[ModuleType, ...]:
         sagemaker_names,
         sfn_cloudformation,
         sfn_execution_names,
+        ssm_parameter,
         ssm_public_parameters,
     )
 
@@ -62,12 +62,12 @@ def _modules() -> tuple[ModuleType, ...]:
         cfn_dynamic_references,
         cfn_parameters,
         ssm_public_parameters,
+        ssm_parameter,
         cfn_stack_outputs,
         sagemaker_names,
         sagemaker_feature_group,
         kms_key,
         s3_bucket,
-        cdk_bucket_deployment,
         route_feature_store,
         route_pipelines,
         route_sagemaker_jobs,
