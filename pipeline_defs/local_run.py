@@ -11,6 +11,7 @@ would pass, with local directories instead of ``/opt/ml/...``)::
     OUT/dataset/                      dataset.parquet (point-in-time join), query.sql, summary.json
     OUT/preprocess/                   train/ validation/ test/ baseline/ CSV files, summary.json
     OUT/model/                        model.tar.gz (xgboost-model), training_report.json
+    OUT/scores/                       scores.csv (the candidate's and the champion's probabilities)
     OUT/evaluation/                   evaluation.json, predictions.csv
     OUT/baselines/                    data-quality/ and model-quality/ statistics.json, constraints.json
     OUT/decision/                     decision.json (register or not, and why)
@@ -31,7 +32,7 @@ from typing import Any
 
 from config import FRAUD_DETECTION, ModelSpec
 from pipeline_defs import sample_data
-from pipeline_defs.scripts import baseline, condition, dataset, evaluate, preprocess, train_local
+from pipeline_defs.scripts import baseline, condition, dataset, evaluate, preprocess, score, train_local
 from pipeline_defs.scripts.spec import step_spec_from_model_spec
 
 
@@ -145,10 +146,9 @@ def run(config: LocalRunConfig) -> dict[str, Any]:
         timings,
     )
     _step(
-        "evaluate",
-        evaluate.main,
+        "score",
+        score.main,
         [
-            *spec_arg,
             "--model",
             str(out / "model"),
             "--test",
@@ -156,8 +156,14 @@ def run(config: LocalRunConfig) -> dict[str, Any]:
             "--champion-model",
             str(config.champion_model or ""),
             "--output-dir",
-            str(out / "evaluation"),
+            str(out / "scores"),
         ],
+        timings,
+    )
+    _step(
+        "evaluate",
+        evaluate.main,
+        [*spec_arg, "--scores", str(out / "scores"), "--output-dir", str(out / "evaluation")],
         timings,
     )
     _step(

@@ -52,13 +52,16 @@ def _strings(value: Any) -> Iterator[str]:
 
 
 def _install_commands(text: str) -> Iterator[list[str]]:
-    """Each shell command in ``text`` (split on ; && || |) that installs packages, as words."""
+    """Each shell command in ``text`` (split on ; && || |) that installs packages, as words (a command whose
+    install is inside one quoted word, a ``sh -c`` script, is left to the check of that word)."""
     for command in re.split(r";|&&|\|\||\|", text):
         if _INSTALLERS.search(command):
             try:
-                yield shlex.split(command)
+                words = shlex.split(command)
             except ValueError:
-                yield command.split()
+                words = command.split()
+            if any(w in ("install", "add", "sync") for w in words):
+                yield words
 
 
 def _offline_install_problems(words: Sequence[str], *, code_dir: str, shipped_wheels: frozenset[str]) -> list[str]:
@@ -75,7 +78,8 @@ def _offline_install_problems(words: Sequence[str], *, code_dir: str, shipped_wh
             problems.append(f"'{command}' installs {Path(word).name}, which the bundle does not ship")
     if "-r" in words or "--requirement" in words:
         problems.append(f"'{command}' installs from a requirements file: name the shipped wheels instead")
-    named = [w for w in words[words.index("install") + 1 :] if not w.startswith("-") and not w.endswith(".whl")]
+    verb = next(i for i, w in enumerate(words) if w in ("install", "add", "sync"))
+    named = [w for w in words[verb + 1 :] if not w.startswith("-") and not w.endswith(".whl")]
     named = [w for w in named if w not in links]
     if named:
         problems.append(f"'{command}' installs {named} by name, not as wheel files the bundle ships")
@@ -88,7 +92,10 @@ def package_index_problems(
     """Ways the job could reach a package index at run time (an empty list: none)."""
     problems = []
     app = request.get("AppSpecification", {})
-    for text in _strings([app.get("ContainerEntrypoint", []), app.get("ContainerArguments", [])]):
+    argv = [*_strings(app.get("ContainerEntrypoint", [])), *_strings(app.get("ContainerArguments", []))]
+    # The command line as a whole (``pip install x`` as separate arguments), then each argument that is itself a
+    # shell script (``sh -c '...; pip install ...'``).
+    for text in [" ".join(shlex.quote(a) for a in argv), *(a for a in argv if any(c.isspace() for c in a))]:
         if _INDEX_URL.search(text):
             problems.append(f"names a package index: {text!r}")
         for words in _install_commands(text):
@@ -109,6 +116,7 @@ class Import:
     line: int
     top_level: bool  # runs when the importing module is imported
     optional: bool  # inside try/except ImportError
+    member: bool = False  # "from X import a" as "X.a": a submodule of X if there is one, else a name in X
 
 
 class _ImportVisitor(ast.NodeVisitor):
@@ -119,10 +127,10 @@ class _ImportVisitor(ast.NodeVisitor):
         self._optional = 0  # try bodies guarded by an ImportError handler
         self._type_checking = 0
 
-    def _add(self, module: str, line: int) -> None:
+    def _add(self, module: str, line: int, *, member: bool = False) -> None:
         if self._type_checking:
             return
-        self.found.append(Import(module, self.file, line, self._depth == 0, self._optional > 0))
+        self.found.append(Import(module, self.file, line, self._depth == 0, self._optional > 0, member))
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -138,7 +146,7 @@ class _ImportVisitor(ast.NodeVisitor):
             return
         self._add(module, node.lineno)
         for alias in node.names:  # "from package import module" imports a submodule
-            self._add(f"{module}.{alias.name}", node.lineno)
+            self._add(f"{module}.{alias.name}", node.lineno, member=True)
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         self._depth += 1
@@ -222,10 +230,10 @@ def import_problems(
             top = found.module.split(".", 1)[0]
             if found.module in modules:
                 queue.append(found.module)
+            elif found.member:
+                continue  # a name defined in a module, which is checked as an import of its own
             elif top in packages:
-                # "from bundle.module import name" also yields "bundle.module.name": a name, not a module
-                if found.module.rpartition(".")[0] not in modules:
-                    problems.append(f"{found.file}:{found.line}: '{found.module}' is not in the bundle")
+                problems.append(f"{found.file}:{found.line}: '{found.module}' is not in the bundle")
             elif top in stdlib or image.provides(top) or found.optional or (not found.top_level and top in conditional):
                 continue
             else:

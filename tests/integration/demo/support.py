@@ -4,14 +4,17 @@ synthesized once, and the resources the tests need created from the SYNTHESIZED 
 moto's CloudFormation cannot create several of these types (feature groups, the model package group, the
 pipeline, alarms, Glue, Athena); ``tools/demo/server`` creates them in the demo. Here ``render`` resolves the
 few intrinsics the properties use (Ref, Fn::Join, Fn::GetAtt of the key or a role, Fn::Sub,
-Fn::GetStackOutput of the key) against what the world created, so every name, location and setting comes from
-the templates.
+Fn::GetStackOutput of the key, the SSM-typed parameter holding the key's ARN) against what the world created,
+so every name, location and setting comes from the templates; ``upload_code`` publishes a stack's file assets
+as the CDK CLI does.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
+import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -63,16 +66,7 @@ class World:
         if not isinstance(value, dict):
             return value
         if set(value) == {"Ref"}:
-            target = str(value["Ref"])
-            pseudo = {"AWS::Region": REGION, "AWS::AccountId": self.aws.account, "AWS::Partition": "aws"}
-            if target in pseudo:
-                return pseudo[target]
-            resource = template["Resources"][target]
-            if resource["Type"] == "AWS::S3::Bucket":
-                return resource["Properties"].get("BucketName", f"unnamed-{target.lower()}")
-            if resource["Type"] == "AWS::KMS::Key":
-                return self.key_arn.rsplit("/", 1)[-1]
-            return f"UNRESOLVED-Ref-{target}"
+            return self._ref(str(value["Ref"]), template)
         if set(value) == {"Fn::Join"}:
             separator, parts = value["Fn::Join"]
             return str(separator).join(str(self.render(p, template)) for p in parts)
@@ -91,6 +85,22 @@ class World:
             rendered = {k: str(self.render(v, template)) for k, v in variables.items()}
             return re.sub(r"\$\{([A-Za-z0-9_:.]+)\}", lambda m: rendered[m.group(1)], text)
         return {k: self.render(v, template) for k, v in value.items()}
+
+    def _ref(self, target: str, template: Mapping[str, Any]) -> str:
+        pseudo = {"AWS::Region": REGION, "AWS::AccountId": self.aws.account, "AWS::Partition": "aws"}
+        if target in pseudo:
+            return pseudo[target]
+        parameter = template.get("Parameters", {}).get(target)
+        if parameter is not None:  # the platform key's ARN, through its SSM parameter
+            if str(parameter.get("Default", "")).endswith("/platform-key-arn"):
+                return self.key_arn
+            return f"UNRESOLVED-Parameter-{target}"
+        resource = template["Resources"][target]
+        if resource["Type"] == "AWS::S3::Bucket":
+            return str(resource["Properties"].get("BucketName", f"unnamed-{target.lower()}"))
+        if resource["Type"] == "AWS::KMS::Key":
+            return self.key_arn.rsplit("/", 1)[-1]
+        return f"UNRESOLVED-Ref-{target}"
 
     def resources(self, stack: tuple[str, str], kind: str) -> list[tuple[str, dict[str, Any]]]:
         template = self.synth.json(*stack)
@@ -151,25 +161,37 @@ class World:
         return str(props["PipelineName"])
 
     def upload_code(self, stack: tuple[str, str]) -> list[str]:
-        """What the stack's code deployments put in S3: their asset directories from cdk.out, under their prefix."""
+        """Publish the stack's zip file assets as the CDK CLI does (the staged directory, zipped, to the
+        bootstrap assets bucket under the asset's key); the URIs of the zips."""
         s3 = self.aws.client("s3")
-        prefixes = []
         assembly = self.synth.outdir / f"assembly-{stack[0]}"
-        for _, props in self.resources(stack, "Custom::CDKBucketDeployment"):
-            for key in props["SourceObjectKeys"]:
-                source = assembly.parent / f"asset.{key.removesuffix('.zip')}"
-                for path in sorted(p for p in source.rglob("*") if p.is_file()):
-                    relative = path.relative_to(source).as_posix()
-                    s3.put_object(
-                        Bucket=props["DestinationBucketName"],
-                        Key=f"{props['DestinationBucketKeyPrefix']}/{relative}",
-                        Body=path.read_bytes(),
-                    )
-            prefixes.append(f"s3://{props['DestinationBucketName']}/{props['DestinationBucketKeyPrefix']}")
-        return prefixes
+        # The stack's artifact id: the environment and the stack id without separators, and a hash.
+        (manifest,) = assembly.glob(f"{stack[0]}{stack[1].replace('-', '')}*.assets.json")
+        uris = []
+        for asset in json.loads(manifest.read_text())["files"].values():
+            if asset["source"].get("packaging") != "zip":
+                continue
+            source = manifest.parent / asset["source"]["path"]
+            for destination in asset["destinations"].values():
+                bucket = destination["bucketName"].replace("${AWS::AccountId}", self.aws.account)
+                bucket = bucket.replace("${AWS::Region}", REGION)
+                if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+                    s3.create_bucket(Bucket=bucket)
+                s3.put_object(Bucket=bucket, Key=destination["objectKey"], Body=_zipped(source))
+                uris.append(f"s3://{bucket}/{destination['objectKey']}")
+        return uris
 
     def bucket(self, suffix: str) -> str:
         return next(name for name in self.buckets.values() if name.endswith(f"-{suffix}"))
+
+
+def _zipped(directory: Path) -> bytes:
+    """``directory``'s files in a zip, paths relative to it (what the CDK CLI uploads for a directory asset)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+            archive.write(path, path.relative_to(directory).as_posix())
+    return buffer.getvalue()
 
 
 def read_json(aws: Aws, uri: str) -> Any:

@@ -2,7 +2,8 @@
 
 Given the local run's sample data written through the emulated Feature Store (online and offline) and its labels
 under the labels table's location, an execution of the deployed pipeline runs the real steps (Dataset on the
-emulated Athena, the scripts from the code bundle, the built-in XGBoost emulation) and:
+emulated Athena, the scripts from the code bundle the CDK publishes as a file asset, the built-in XGBoost
+emulation) and:
 
 - writes the files the local run writes, with the same dataset and splits;
 - registers a PendingManualApproval package with the Register step's metadata (no champion: first model);
@@ -105,7 +106,8 @@ def test_first_execution_matches_the_local_run_and_registers(
     )
     steps = {s["StepName"]: s["StepStatus"] for s in pipelines.execution_steps(aws, arn)}
     assert steps == dict.fromkeys(
-        ["Dataset", "Preprocess", "Train", "Evaluate", "Baseline", "Decide", "CheckCandidate", "Register"], "Succeeded"
+        ["Dataset", "Preprocess", "Train", "Score", "Evaluate", "Baseline", "Decide", "CheckCandidate", "Register"],
+        "Succeeded",
     )
     execution_id = arn.rsplit("/", 1)[-1]
     run_prefix = f"s3://{world.bucket('artifacts')}/pipelines/fraud-detection-dev-training/{execution_id}"
@@ -115,6 +117,7 @@ def test_first_execution_matches_the_local_run_and_registers(
         "dataset/dataset.parquet",
         "dataset/summary.json",
         "preprocess/summary.json",
+        "score/scores.csv",
         "evaluate/evaluation.json",
         "evaluate/predictions.csv",
         "decision/decision.json",

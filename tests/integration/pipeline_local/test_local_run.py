@@ -17,7 +17,7 @@ import pytest
 
 from pipeline_defs import local_run
 from pipeline_defs.local_run import LocalRunConfig, run
-from pipeline_defs.scripts import condition, evaluate, train_local
+from pipeline_defs.scripts import condition, evaluate, score, train_local
 
 # Small enough for seconds on two cores, large enough for ~15+ frauds in each test split.
 CUSTOMERS, DAYS = 150, 30
@@ -65,6 +65,7 @@ def test_first_run_writes_every_pipeline_output(champion_run: Path) -> None:
         "preprocess/test/test.csv",
         "preprocess/baseline/baseline.csv",
         "model/model.tar.gz",
+        "scores/scores.csv",
         "evaluation/evaluation.json",
         "evaluation/predictions.csv",
         "baselines/data-quality/statistics.json",
@@ -137,16 +138,27 @@ def test_weak_challenger_trained_on_shuffled_labels_is_rejected_with_the_reason(
 
     champion = challenger_run / "model" / "model.tar.gz"  # the good post-drift model now serves
     assert (
-        evaluate.main(
+        score.main(
             [
-                "--spec",
-                str(challenger_run / "spec.json"),
                 "--model",
                 str(tmp_path / "weak"),
                 "--champion-model",
                 str(champion),
                 "--test",
                 str(challenger_run / "preprocess" / "test"),
+                "--output-dir",
+                str(tmp_path / "scores"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        evaluate.main(
+            [
+                "--spec",
+                str(challenger_run / "spec.json"),
+                "--scores",
+                str(tmp_path / "scores"),
                 "--output-dir",
                 str(tmp_path / "evaluation"),
             ]

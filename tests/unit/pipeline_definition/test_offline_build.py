@@ -1,4 +1,4 @@
-"""Building the definition is offline, fast, and leaves the process as it found it."""
+"""Building the definition is offline and leaves the process as it found it (its speed: benchmarks/synth)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 import urllib.request
 from pathlib import Path
 
@@ -80,18 +79,8 @@ def test_building_restores_environment_logging_and_boto3_defaults() -> None:
     assert config_manager.jsonschema is sys.modules["jsonschema"]
 
 
-def test_a_warm_build_takes_under_five_seconds() -> None:
-    deployment = ModelDeployment(spec=FRAUD_DETECTION, env=DEV)
-    build_pipeline_definition(deployment, CONTEXT)  # the SDK import is paid once per process
-
-    started = time.perf_counter()
-    build_pipeline_definition(deployment, CONTEXT)
-
-    assert time.perf_counter() - started < 5.0
-
-
 _COLD_BUILD = textwrap.dedent("""
-    import json, logging, os, socket, sys, time
+    import json, logging, os, socket, sys
     attempts = []
     def refused(*args, **kwargs):
         attempts.append(repr(args[:2]))
@@ -99,13 +88,12 @@ _COLD_BUILD = textwrap.dedent("""
     socket.getaddrinfo = socket.create_connection = refused
     socket.socket.connect = socket.socket.connect_ex = refused
     environment, handlers = dict(os.environ), list(logging.getLogger().handlers)
-    started = time.perf_counter()
     from config import FRAUD_DETECTION, PROD, ModelDeployment
     import pipeline_defs.definition as definition
     sdk_at_import = sorted(m for m in sys.modules if m.startswith("sagemaker"))
     from tests.unit.pipeline_definition.conftest import CONTEXT
     text = definition.build_pipeline_definition(ModelDeployment(spec=FRAUD_DETECTION, env=PROD), CONTEXT)
-    print(json.dumps({"seconds": time.perf_counter() - started, "attempts": attempts, "bytes": len(text),
+    print(json.dumps({"attempts": attempts, "bytes": len(text),
                       "sdk_at_import": sdk_at_import, "environment_kept": dict(os.environ) == environment,
                       "handlers_kept": list(logging.getLogger().handlers) == handlers}))
 """)
@@ -134,4 +122,3 @@ def test_a_cold_build_without_credentials_imports_the_sdk_lazily_and_stays_offli
     assert report["environment_kept"]
     assert report["handlers_kept"]
     assert report["bytes"] > 10_000
-    assert report["seconds"] < 15.0, report  # import (~2 s) + first build (~1 s) on a shared 2-core machine
