@@ -58,7 +58,7 @@ from lambdas.deployment import compare, deploy, prepare, promote, rollback, veri
 from lambdas.deployment import runtime as deployment_runtime
 from lambdas.retraining import runtime as retraining_runtime
 from tests.support.synth import Synthesized, synthesize
-from tests.unit.deployment.conftest import LIVE_CAPTURE, FakeCloudWatch, FakeSageMaker
+from tests.unit.deployment.conftest import LIVE_CAPTURE, AutoScaling, FakeCloudWatch, FakeSageMaker
 
 REGION = "us-east-1"
 ACCOUNT = DEFAULT_ACCOUNT_ID
@@ -248,8 +248,8 @@ class AutoSageMaker(FakeSageMaker):
     finish. ``updated_at`` is when the last UpdateEndpoint was accepted; ``observed`` the statuses described.
     """
 
-    def __init__(self, client: Any, endpoint: str, *, polls: int = 1) -> None:
-        super().__init__(client)
+    def __init__(self, client: Any, autoscaling: Any, endpoint: str, *, polls: int = 1) -> None:
+        super().__init__(client, autoscaling)
         self._endpoint_name = endpoint
         self.polls = polls
         self.outcomes: list[str] = []
@@ -666,7 +666,8 @@ def _build(resolved: Resolved, world_box: dict[str, RetrainingWorld], session: A
     sm.create_endpoint(EndpointName=resolved.endpoint, EndpointConfigName=INITIAL_CONFIG)
     client("ssm").put_parameter(Name=resolved.pointer, Value=champion, Type="String")
 
-    fake_sm = AutoSageMaker(client("sagemaker"), resolved.endpoint)
+    autoscaling = AutoScaling(client("application-autoscaling"))
+    fake_sm = AutoSageMaker(client("sagemaker"), autoscaling, resolved.endpoint)
     cloudwatch = BakeCloudWatch(fake_sm)
     cloudwatch.set("primary", invocations=1000, errors=0, p99_us=20_000)
     deployment_aws = deployment_runtime.Aws(
@@ -675,7 +676,7 @@ def _build(resolved: Resolved, world_box: dict[str, RetrainingWorld], session: A
         dynamodb=client("dynamodb"),
         cloudwatch=cloudwatch,
         s3=client("s3"),
-        autoscaling=client("application-autoscaling"),
+        autoscaling=autoscaling,
     )
     lambda_client = client("lambda")
     code = _zip()
