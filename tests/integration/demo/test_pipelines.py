@@ -201,3 +201,21 @@ def test_shuffled_labels_end_not_better_without_registering(
     assert final["detail"]["currentPipelineExecutionStatus"] == "Succeeded"
     assert final["detail"]["pipelineExecutionArn"] == arn
     assert {"executionStartTime", "executionEndTime", "pipelineArn"} <= set(final["detail"])
+
+
+def test_an_execution_started_without_parameters_uses_the_definitions_defaults(
+    deployed: tuple[World, str], tmp_path: Path
+) -> None:
+    """SageMaker fills every parameter the request leaves out with its default; a parameter without one (the
+    window) fails the execution with a reason naming it, not the emulator."""
+    world, _ = deployed
+    arn = world.aws.client("sagemaker").start_pipeline_execution(PipelineName="fraud-detection-dev-training")[
+        "PipelineExecutionArn"
+    ]
+
+    described = pipelines.run_execution(world.aws, arn, workdir=tmp_path / "jobs")
+
+    assert described["PipelineExecutionStatus"] == "Failed"
+    reason = pipelines.failure_reason(world.aws, arn) or ""
+    assert "WindowStart" in reason, reason
+    assert "ChampionModelUri" not in reason and "AbsoluteThreshold" not in reason, reason

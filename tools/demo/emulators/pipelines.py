@@ -76,10 +76,9 @@ def start_execution(
     aws: Aws, pipeline_name: str, parameters: Mapping[str, str], *, workdir: Path, display_name: str | None = None
 ) -> dict[str, Any]:
     """StartPipelineExecution through moto, then run it to the end; return its DescribePipelineExecution."""
-    request: dict[str, Any] = {
-        "PipelineName": pipeline_name,
-        "PipelineParameters": [{"Name": k, "Value": str(v)} for k, v in parameters.items()],
-    }
+    request: dict[str, Any] = {"PipelineName": pipeline_name}
+    if parameters:
+        request["PipelineParameters"] = [{"Name": k, "Value": str(v)} for k, v in parameters.items()]
     if display_name:
         request["PipelineExecutionDisplayName"] = display_name
     arn = aws.client("sagemaker").start_pipeline_execution(**request)["PipelineExecutionArn"]
@@ -95,7 +94,11 @@ def run_execution(aws: Aws, execution_arn: str, *, workdir: Path) -> dict[str, A
         sagemaker.describe_pipeline_definition_for_execution(PipelineExecutionArn=execution_arn)["PipelineDefinition"]
     )
     described = sagemaker.describe_pipeline_execution(PipelineExecutionArn=execution_arn)
-    given = sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=execution_arn)["PipelineParameters"]
+    # An execution started without parameters has none listed (moto then leaves the key out): the definition's
+    # defaults apply, as in SageMaker.
+    given = sagemaker.list_pipeline_parameters_for_execution(PipelineExecutionArn=execution_arn).get(
+        "PipelineParameters", []
+    )
     _set_status(aws, record, described, "Executing")
     execution = _Execution(
         arn=execution_arn,
