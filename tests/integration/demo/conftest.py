@@ -7,7 +7,9 @@ runs when it starts); ``tools/demo/server`` wires the same functions into the de
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +17,13 @@ import pytest
 from moto.athena.models import AthenaBackend
 
 from config import ENVIRONMENTS
+from pipeline_defs.local_run import LocalRunConfig, run
 from tests.integration.demo.support import REGION, World, moto_server, reset
 from tests.support.synth import Synthesized, synthesize
 from tools.demo.emulators import athena
 from tools.demo.emulators.runtime import Aws
+from tools.demo.server.environment import DemoPaths
+from tools.demo.server.patches import ServerContext
 
 # Every test module of this folder: ``pytestmark = LOOPBACK_ONLY``.
 LOOPBACK_ONLY = [pytest.mark.slow, pytest.mark.enable_socket, pytest.mark.allow_hosts(["127.0.0.1"])]
@@ -30,6 +35,70 @@ def dev_synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize(
         tmp_path_factory.mktemp("cdk.out.demo"), environments=[e for e in ENVIRONMENTS if e.name == "dev"]
     )
+
+
+@pytest.fixture(scope="session")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The local pipeline run (sample data, features, dataset, model, baselines), shared by the emulator tests."""
+    out = tmp_path_factory.mktemp("local-run")
+    run(LocalRunConfig(out=out, customers=150, days=30, seed=21))
+    return out
+
+
+@dataclass(frozen=True)
+class Routed:
+    """A moto server with the demo server's routing of endpoints, alarms and the Feature Store runtime."""
+
+    url: str
+    context: ServerContext
+
+
+ROUTED_CLOCK_SPEEDUP = 300.0  # a 420 s guardrail deployment runs in about 1.5 s
+
+
+@pytest.fixture(scope="session")
+def routed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Routed]:
+    """moto served on loopback with the server's own routing patches (``route_endpoints``, ``route_alarms``,
+    ``route_feature_store``) set for the session and undone after it. A new server: moto builds a service's URL
+    map on its first request, so the routes must be in place before."""
+    from moto.moto_api._internal import urls as api_urls  # noqa: PLC0415
+    from moto.sagemaker import urls as sagemaker_urls  # noqa: PLC0415
+
+    from tools.demo.server.patches import route_alarms, route_endpoints, route_feature_store  # noqa: PLC0415
+
+    with moto_server() as url:
+        account = Aws(region=REGION, endpoint_url=url).account
+        context = ServerContext(
+            endpoint_url=url,
+            account=account,
+            region=REGION,
+            python=sys.executable,
+            paths=DemoPaths(tmp_path_factory.mktemp("routed")),
+            clock_speedup=ROUTED_CLOCK_SPEEDUP,
+        )
+        patcher = pytest.MonkeyPatch()
+        for owner, name, value in route_endpoints.replacements(context):
+            patcher.setattr(owner, name, value, raising=False)  # UpdateEndpoint is new on moto's class
+        patcher.setitem(api_urls.url_paths, route_endpoints.FLUSH_PATH, route_endpoints.flush_route(context))
+        patcher.setitem(api_urls.url_paths, route_alarms.EVALUATE_PATH, route_alarms.evaluate_route(context))
+
+        def feature_store_runtime(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
+            return route_feature_store.handle(context, request, full_url)
+
+        patcher.setitem(sagemaker_urls.url_paths, route_feature_store.GROUP_PATH, feature_store_runtime)
+        try:
+            yield Routed(url=url, context=context)
+        finally:
+            patcher.undo()
+
+
+@pytest.fixture
+def routed_world(routed: Routed, dev_synth: Synthesized) -> World:
+    """An empty account on the routed server with the platform's resources (buckets, key, feature groups...)."""
+    reset(routed.url)
+    created = World(aws=Aws(region=REGION, endpoint_url=routed.url), synth=dev_synth)
+    created.create_platform()
+    return created
 
 
 @pytest.fixture(scope="session")

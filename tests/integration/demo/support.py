@@ -56,7 +56,9 @@ class World:
     synth: Synthesized
     key_arn: str = ""
     role_arn: str = ""
+    topic_arn: str = ""
     buckets: dict[str, str] = field(default_factory=dict)  # logical id -> name
+    names: dict[str, str] = field(default_factory=dict)  # logical id -> physical name of what the tests created
 
     # ---- rendering -------------------------------------------------------------------------------------------
 
@@ -71,22 +73,17 @@ class World:
             separator, parts = value["Fn::Join"]
             return str(separator).join(str(self.render(p, template)) for p in parts)
         if set(value) == {"Fn::GetAtt"}:
-            target, attribute = value["Fn::GetAtt"]
-            kind = template["Resources"][target]["Type"]
-            if kind == "AWS::KMS::Key" and attribute == "Arn":
-                return self.key_arn
-            if kind == "AWS::IAM::Role" and attribute == "Arn":
-                return self.role_arn
-            return f"UNRESOLVED-GetAtt-{target}.{attribute}"  # not used by these tests
+            return self._get_att(*value["Fn::GetAtt"], template=template)
         if set(value) == {"Fn::GetStackOutput"}:
-            return self.key_arn  # the only cross-stack value these tests read is the platform key
+            # the cross-stack values these tests read: the platform key and the owner topic
+            return self.topic_arn if "Topic" in value["Fn::GetStackOutput"]["OutputName"] else self.key_arn
         if set(value) == {"Fn::Sub"}:
             text, variables = value["Fn::Sub"]
             rendered = {k: str(self.render(v, template)) for k, v in variables.items()}
             return re.sub(r"\$\{([A-Za-z0-9_:.]+)\}", lambda m: rendered[m.group(1)], text)
         return {k: self.render(v, template) for k, v in value.items()}
 
-    def _ref(self, target: str, template: Mapping[str, Any]) -> str:
+    def _ref(self, target: str, template: Mapping[str, Any]) -> str:  # noqa: PLR0911 - one return per kind
         pseudo = {"AWS::Region": REGION, "AWS::AccountId": self.aws.account, "AWS::Partition": "aws"}
         if target in pseudo:
             return pseudo[target]
@@ -94,13 +91,33 @@ class World:
         if parameter is not None:  # the platform key's ARN, through its SSM parameter
             if str(parameter.get("Default", "")).endswith("/platform-key-arn"):
                 return self.key_arn
-            return f"UNRESOLVED-Parameter-{target}"
+            return str(parameter.get("Default", f"UNRESOLVED-Parameter-{target}"))
         resource = template["Resources"][target]
         if resource["Type"] == "AWS::S3::Bucket":
             return str(resource["Properties"].get("BucketName", f"unnamed-{target.lower()}"))
         if resource["Type"] == "AWS::KMS::Key":
             return self.key_arn.rsplit("/", 1)[-1]
+        if resource["Type"] in ("AWS::CloudWatch::Alarm", "AWS::DynamoDB::Table", "AWS::SNS::Topic"):
+            return self.names.get(target) or self._named(resource)
         return f"UNRESOLVED-Ref-{target}"
+
+    def _get_att(self, target: str, attribute: str, *, template: Mapping[str, Any]) -> str:
+        kind = template["Resources"][target]["Type"]
+        if kind == "AWS::KMS::Key" and attribute == "Arn":
+            return self.key_arn
+        if kind == "AWS::IAM::Role" and attribute == "Arn":
+            return self.role_arn
+        if kind in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm") and attribute == "Arn":
+            name = self._named(template["Resources"][target])
+            return f"arn:aws:cloudwatch:{REGION}:{self.aws.account}:alarm:{name}"
+        if target in self.names:  # ModelName, EndpointConfigName of what the tests created
+            return self.names[target]
+        return f"UNRESOLVED-GetAtt-{target}.{attribute}"  # not used by these tests
+
+    @staticmethod
+    def _named(resource: Mapping[str, Any]) -> str:
+        properties = resource.get("Properties", {})
+        return str(properties.get("AlarmName") or properties.get("TableName") or properties.get("TopicName") or "")
 
     def resources(self, stack: tuple[str, str], kind: str) -> list[tuple[str, dict[str, Any]]]:
         template = self.synth.json(*stack)
@@ -118,6 +135,7 @@ class World:
         self.role_arn = self.aws.client("iam").create_role(
             RoleName="emulated-sagemaker", AssumeRolePolicyDocument="{}"
         )["Role"]["Arn"]
+        self.topic_arn = self.aws.client("sns").create_topic(Name="owner")["TopicArn"]
         s3, glue, athena, sagemaker = (self.aws.client(n) for n in ("s3", "glue", "athena", "sagemaker"))
         for logical_id, props in self.resources(PLATFORM, "AWS::S3::Bucket"):
             if "BucketName" in props:
@@ -180,6 +198,70 @@ class World:
                 s3.put_object(Bucket=bucket, Key=destination["objectKey"], Body=_zipped(source))
                 uris.append(f"s3://{bucket}/{destination['objectKey']}")
         return uris
+
+    def create_tables(self) -> list[str]:
+        """The platform's DynamoDB tables (deployment history, retraining state), as the template defines them."""
+        created = []
+        for _, props in self.resources(PLATFORM, "AWS::DynamoDB::Table"):
+            self.aws.client("dynamodb").create_table(
+                TableName=props["TableName"],
+                KeySchema=props["KeySchema"],
+                AttributeDefinitions=props["AttributeDefinitions"],
+                BillingMode=props["BillingMode"],
+            )
+            created.append(str(props["TableName"]))
+        return created
+
+    def create_alarms(self, stack: tuple[str, str]) -> list[str]:
+        """The stack's alarms, created by the demo's own CloudFormation handlers from the template properties."""
+        from tools.demo.server import cfn_resources  # noqa: PLC0415 - registers moto CloudFormation models
+
+        names = []
+        for kind, handler in (
+            ("AWS::CloudWatch::Alarm", cfn_resources.Alarm),
+            ("AWS::CloudWatch::CompositeAlarm", cfn_resources.CompositeAlarm),
+        ):
+            for _, props in self.resources(stack, kind):
+                handler.create(str(props["AlarmName"]), props, self.aws.account, REGION)
+                names.append(str(props["AlarmName"]))
+        return names
+
+    def create_serving(self) -> str:
+        """The serving stack's model, endpoint config and endpoint (with its DeploymentConfig), the model package
+        read from the serving pointer as the template's dynamic reference reads it; returns the endpoint name."""
+        sagemaker, ssm = self.aws.client("sagemaker"), self.aws.client("ssm")
+
+        def of_type(kind: str) -> tuple[str, dict[str, Any]]:
+            ((logical_id, props),) = self.resources(SERVING, kind)  # rendered with the names created so far
+            return logical_id, props
+
+        model_id, model = of_type("AWS::SageMaker::Model")
+        containers = []
+        for container in model["Containers"]:
+            reference = re.fullmatch(r"\{\{resolve:ssm:([^}]+)\}\}", str(container["ModelPackageName"]))
+            assert reference, container
+            containers.append({"ModelPackageName": ssm.get_parameter(Name=reference.group(1))["Parameter"]["Value"]})
+        self.names[model_id] = f"{model_id.lower()}-1"
+        sagemaker.create_model(
+            ModelName=self.names[model_id],
+            Containers=containers,
+            ExecutionRoleArn=self.role_arn,
+            EnableNetworkIsolation=bool(model.get("EnableNetworkIsolation")),
+            Tags=model.get("Tags", []),
+        )
+        config_id, config = of_type("AWS::SageMaker::EndpointConfig")
+        self.names[config_id] = f"{config_id.lower()}-1"
+        sagemaker.create_endpoint_config(EndpointConfigName=self.names[config_id], **config)
+        _, endpoint = of_type("AWS::SageMaker::Endpoint")
+        sagemaker.create_endpoint(**endpoint)
+        return str(endpoint["EndpointName"])
+
+    def lambda_environment(self, stack: tuple[str, str], handler: str) -> dict[str, str]:
+        """The environment variables of the stack's function with ``handler``, rendered."""
+        for _, props in self.resources(stack, "AWS::Lambda::Function"):
+            if props.get("Handler") == handler:
+                return {k: str(v) for k, v in props["Environment"]["Variables"].items()}
+        raise AssertionError(f"no function with handler {handler} in {stack}")
 
     def bucket(self, suffix: str) -> str:
         return next(name for name in self.buckets.values() if name.endswith(f"-{suffix}"))

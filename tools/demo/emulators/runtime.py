@@ -9,7 +9,10 @@ That only works when the emulator runs in the moto server's process, as ``tools/
 
 ``Clock``: durations (guardrail waits, bakes, polling) are divided by ``speedup``; timestamps stay real UTC
 time, so metrics, alarms and the real Lambdas that read them agree on what "now" is. What it could hide: a
-step that is too slow in real time (a 600 s bake) looks instant.
+step that is too slow in real time (a 600 s bake) looks instant, and an alarm that needs more real minutes of
+data than the compressed wait lasts cannot fire inside it. ``SimulatedClock``: time that moves only when a
+single driver sleeps (``sleep`` returns at once), so a test steps a deployment, its traffic and the alarms
+minute by minute with the timestamps a real run would have.
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 import boto3
 
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+_SESSION_LOCK = threading.Lock()  # a boto3 session is not thread-safe; its clients are
+_SESSIONS: list[boto3.session.Session] = []
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,34 @@ class Clock:
             time.sleep(seconds / self.speedup)
 
 
+class Ticking(Protocol):
+    """What the emulators need of a clock."""
+
+    def now(self) -> datetime: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SimulatedClock:
+    """Time that advances only by ``sleep`` (which returns at once): deterministic stepping for one driver."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("a simulated clock starts at an aware UTC time")
+        self._now = start.astimezone(UTC)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def sleep(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError(f"cannot sleep {seconds} s")
+        with self._lock:
+            self._now += timedelta(seconds=seconds)
+
+
 @dataclass
 class Aws:
     """Boto3 clients against the emulator. ``endpoint_url`` None: in-process (moto's mock), else the server."""
@@ -58,8 +91,12 @@ class Aws:
     def client(self, service: str) -> Any:
         with self._lock:
             if service not in self._clients:
-                session = boto3.session.Session(region_name=self.region, **_credentials())
-                self._clients[service] = session.client(service, endpoint_url=self.endpoint_url)
+                with _SESSION_LOCK:  # one session: its loader parses each service model once per process
+                    if not _SESSIONS:
+                        _SESSIONS.append(boto3.session.Session())  # clients get region, endpoint, keys explicitly
+                    self._clients[service] = _SESSIONS[0].client(
+                        service, region_name=self.region, endpoint_url=self.endpoint_url, **_credentials()
+                    )
             return self._clients[service]
 
     @property

@@ -15,7 +15,10 @@ from typing import TYPE_CHECKING, Any
 from tools.demo.server.environment import DemoPaths
 
 if TYPE_CHECKING:
-    from tools.demo.emulators.runtime import Aws
+    from tools.demo.emulators.runtime import Aws, Clock
+
+
+DEFAULT_CLOCK_SPEEDUP = 60.0  # a 300 s guardrail bake takes 5 s
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,14 @@ class ServerContext:
     region: str
     python: str  # the interpreter that runs Lambda handlers (the project's venv)
     paths: DemoPaths
+    clock_speedup: float = DEFAULT_CLOCK_SPEEDUP  # emulated waits (deployment bakes) run this much faster
+    alarm_evaluation_seconds: float | None = None  # evaluate every alarm this often; None: only when asked
+
+    @property
+    def clock(self) -> Clock:
+        from tools.demo.emulators.runtime import Clock  # noqa: PLC0415
+
+        return Clock(speedup=self.clock_speedup)
 
 
 def _modules() -> tuple[ModuleType, ...]:
@@ -39,7 +50,9 @@ def _modules() -> tuple[ModuleType, ...]:
         kms_key,
         lambda_layers,
         lambda_python,
+        route_alarms,
         route_athena,
+        route_endpoints,
         route_feature_store,
         route_pipelines,
         route_sagemaker_jobs,
@@ -72,6 +85,8 @@ def _modules() -> tuple[ModuleType, ...]:
         route_pipelines,
         route_sagemaker_jobs,
         route_athena,
+        route_endpoints,
+        route_alarms,
     )
 
 
