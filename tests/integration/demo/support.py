@@ -294,3 +294,71 @@ def download_prefix(aws: Aws, uri: str, destination: Path) -> list[str]:
             s3.download_file(bucket, item["Key"], str(target))
             found.append(relative)
     return sorted(found)
+
+
+# ---- a Task state's Parameters, as Step Functions evaluates them ---------------------------------------------------
+
+
+def state_parameters(template: Any, data: Mapping[str, Any], *, execution_name: str) -> Any:
+    """``Parameters`` with every ``"<key>.$"`` replaced by its JSONPath or intrinsic function's value (the subset
+    the drift state machine uses: ``$.a.b``, ``$$.Execution.Name``, ``States.Format``, ``States.StringSplit``,
+    ``States.ArrayGetItem``)."""
+    if isinstance(template, list):
+        return [state_parameters(item, data, execution_name=execution_name) for item in template]
+    if not isinstance(template, dict):
+        return template
+    evaluated = {}
+    for key, value in template.items():
+        if key.endswith(".$"):
+            found, end = _expression(str(value), 0, data, execution_name)
+            assert end == len(str(value)), f"cannot evaluate {value!r}"
+            evaluated[key[:-2]] = found
+        else:
+            evaluated[key] = state_parameters(value, data, execution_name=execution_name)
+    return evaluated
+
+
+def _expression(text: str, at: int, data: Mapping[str, Any], execution_name: str) -> tuple[Any, int]:
+    while text[at] == " ":
+        at += 1
+    if text[at] == "'":
+        end = at + 1
+        while text[end] != "'":
+            end += 2 if text[end] == "\\" else 1
+        return text[at + 1 : end].replace("\\'", "'"), end + 1
+    call = re.match(r"States\.(\w+)\(", text[at:])
+    if call:
+        at += call.end()
+        args: list[Any] = []
+        while text[at] != ")":
+            value, at = _expression(text, at, data, execution_name)
+            args.append(value)
+            while text[at] in ", ":
+                at += 1
+        return _intrinsic(call.group(1), args), at + 1
+    token = re.match(r"[^,)]+", text[at:])
+    assert token, text[at:]
+    path = token.group(0).strip()
+    if path.startswith("$$."):
+        assert path == "$$.Execution.Name", path
+        return execution_name, at + token.end()
+    if re.fullmatch(r"-?\d+", path):
+        return int(path), at + token.end()
+    value: Any = data
+    for part in path.removeprefix("$").strip(".").split("."):
+        if part:
+            value = value[part]
+    return value, at + token.end()
+
+
+def _intrinsic(name: str, args: list[Any]) -> Any:
+    if name == "Format":
+        text, *values = args
+        for value in values:
+            text = text.replace("{}", str(value), 1)
+        return text
+    if name == "StringSplit":
+        return [piece for piece in re.split("[" + re.escape(args[1]) + "]", args[0]) if piece]
+    if name == "ArrayGetItem":
+        return args[0][args[1]]
+    raise AssertionError(f"intrinsic States.{name} is not evaluated by these tests")

@@ -105,3 +105,42 @@ def test_an_ssm_parameters_template_tags_become_the_apis_key_value_list() -> Non
     ]
     assert tag_list([{"Key": "a", "Value": "b"}]) == [{"Key": "a", "Value": "b"}]
     assert tag_list(None) == []
+
+
+def test_get_metric_data_answers_percentiles_as_the_alarm_emulator_computes_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """moto answers a p99 query with an HTTP 500; the deployment Lambdas' comparison reads ModelLatency p99."""
+    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+
+    import boto3  # noqa: PLC0415
+    from moto import mock_aws  # noqa: PLC0415
+
+    from tools.demo.server.patches import cloudwatch_percentiles  # noqa: PLC0415
+
+    for owner, name, value in cloudwatch_percentiles.replacements():
+        monkeypatch.setattr(owner, name, value)
+    with mock_aws():
+        cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+        now = datetime.now(UTC)
+        latencies = [float(v) for v in range(1, 201)]  # microseconds
+        cloudwatch.put_metric_data(
+            Namespace="AWS/SageMaker",
+            MetricData=[{"MetricName": "ModelLatency", "Timestamp": now, "Values": latencies[:150]}],
+        )
+        cloudwatch.put_metric_data(
+            Namespace="AWS/SageMaker",
+            MetricData=[{"MetricName": "ModelLatency", "Timestamp": now, "Values": latencies[150:]}],
+        )
+        query = {"Metric": {"Namespace": "AWS/SageMaker", "MetricName": "ModelLatency"}, "Period": 3600}
+        results = cloudwatch.get_metric_data(
+            MetricDataQueries=[
+                {"Id": "p99", "MetricStat": {**query, "Stat": "p99"}},
+                {"Id": "p50", "MetricStat": {**query, "Stat": "p50"}},
+                {"Id": "average", "MetricStat": {**query, "Stat": "Average"}},
+            ],
+            StartTime=now - timedelta(minutes=5),
+            EndTime=now + timedelta(minutes=5),
+        )["MetricDataResults"]
+
+    assert {r["Id"]: r["Values"] for r in results} == {"p99": [198.0], "p50": [100.0], "average": [100.5]}

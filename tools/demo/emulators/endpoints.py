@@ -176,7 +176,7 @@ def _load(aws: Aws, model_name: str) -> ServedModel:
                 for path in sorted(p for p in Path(scratch).iterdir() if p.is_file()):
                     booster = xgb.Booster()
                     booster.load_model(str(path))
-                    booster.set_param("nthread", 1)  # as the container does (one worker per booster)
+                    booster.set_param("nthread", "1")  # as the container does (one worker per booster)
                     boosters.append(booster)
             except Exception as error:
                 raise EndpointError(

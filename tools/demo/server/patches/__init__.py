@@ -46,6 +46,7 @@ def _modules() -> tuple[ModuleType, ...]:
         cfn_errors,
         cfn_parameters,
         cfn_stack_outputs,
+        cloudwatch_percentiles,
         events_targets,
         kms_key,
         lambda_layers,
@@ -87,6 +88,7 @@ def _modules() -> tuple[ModuleType, ...]:
         route_athena,
         route_endpoints,
         route_alarms,
+        cloudwatch_percentiles,
     )
 
 

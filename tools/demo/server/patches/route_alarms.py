@@ -5,10 +5,11 @@ their metric data): an alarm stays in the state it was created in (or was set to
 "CloudWatch Alarm State Change" event reaches EventBridge, so no rule on it (the retraining trigger) ever fires.
 
 Patch: ``POST /moto-api/demo/alarms/evaluate`` runs ``alarms.evaluate_all`` at once, optionally at a given time
-(``{"now": "2026-03-02T12:10:00Z"}``), and answers the state changes (the emulator logs each); with
-``ServerContext.alarm_evaluation_seconds`` set, a server thread also runs it that often (CloudWatch evaluates
-every alarm every minute). The default is on demand only: the demo's driver decides when the story's alarms
-are judged, and a deployment that is only being inspected sees no alarm start the retraining loop by itself.
+and for some alarms only (``{"now": "2026-03-02T12:10:00Z", "names": [...]}``), and answers the state changes
+(the emulator logs each); with ``ServerContext.alarm_evaluation_seconds`` set, a server thread also runs it that
+often (CloudWatch evaluates every alarm every minute). The default is on demand only: the demo's driver decides
+when the story's alarms are judged, and a deployment that is only being inspected sees no alarm start the
+retraining loop by itself.
 """
 
 from __future__ import annotations
@@ -27,24 +28,26 @@ log = logging.getLogger("demo.server.alarms")
 EVALUATE_PATH = "{0}/moto-api/demo/alarms/evaluate$"
 
 
-def _evaluate(context: ServerContext, now: datetime | None) -> list[dict[str, str]]:
+def _evaluate(context: ServerContext, now: datetime | None, names: list[str] | None = None) -> list[dict[str, str]]:
     from tools.demo.emulators import alarms  # noqa: PLC0415
     from tools.demo.server.patches import emulator_aws  # noqa: PLC0415
 
-    changes = alarms.evaluate_all(emulator_aws(context), now or context.clock.now())
+    changes = alarms.evaluate_all(emulator_aws(context), now or context.clock.now(), names=names)
     return [{"alarm": c.alarm, "previous": c.previous, "state": c.state, "reason": c.reason} for c in changes]
 
 
 def evaluate_route(context: ServerContext) -> Any:
-    """``POST /moto-api/demo/alarms/evaluate``: evaluate every alarm now (or at ``now``); answers the changes."""
+    """``POST /moto-api/demo/alarms/evaluate``: evaluate every alarm (or ``names``) now (or at ``now``); answers
+    the changes."""
 
     def evaluate(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
         try:
             body = json.loads(request.get_data() or b"{}")
             now = datetime.fromisoformat(str(body["now"]).replace("Z", "+00:00")) if body.get("now") else None
+            names = [str(n) for n in body["names"]] if body.get("names") else None
         except (ValueError, TypeError) as error:
             return 400, {"content-type": "application/json"}, json.dumps({"message": f"bad request: {error}"})
-        return 200, {"content-type": "application/json"}, json.dumps({"changes": _evaluate(context, now)})
+        return 200, {"content-type": "application/json"}, json.dumps({"changes": _evaluate(context, now, names)})
 
     return evaluate
 
