@@ -56,11 +56,12 @@ class Routed:
 ROUTED_CLOCK_SPEEDUP = 300.0  # a 420 s guardrail deployment runs in about 1.5 s
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def routed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Routed]:
     """moto served on loopback with the server's own routing patches (``route_endpoints``, ``route_alarms``,
-    ``route_feature_store``) set for the session and undone after it. A new server: moto builds a service's URL
-    map on its first request, so the routes must be in place before."""
+    ``route_feature_store``) set for one test module and undone after it: they change moto's classes, which the
+    other test folders use in-process (an UpdateEndpointWeightsAndCapacities that takes time breaks them). A new
+    server: moto builds a service's URL map on its first request, so the routes must be in place before."""
     from moto.moto_api._internal import urls as api_urls  # noqa: PLC0415
     from moto.sagemaker import urls as sagemaker_urls  # noqa: PLC0415
 
