@@ -88,10 +88,19 @@ class World:
         if target in pseudo:
             return pseudo[target]
         parameter = template.get("Parameters", {}).get(target)
-        if parameter is not None:  # the platform key's ARN, through its SSM parameter
-            if str(parameter.get("Default", "")).endswith("/platform-key-arn"):
+        if parameter is not None:
+            default = str(parameter.get("Default", ""))
+            if default.endswith("/platform-key-arn"):  # the platform key's ARN, through its SSM parameter
                 return self.key_arn
-            return str(parameter.get("Default", f"UNRESOLVED-Parameter-{target}"))
+            if str(parameter.get("Type", "")).startswith("AWS::SSM::Parameter::Value"):
+                # CloudFormation reads an SSM-typed parameter's value at deploy time (the serving pointer); the
+                # public ones (Powertools' layer) are not in the test world and not used by these tests
+                ssm = self.aws.client("ssm")
+                try:
+                    return str(ssm.get_parameter(Name=default)["Parameter"]["Value"])
+                except ssm.exceptions.ParameterNotFound:
+                    return f"UNRESOLVED-Parameter-{target}"
+            return default or f"UNRESOLVED-Parameter-{target}"
         resource = template["Resources"][target]
         if resource["Type"] == "AWS::S3::Bucket":
             return str(resource["Properties"].get("BucketName", f"unnamed-{target.lower()}"))
@@ -228,8 +237,8 @@ class World:
 
     def create_serving(self) -> str:
         """The serving stack's model, endpoint config and endpoint (with its DeploymentConfig), the model package
-        read from the serving pointer as the template's dynamic reference reads it; returns the endpoint name."""
-        sagemaker, ssm = self.aws.client("sagemaker"), self.aws.client("ssm")
+        read from the serving pointer as the template's SSM-typed parameter reads it; returns the endpoint name."""
+        sagemaker = self.aws.client("sagemaker")
 
         def of_type(kind: str) -> tuple[str, dict[str, Any]]:
             ((logical_id, props),) = self.resources(SERVING, kind)  # rendered with the names created so far
@@ -238,9 +247,9 @@ class World:
         model_id, model = of_type("AWS::SageMaker::Model")
         containers = []
         for container in model["Containers"]:
-            reference = re.fullmatch(r"\{\{resolve:ssm:([^}]+)\}\}", str(container["ModelPackageName"]))
-            assert reference, container
-            containers.append({"ModelPackageName": ssm.get_parameter(Name=reference.group(1))["Parameter"]["Value"]})
+            package = str(container["ModelPackageName"])  # the pointer's value, rendered through the parameter
+            assert package.startswith("arn:aws:sagemaker:"), container
+            containers.append({"ModelPackageName": package})
         self.names[model_id] = f"{model_id.lower()}-1"
         sagemaker.create_model(
             ModelName=self.names[model_id],

@@ -83,7 +83,8 @@ class Serving:
 
     def deployment_aws(self) -> DeploymentAws:
         return DeploymentAws(
-            **{name: self.client(name) for name in ("sagemaker", "ssm", "dynamodb", "cloudwatch", "s3")}
+            **{name: self.client(name) for name in ("sagemaker", "ssm", "dynamodb", "cloudwatch", "s3")},
+            autoscaling=self.client("application-autoscaling"),
         )
 
     def deployment_env(self, strategy: Strategy | None = None) -> DeploymentEnv:
