@@ -1,11 +1,15 @@
-"""The child side of the demo's Python Lambda runtime: import a deployed function's handler and call it once.
+"""The child side of the demo's Python Lambda runtime: one execution environment of a deployed function.
 
-Run by ``patches.lambda_python`` as ``python -I lambda_bootstrap.py <code dir> <module.function> <result file>``
-with the event on stdin, in the function's environment, from the extracted deployment package (the code
-directory comes first on ``sys.path``, as ``/var/task`` does in Lambda). Standard library only: it must import
-nothing of the repository, so the handler runs the deployed code and nothing else. The outcome goes to the
-result file as JSON, ``{"result": ...}`` or Lambda's error shape ``{"errorType", "errorMessage", "stackTrace"}``,
-because the handler's own stdout is its log.
+Run by ``patches.lambda_python`` as ``python -I lambda_bootstrap.py <code dir> <module.function> <done fd>`` in
+the function's environment, from the extracted deployment package (the code directory comes first on
+``sys.path``, as ``/var/task`` does in Lambda). Like a Lambda execution environment it serves invocations one
+after the other, so the handler module is imported once (its init code runs on the first invocation) and
+module-level state lives on between invocations of the same environment. Each invocation is one JSON line on
+stdin, ``{"event", "request_id", "result_file"}``; the outcome goes to the result file as JSON,
+``{"result": ...}`` or Lambda's error shape ``{"errorType", "errorMessage", "stackTrace"}`` (the handler's own
+stdout and stderr are its log), then one byte on the ``done`` file descriptor says it is there. End of stdin
+ends the environment. Standard library only: it must import nothing of the repository, so the handler runs the
+deployed code and nothing else.
 """
 
 from __future__ import annotations
@@ -36,9 +40,7 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def run(code_dir: str, handler: str, event: Any) -> dict[str, Any]:
-    sys.path.insert(0, code_dir)
-    os.chdir(code_dir)
+def run(handler: str, event: Any) -> dict[str, Any]:
     deadline = time.monotonic() + float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "3"))
     module_name, _, function_name = handler.rpartition(".")
     try:
@@ -56,14 +58,26 @@ def run(code_dir: str, handler: str, event: Any) -> dict[str, Any]:
 
 
 def main() -> None:
-    code_dir, handler, result_file = sys.argv[1:4]
-    outcome = run(code_dir, handler, json.loads(sys.stdin.read() or "{}"))
-    try:
-        text = json.dumps(outcome)
-    except (TypeError, ValueError) as error:  # a result Lambda could not serialize either
-        text = json.dumps({"errorType": "Runtime.MarshalError", "errorMessage": f"Unable to marshal response: {error}"})
-    with open(result_file, "w", encoding="utf-8") as out:
-        out.write(text)
+    code_dir, handler, done_fd = sys.argv[1:4]
+    sys.path.insert(0, code_dir)
+    os.chdir(code_dir)
+    with os.fdopen(int(done_fd), "wb", buffering=0) as done:
+        for line in sys.stdin:
+            request = json.loads(line)
+            os.environ["DEMO_LAMBDA_REQUEST_ID"] = request["request_id"]
+            os.environ["AWS_LAMBDA_LOG_STREAM_NAME"] = request["log_stream"]
+            outcome = run(handler, request["event"])
+            try:
+                text = json.dumps(outcome)
+            except (TypeError, ValueError) as error:  # a result Lambda could not serialize either
+                text = json.dumps(
+                    {"errorType": "Runtime.MarshalError", "errorMessage": f"Unable to marshal response: {error}"}
+                )
+            with open(request["result_file"], "w", encoding="utf-8") as out:
+                out.write(text)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            done.write(b"\n")
 
 
 if __name__ == "__main__":

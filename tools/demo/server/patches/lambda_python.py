@@ -15,8 +15,10 @@ function's CloudWatch Logs group ``/aws/lambda/<name>``. Lambda's contract is ke
 What differs from Lambda (and could hide a defect): the venv's Python (3.11) runs code declared for the
 function's runtime; layers are not mounted (the venv provides boto3 and the pinned Powertools, the same
 versions); there is no memory limit, no isolation between invocations beyond the process, no X-Ray daemon
-(``POWERTOOLS_TRACE_DISABLED``) and no warm reuse (every invocation is a cold start). Non-Python runtimes keep
-moto's echo.
+(``POWERTOOLS_TRACE_DISABLED``). Execution environments are reused as Lambda reuses them: an invocation takes an
+idle environment of the same function version (code and configuration) or starts one (a cold start, which
+imports the handler's module), serves one invocation at a time, and is reclaimed after ``IDLE_SECONDS`` idle
+or when the function's code or configuration changes. Non-Python runtimes keep moto's echo.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import io
 import json
 import logging
 import os
+import select
 import shutil
 import subprocess
 import tempfile
@@ -45,6 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("demo.server.lambda")
 BOOTSTRAP = Path(__file__).resolve().parent.parent / "lambda_bootstrap.py"
 _extract_lock = threading.Lock()
+IDLE_SECONDS = 300.0  # an execution environment idle this long is reclaimed
 
 
 def code_dir(function: Any, cache: Path) -> Path:
@@ -93,40 +97,123 @@ def handler_environment(function: Any, context: ServerContext, request_id: str) 
     return env
 
 
+class _Environment:
+    """One execution environment: a ``lambda_bootstrap`` process serving one invocation at a time."""
+
+    def __init__(self, function: Any, context: ServerContext, code: Path, key: tuple[str, ...]) -> None:
+        self.key = key
+        self.timeout = float(function.timeout)
+        self.log = Path(tempfile.mkstemp(prefix="lambda-", suffix=".log", dir=context.paths.lambda_code)[1])
+        done_read, done_write = os.pipe()
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(  # noqa: S603 - our interpreter, our bootstrap, the deployed handler
+                [context.python, "-I", str(BOOTSTRAP), str(code), str(function.handler), str(done_write)],
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=handler_environment(function, context, "init"),
+                pass_fds=(done_write,),
+            )
+        os.close(done_write)
+        self.done = os.fdopen(done_read, "rb", buffering=0)
+        self.idle_since = time.monotonic()
+
+    def invoke(self, payload: bytes, request_id: str, result_path: Path) -> tuple[bool, bytes]:
+        """(whether it answered in time, its log output); the outcome is in ``result_path``."""
+        offset = self.log.stat().st_size
+        request = {
+            "event": json.loads(payload or b"{}"),
+            "request_id": request_id,
+            "log_stream": request_id,
+            "result_file": str(result_path),
+        }
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write(json.dumps(request).encode() + b"\n")
+            self.process.stdin.flush()
+            ready, _, _ = select.select([self.done], [], [], self.timeout)
+            answered = bool(ready) and self.done.read(1) == b"\n"
+        except (BrokenPipeError, OSError):
+            answered = False
+        with self.log.open("rb") as log:
+            log.seek(offset)
+            output = log.read()
+        return answered, output
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.done.close()
+        self.log.unlink(missing_ok=True)
+
+
+_idle: dict[tuple[str, ...], list[_Environment]] = {}
+_pool_lock = threading.Lock()
+
+
+def _environment(function: Any, context: ServerContext) -> _Environment:
+    """An idle environment of this function version (code and configuration), or a new one (a cold start);
+    environments idle for longer than ``IDLE_SECONDS`` are reclaimed, as Lambda does."""
+    code = code_dir(function, context.paths.lambda_code)
+    configuration = json.dumps(handler_environment(function, context, "init"), sort_keys=True)
+    key = (str(function.function_arn), code.name, hashlib.sha256(configuration.encode()).hexdigest())
+    with _pool_lock:
+        now = time.monotonic()
+        for other, environments in list(_idle.items()):
+            stale = [
+                e for e in environments if now - e.idle_since > IDLE_SECONDS or (other != key and other[0] == key[0])
+            ]
+            for environment in stale:
+                environments.remove(environment)
+                environment.close()
+        while _idle.get(key):
+            environment = _idle[key].pop()
+            if environment.alive():
+                return environment
+            environment.close()
+    return _Environment(function, context, code, key)
+
+
+def _release(environment: _Environment) -> None:
+    environment.idle_since = time.monotonic()
+    with _pool_lock:
+        _idle.setdefault(environment.key, []).append(environment)
+
+
 def run_handler(function: Any, payload: bytes, context: ServerContext) -> tuple[bytes, bool]:
     """Run the function once; returns (response payload, whether it is a function error)."""
     request_id = str(uuid.uuid4())
-    code = code_dir(function, context.paths.lambda_code)
     started = time.monotonic()
+    environment = _environment(function, context)
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as result_file:
         result_path = Path(result_file.name)
     try:
-        try:
-            completed = subprocess.run(  # noqa: S603 - our interpreter, our bootstrap, the deployed handler
-                [context.python, "-I", str(BOOTSTRAP), str(code), str(function.handler), str(result_path)],
-                input=payload or b"{}",
-                capture_output=True,
-                env=handler_environment(function, context, request_id),
-                timeout=float(function.timeout),
-                check=False,
-            )
-            output = completed.stdout + completed.stderr
-            text = result_path.read_text(encoding="utf-8") if result_path.stat().st_size else ""
-            if not text:
-                detail = (completed.stderr.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
-                outcome: dict[str, Any] = {
-                    "errorType": "Runtime.ExitError",
-                    "errorMessage": f"RequestId: {request_id} Error: Runtime exited with {completed.returncode}: "
-                    f"{detail}",
-                }
-            else:
-                outcome = json.loads(text)
-        except subprocess.TimeoutExpired as expired:
-            output = (expired.stdout or b"") + (expired.stderr or b"")
+        answered, output = environment.invoke(payload, request_id, result_path)
+        text = result_path.read_text(encoding="utf-8") if answered and result_path.stat().st_size else ""
+        if text:
+            outcome: dict[str, Any] = json.loads(text)
+            _release(environment)
+        elif environment.alive():  # still running: the function's timeout ended it
+            environment.close()
             outcome = {
                 "errorType": "Sandbox.Timedout",
-                "errorMessage": f"RequestId: {request_id} Error: Task timed out after {float(function.timeout):.2f} "
+                "errorMessage": f"RequestId: {request_id} Error: Task timed out after {environment.timeout:.2f} "
                 "seconds",
+            }
+        else:
+            code = environment.process.returncode
+            environment.close()
+            detail = (output.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
+            outcome = {
+                "errorType": "Runtime.ExitError",
+                "errorMessage": f"RequestId: {request_id} Error: Runtime exited with {code}: {detail}",
             }
     finally:
         result_path.unlink(missing_ok=True)
