@@ -13,6 +13,10 @@ The package is registered Approved with metadata ``mlops:source=bootstrap`` and 
 baselines as its drift-check baselines, which are also published to the current-baseline prefix the monitors
 read; the first retraining replaces it through the normal gate. An existing pointer is never overwritten
 unless ``--force`` is given.
+
+``--package ARN`` adopts a package the deployed training pipeline registered instead (its first execution, on
+the environment's own data): it is approved if it is pending, its drift-check baselines are published to the
+current-baseline prefix as promotion publishes them, and the pointer names it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from config import ENVIRONMENTS, MODELS, ModelDeployment, resolve_environments
+from lambdas.deployment.baselines import publish_current_baselines
 from mlops_constructs.monitoring_common import current_baseline_prefix
 from stacks.platform_stack import bucket_name
 
@@ -121,12 +126,61 @@ def bootstrap(
     return BootstrapResult(model_package_arn=arn, pointer_parameter=pointer, created=True)
 
 
+def adopt(
+    deployment: ModelDeployment, *, package_arn: str, s3: Any, sagemaker: Any, ssm: Any, force: bool = False
+) -> BootstrapResult:
+    """Point a new environment at a package its own pipeline registered (approving it if it is pending)."""
+    pointer = deployment.serving_pointer_parameter
+    if not force:
+        try:
+            current = ssm.get_parameter(Name=pointer)["Parameter"]["Value"]
+        except ssm.exceptions.ParameterNotFound:
+            current = None
+        if current:
+            return BootstrapResult(model_package_arn=current, pointer_parameter=pointer, created=False)
+    try:
+        package = sagemaker.describe_model_package(ModelPackageName=package_arn)
+    except sagemaker.exceptions.ClientError as error:
+        raise BootstrapError(f"model package {package_arn} cannot be read: {error}") from error
+    group = package.get("ModelPackageGroupName")
+    if group != deployment.model_package_group_name:
+        raise BootstrapError(
+            f"model package {package_arn} is in group {group!r}, not {deployment.model_package_group_name!r}"
+        )
+    status = package.get("ModelApprovalStatus")
+    if status == "Rejected":
+        raise BootstrapError(f"model package {package_arn} is Rejected; it cannot serve")
+    if not package.get("DriftCheckBaselines"):
+        raise BootstrapError(f"model package {package_arn} has no DriftCheckBaselines for monitoring to compare with")
+    if status != "Approved":
+        sagemaker.update_model_package(
+            ModelPackageArn=package_arn,
+            ModelApprovalStatus="Approved",
+            ApprovalDescription="First serving model of the environment (tools.bootstrap_serving --package)",
+        )
+    bucket = bucket_name(deployment.env, "Artifacts")
+    publish_current_baselines(
+        sagemaker, s3, package_arn=package_arn, current_uri=f"s3://{bucket}/{current_baseline_prefix(deployment)}"
+    )
+    ssm.put_parameter(
+        Name=pointer,
+        Value=package_arn,
+        Type="String",
+        Overwrite=True,
+        Description=f"Model package serving {deployment.prefix} (written by promote/rollback)",
+    )
+    return BootstrapResult(model_package_arn=package_arn, pointer_parameter=pointer, created=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", required=True, choices=[e.name for e in ENVIRONMENTS])
     parser.add_argument("--model", required=True, choices=[m.name for m in MODELS])
     parser.add_argument("--artifact", type=Path, default=DEFAULT_ARTIFACT)
     parser.add_argument("--baselines", type=Path, default=DEFAULT_BASELINES)
+    parser.add_argument(
+        "--package", metavar="ARN", help="adopt this package the pipeline registered instead of --artifact"
+    )
     parser.add_argument("--force", action="store_true", help="overwrite an existing pointer")
     args = parser.parse_args(argv)
     import boto3  # noqa: PLC0415
@@ -136,6 +190,18 @@ def main(argv: list[str] | None = None) -> None:
     )
     deployment = ModelDeployment(spec=next(m for m in MODELS if m.name == args.model), env=env)
     session = boto3.Session(region_name=env.region)
+    if args.package:
+        adopted = adopt(
+            deployment,
+            package_arn=args.package,
+            s3=session.client("s3"),
+            sagemaker=session.client("sagemaker"),
+            ssm=session.client("ssm"),
+            force=args.force,
+        )
+        verb = "now points to" if adopted.created else "already points to"
+        print(f"{adopted.pointer_parameter} {verb} {adopted.model_package_arn}")
+        return
     result = bootstrap(
         deployment,
         artifact=args.artifact,

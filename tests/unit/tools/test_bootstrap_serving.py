@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from config import DEV, FRAUD_DETECTION, ModelDeployment
 from stacks.platform_stack import bucket_name
-from tools.bootstrap_serving import BootstrapError, bootstrap, xgboost_image_uri
+from tools.bootstrap_serving import BootstrapError, adopt, bootstrap, xgboost_image_uri
 
 DEPLOYMENT = ModelDeployment(spec=FRAUD_DETECTION, env=DEV)
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
@@ -94,3 +94,58 @@ def test_a_missing_artifact_is_a_clear_error_and_writes_nothing(clients: dict[st
 
 def test_image_uri_is_resolved_offline_for_the_region() -> None:
     assert xgboost_image_uri("us-east-1") == IMAGE
+
+
+def pipeline_package(clients: dict[str, Any], *, group: str = DEPLOYMENT.model_package_group_name) -> str:
+    """A pending package with drift-check baselines in the artifacts bucket (what a pipeline execution registers;
+    the demo's story adopts the real pipeline's package end to end)."""
+    bucket = bucket_name(DEV, "Artifacts")
+    baselines: dict[str, dict[str, dict[str, str]]] = {}
+    for section, kind, name in (
+        ("ModelDataQuality", "Statistics", "data-quality/statistics.json"),
+        ("ModelDataQuality", "Constraints", "data-quality/constraints.json"),
+        ("ModelQuality", "Constraints", "model-quality/constraints.json"),
+    ):
+        clients["s3"].put_object(Bucket=bucket, Key=f"pipelines/run/baseline/{name}", Body=json.dumps({"run": name}))
+        baselines.setdefault(section, {})[kind] = {
+            "ContentType": "application/json",
+            "S3Uri": f"s3://{bucket}/pipelines/run/baseline/{name}",
+        }
+    if group != DEPLOYMENT.model_package_group_name:
+        clients["sagemaker"].create_model_package_group(ModelPackageGroupName=group)
+    return str(
+        clients["sagemaker"].create_model_package(
+            ModelPackageGroupName=group,
+            InferenceSpecification={
+                "Containers": [{"Image": IMAGE, "ModelDataUrl": f"s3://{bucket}/pipelines/run/model.tar.gz"}],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["text/csv"],
+            },
+            ModelApprovalStatus="PendingManualApproval",
+            DriftCheckBaselines=baselines,
+        )["ModelPackageArn"]
+    )
+
+
+def test_adopting_a_pipeline_package_approves_it_publishes_its_baselines_and_points_to_it(
+    clients: dict[str, Any],
+) -> None:
+    package = pipeline_package(clients)
+    result = adopt(DEPLOYMENT, package_arn=package, **clients)
+    assert (result.created, result.model_package_arn) == (True, package)
+    assert clients["ssm"].get_parameter(Name=DEPLOYMENT.serving_pointer_parameter)["Parameter"]["Value"] == package
+    assert clients["sagemaker"].describe_model_package(ModelPackageName=package)["ModelApprovalStatus"] == "Approved"
+    current = clients["s3"].get_object(
+        Bucket=bucket_name(DEV, "Artifacts"), Key="baselines/fraud-detection/current/model-quality/constraints.json"
+    )
+    assert json.loads(current["Body"].read()) == {"run": "model-quality/constraints.json"}
+    again = adopt(DEPLOYMENT, package_arn=pipeline_package(clients), **clients)
+    assert (again.created, again.model_package_arn) == (False, package)  # an existing pointer is kept
+
+
+def test_adopting_a_package_of_another_group_is_refused_and_writes_nothing(clients: dict[str, Any]) -> None:
+    package = pipeline_package(clients, group="someone-else")
+    with pytest.raises(BootstrapError, match="not 'fraud-detection-dev'"):
+        adopt(DEPLOYMENT, package_arn=package, **clients)
+    with pytest.raises(clients["ssm"].exceptions.ParameterNotFound):
+        clients["ssm"].get_parameter(Name=DEPLOYMENT.serving_pointer_parameter)
