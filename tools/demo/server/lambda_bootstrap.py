@@ -3,17 +3,18 @@
 Run by ``patches.lambda_python`` as ``python -I lambda_bootstrap.py <code dir> <module.function> <done fd>`` in
 the function's environment, from the extracted deployment package (the code directory comes first on
 ``sys.path``, as ``/var/task`` does in Lambda). Like a Lambda execution environment it serves invocations one
-after the other, so the handler module is imported once (its init code runs on the first invocation) and
-module-level state lives on between invocations of the same environment. Each invocation is one JSON line on
-stdin, ``{"event", "request_id", "result_file"}``; the outcome goes to the result file as JSON,
-``{"result": ...}`` or Lambda's error shape ``{"errorType", "errorMessage", "stackTrace"}`` (the handler's own
-stdout and stderr are its log), then one byte on the ``done`` file descriptor says it is there. End of stdin
-ends the environment. Standard library only: it must import nothing of the repository, so the handler runs the
-deployed code and nothing else.
+after the other: the handler module is imported once, in an init phase before the first invocation (not
+counted against the function's timeout; one byte on ``done`` says it is over), and module-level state lives
+on between invocations. Each invocation is one JSON line on stdin (``event``, ``request_id``, ``log_stream``,
+``result_file``); the outcome goes to the result file as JSON, ``{"result": ...}`` or Lambda's error shape
+``{"errorType", "errorMessage", "stackTrace"}`` (the handler's own stdout and stderr are its log), then one
+byte on ``done`` says it is there. End of stdin ends the environment. Standard library only: it must import
+nothing of the repository, so the handler runs the deployed code and nothing else.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -62,6 +63,13 @@ def main() -> None:
     sys.path.insert(0, code_dir)
     os.chdir(code_dir)
     with os.fdopen(int(done_fd), "wb", buffering=0) as done:
+        # The init phase: the handler's module is imported before the first invocation, as Lambda does, so its
+        # import time is not counted against the function's timeout (an import error is reported per invocation).
+        module_name = handler.rpartition(".")[0]
+        with contextlib.suppress(Exception):
+            importlib.import_module(module_name)
+        sys.stdout.flush()
+        done.write(b"\n")
         for line in sys.stdin:
             request = json.loads(line)
             os.environ["DEMO_LAMBDA_REQUEST_ID"] = request["request_id"]

@@ -17,7 +17,8 @@ function's runtime; layers are not mounted (the venv provides boto3 and the pinn
 versions); there is no memory limit, no isolation between invocations beyond the process, no X-Ray daemon
 (``POWERTOOLS_TRACE_DISABLED``). Execution environments are reused as Lambda reuses them: an invocation takes an
 idle environment of the same function version (code and configuration) or starts one (a cold start, which
-imports the handler's module), serves one invocation at a time, and is reclaimed after ``IDLE_SECONDS`` idle
+imports the handler's module in an init phase that is not counted against the function's timeout, as in
+Lambda), serves one invocation at a time, and is reclaimed after ``IDLE_SECONDS`` idle
 or when the function's code or configuration changes. Non-Python runtimes keep moto's echo.
 """
 
@@ -49,6 +50,9 @@ log = logging.getLogger("demo.server.lambda")
 BOOTSTRAP = Path(__file__).resolve().parent.parent / "lambda_bootstrap.py"
 _extract_lock = threading.Lock()
 IDLE_SECONDS = 300.0  # an execution environment idle this long is reclaimed
+# Lambda gives the init phase (the handler module's import) 10 s of its own; imports on a loaded 2-core machine
+# can take longer, so the emulator waits this long before it calls an environment failed.
+INIT_TIMEOUT_SECONDS = 120.0
 
 
 def code_dir(function: Any, cache: Path) -> Path:
@@ -117,10 +121,15 @@ class _Environment:
         os.close(done_write)
         self.done = os.fdopen(done_read, "rb", buffering=0)
         self.idle_since = time.monotonic()
+        ready, _, _ = select.select([self.done], [], [], INIT_TIMEOUT_SECONDS)
+        self.ready = bool(ready) and self.done.read(1) == b"\n"
 
     def invoke(self, payload: bytes, request_id: str, result_path: Path) -> tuple[bool, bytes]:
         """(whether it answered in time, its log output); the outcome is in ``result_path``."""
-        offset = self.log.stat().st_size
+        offset = 0 if not self.ready else self.log.stat().st_size
+        if not self.ready:  # the init phase did not finish: its output is this invocation's
+            with self.log.open("rb") as log:
+                return False, log.read()
         request = {
             "event": json.loads(payload or b"{}"),
             "request_id": request_id,
@@ -200,6 +209,13 @@ def run_handler(function: Any, payload: bytes, context: ServerContext) -> tuple[
         if text:
             outcome: dict[str, Any] = json.loads(text)
             _release(environment)
+        elif not environment.ready:
+            environment.close()
+            outcome = {
+                "errorType": "Runtime.InitError",
+                "errorMessage": f"RequestId: {request_id} Error: the init phase did not finish within "
+                f"{INIT_TIMEOUT_SECONDS:.0f} s",
+            }
         elif environment.alive():  # still running: the function's timeout ended it
             environment.close()
             outcome = {
