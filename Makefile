@@ -14,7 +14,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup synth cost test lint typecheck unit infra integration snapshot-update pipeline-local demo-up demo-down benchmarks clean
+.PHONY: help setup synth cost test lint typecheck unit infra integration snapshot-update pipeline-local demo demo-up demo-down benchmarks clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ snapshot-update: setup  ## refresh the masked template snapshots after an intend
 
 pipeline-local: setup  ## run the training pipeline's steps locally on generated data into build/pipeline-local
 	$(PY) -m pipeline_defs.local_run --out build/pipeline-local
+
+demo: setup  ## deploy the dev stage into a local AWS emulator with the real CDK CLI and run its loop end to end
+	$(PY) -m tools.demo $(ARGS)
 
 demo-up: setup  ## start a local AWS emulator (moto) and deploy the dev stage into it with the pinned CDK CLI
 	$(PY) -m tools.demo.server.deploy up

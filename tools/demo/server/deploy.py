@@ -54,7 +54,7 @@ class Step:
     emulated: tuple[str, ...] = ()  # what the emulator created outside moto's CloudFormation meanwhile
 
 
-def _path_with_pinned_tools() -> str:
+def path_with_pinned_tools() -> str:
     """node_modules/.bin first: the pinned CDK CLI and Node 22 (jsii runs on it during synth)."""
     return f"{ROOT / 'node_modules' / '.bin'}:{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"
 
@@ -62,8 +62,9 @@ def _path_with_pinned_tools() -> str:
 def _run(name: str, command: Sequence[str], *, env: dict[str, str], cwd: Path, paths: DemoPaths, quiet: bool) -> Step:
     log_offset = paths.log_file.stat().st_size if paths.log_file.exists() else 0
     started = time.monotonic()
-    print(f"demo: {name}: {shlex.join(command)}", flush=True)
-    env = {**env, "PATH": _path_with_pinned_tools()}
+    if not quiet:
+        print(f"demo: {name}: {shlex.join(command)}", flush=True)
+    env = {**env, "PATH": path_with_pinned_tools()}
     try:
         completed = subprocess.run(  # noqa: S603 - the pinned CLI / our own tools, arguments built here
             list(command),
@@ -84,9 +85,10 @@ def _run(name: str, command: Sequence[str], *, env: dict[str, str], cwd: Path, p
             f"{name} failed with exit code {completed.returncode}; emulator log: {paths.log_file}\n{tail}"
         )
     emulated = _emulated_since(paths, log_offset)
-    for line in emulated:
-        print(f"demo:   emulator {line}", flush=True)
-    print(f"demo: {name}: done in {seconds:.1f} s", flush=True)
+    if not quiet:
+        for line in emulated:
+            print(f"demo:   emulator {line}", flush=True)
+        print(f"demo: {name}: done in {seconds:.1f} s", flush=True)
     return Step(name, seconds, emulated)
 
 

@@ -47,6 +47,7 @@ def _modules() -> tuple[ModuleType, ...]:
         cfn_parameters,
         cfn_stack_outputs,
         cloudwatch_percentiles,
+        events_schedules,
         events_targets,
         kms_key,
         lambda_layers,
@@ -89,6 +90,7 @@ def _modules() -> tuple[ModuleType, ...]:
         route_endpoints,
         route_alarms,
         cloudwatch_percentiles,
+        events_schedules,
     )
 
 

@@ -5,7 +5,9 @@ query and runs nothing: GetQueryExecution reports ``SUCCEEDED`` and the result f
 training pipeline's dataset step (``pipeline_defs/scripts/dataset.py --engine athena``) reads no data.
 
 Patch: StartQueryExecution records the query as moto does, answers at once with the query ``RUNNING``, and
-runs it with ``athena.run_query`` on a background thread, as Athena runs queries asynchronously: the caller
+runs it with ``athena.run_query`` on a background thread, as Athena runs queries asynchronously (moto's own
+state model, which would answer ``SUCCEEDED`` on the first GetQueryExecution, is held at ``RUNNING`` while it
+runs): the caller
 polls GetQueryExecution until ``SUCCEEDED`` (the result CSV in place) or ``FAILED``. (Run inside the request, a
 query over many offline-store files outlasted the client's read timeout.)
 """
@@ -34,7 +36,11 @@ def apply(context: ServerContext) -> None:
         from tools.demo.server.patches import emulator_aws  # noqa: PLC0415
 
         query_id: str = original(self, *args, **kwargs)
-        self.executions[query_id].status = "RUNNING"
+        execution = self.executions[query_id]
+        # moto's state model (moto_api ManagedState) would report the next state, SUCCEEDED, on the first read:
+        # while the emulator runs the query, RUNNING is its only state; run_query then sets the final one.
+        execution._transitions = [("RUNNING", "RUNNING")]
+        execution.status = "RUNNING"
 
         def run() -> None:
             try:

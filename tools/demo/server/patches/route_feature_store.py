@@ -9,7 +9,10 @@ Patch: the SageMaker app gets the runtime's REST routes, ``PUT``/``GET /FeatureG
 with the runtime's JSON shapes and errors (``ValidationError`` 400, ``ResourceNotFound`` 404).
 ``DeleteRecord`` is not emulated (the app does not call it) and answers 400. Feature Store writes records to
 the offline store by itself, within 15 minutes in AWS; here a server thread calls ``feature_store.flush_offline``
-for every group with pending records every ``OFFLINE_FLUSH_SECONDS``.
+for every group with pending records every ``OFFLINE_FLUSH_SECONDS`` (each flush writes a file per event-time
+hour, as Feature Store does, so flushing less often writes fewer, larger files), and
+``POST /moto-api/demo/featurestore/flush`` does it at once (the demo's driver, before a pipeline reads the
+offline store).
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("demo.server.featurestore")
 GROUP_PATH = "{0}/FeatureGroup/(?P<FeatureGroupName>[^/]+)$"
-OFFLINE_FLUSH_SECONDS = 5.0
+OFFLINE_FLUSH_SECONDS = 60.0
+FLUSH_PATH = "{0}/moto-api/demo/featurestore/flush$"
 BATCH_PATH = "{0}/BatchGetRecord$"
 
 
@@ -95,7 +99,16 @@ def _flusher(context: ServerContext) -> None:
             log.exception("offline store flush failed; retrying in %.0f s", OFFLINE_FLUSH_SECONDS)
 
 
+def flush_route(context: ServerContext) -> Any:
+    def flush(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
+        files = flush_pending(context)
+        return 200, {"content-type": "application/json"}, json.dumps({"files": files})
+
+    return flush
+
+
 def apply(context: ServerContext) -> None:
+    from moto.moto_api._internal import urls as api_urls  # noqa: PLC0415
     from moto.sagemaker import urls  # noqa: PLC0415
 
     threading.Thread(target=_flusher, args=(context,), name="offline-store", daemon=True).start()
@@ -105,3 +118,4 @@ def apply(context: ServerContext) -> None:
 
     urls.url_paths[GROUP_PATH] = runtime
     urls.url_paths[BATCH_PATH] = runtime
+    api_urls.url_paths[FLUSH_PATH] = flush_route(context)
