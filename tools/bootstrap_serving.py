@@ -62,6 +62,26 @@ def xgboost_image_uri(region: str) -> str:
     return uri
 
 
+def _current(ssm: Any, pointer: str) -> str | None:
+    try:
+        value: str = ssm.get_parameter(Name=pointer)["Parameter"]["Value"]
+    except ssm.exceptions.ParameterNotFound:
+        return None
+    return value or None
+
+
+def _point(ssm: Any, deployment: ModelDeployment, package_arn: str) -> BootstrapResult:
+    pointer = deployment.serving_pointer_parameter
+    ssm.put_parameter(
+        Name=pointer,
+        Value=package_arn,
+        Type="String",
+        Overwrite=True,
+        Description=f"Model package serving {deployment.prefix} (written by promote/rollback)",
+    )
+    return BootstrapResult(model_package_arn=package_arn, pointer_parameter=pointer, created=True)
+
+
 def bootstrap(
     deployment: ModelDeployment,
     *,
@@ -74,13 +94,9 @@ def bootstrap(
     force: bool = False,
 ) -> BootstrapResult:
     pointer = deployment.serving_pointer_parameter
-    if not force:
-        try:
-            current = ssm.get_parameter(Name=pointer)["Parameter"]["Value"]
-        except ssm.exceptions.ParameterNotFound:
-            current = None
-        if current:
-            return BootstrapResult(model_package_arn=current, pointer_parameter=pointer, created=False)
+    current = None if force else _current(ssm, pointer)
+    if current:
+        return BootstrapResult(model_package_arn=current, pointer_parameter=pointer, created=False)
     if not artifact.is_file():
         raise BootstrapError(f"model artifact {artifact} does not exist; run `make pipeline-local` first")
     missing = [name for *_, name in BASELINE_FILES if not (baselines / name).is_file()]
@@ -115,15 +131,7 @@ def bootstrap(
         DriftCheckBaselines=drift_check,
         CustomerMetadataProperties={"mlops:source": "bootstrap", "mlops:owner": deployment.spec.owner.email},
     )
-    arn: str = package["ModelPackageArn"]
-    ssm.put_parameter(
-        Name=pointer,
-        Value=arn,
-        Type="String",
-        Overwrite=True,
-        Description=f"Model package serving {deployment.prefix} (written by promote/rollback)",
-    )
-    return BootstrapResult(model_package_arn=arn, pointer_parameter=pointer, created=True)
+    return _point(ssm, deployment, str(package["ModelPackageArn"]))
 
 
 def adopt(
@@ -131,13 +139,9 @@ def adopt(
 ) -> BootstrapResult:
     """Point a new environment at a package its own pipeline registered (approving it if it is pending)."""
     pointer = deployment.serving_pointer_parameter
-    if not force:
-        try:
-            current = ssm.get_parameter(Name=pointer)["Parameter"]["Value"]
-        except ssm.exceptions.ParameterNotFound:
-            current = None
-        if current:
-            return BootstrapResult(model_package_arn=current, pointer_parameter=pointer, created=False)
+    current = None if force else _current(ssm, pointer)
+    if current:
+        return BootstrapResult(model_package_arn=current, pointer_parameter=pointer, created=False)
     try:
         package = sagemaker.describe_model_package(ModelPackageName=package_arn)
     except sagemaker.exceptions.ClientError as error:
@@ -162,14 +166,7 @@ def adopt(
     publish_current_baselines(
         sagemaker, s3, package_arn=package_arn, current_uri=f"s3://{bucket}/{current_baseline_prefix(deployment)}"
     )
-    ssm.put_parameter(
-        Name=pointer,
-        Value=package_arn,
-        Type="String",
-        Overwrite=True,
-        Description=f"Model package serving {deployment.prefix} (written by promote/rollback)",
-    )
-    return BootstrapResult(model_package_arn=package_arn, pointer_parameter=pointer, created=True)
+    return _point(ssm, deployment, package_arn)
 
 
 def main(argv: list[str] | None = None) -> None:
