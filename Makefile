@@ -77,8 +77,12 @@ demo-up: setup  ## start a local AWS emulator (moto) and deploy the dev stage in
 demo-down:  ## stop the local AWS emulator started by demo-up
 	$(PY) -m tools.demo.server.launcher stop
 
-benchmarks: setup  ## run the recorded benchmarks (slow; not part of `make test`)
-	$(PY) benchmarks/synth/run.py
+benchmarks: setup  ## run every benchmark and rewrite its record (slow; the drift one needs EVIDENTLY_PYTHON)
+	@test -n "$${EVIDENTLY_PYTHON:-}" || { echo "set EVIDENTLY_PYTHON: see benchmarks/README.md"; exit 1; }
+	$(PY) benchmarks/synth/run.py --runs 3
+	$(PY) benchmarks/lambda_init/run.py --runs 7
+	$(PY) benchmarks/transitions/run.py
+	$(PY) benchmarks/drift/run.py --records 1000000 --evidently-python "$$EVIDENTLY_PYTHON"
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache build

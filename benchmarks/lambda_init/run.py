@@ -4,6 +4,7 @@ The floor is what any of our functions must pay: ``import boto3`` plus one Power
 is a fresh interpreter (``python -X importtime`` is not used: we time the whole import including module-level
 client creation, as Lambda's Init phase does), alternating handler and floor so load on the machine hits
 both alike. Target: each handler <= 1.3x the floor. Also reports the deployed asset size (target < 1 MB).
+Every sample goes to results.json; RESULTS.md and the README section are rendered from it (record.py).
 
 Run: ``.venv/bin/python benchmarks/lambda_init/run.py --runs 15``
 """
@@ -14,13 +15,18 @@ import argparse
 import io
 import os
 import re
-import statistics
 import subprocess
 import sys
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import records  # noqa: E402 - after the path set-up above
+from benchmarks.common import Session, python_command  # noqa: E402
+
 ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "x",
@@ -75,10 +81,12 @@ def asset_size() -> int:
     return len(buffer.getvalue())
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--record", action=argparse.BooleanOptionalAction, default=True, help="write the record")
     args = parser.parse_args()
+    session = Session()
     modules = handler_modules()
     floor: list[float] = []
     samples: dict[str, list[float]] = {m: [] for m in modules}
@@ -86,15 +94,22 @@ def main() -> None:
         for module in modules:
             floor.append(sample(FLOOR))
             samples[module].append(sample(f"importlib.import_module({module!r})"))
-    floor_median = statistics.median(floor)
-    print(f"runs: {args.runs} per module; medians; Python {sys.version.split()[0]}")
-    print(f"{'module':<40}{'init (ms)':>10}{'ratio':>8}")
-    print(f"{'floor: boto3 + Logger':<40}{floor_median * 1000:>10.1f}{1.0:>8.2f}")
-    for module, values in samples.items():
-        median = statistics.median(values)
-        print(f"{module:<40}{median * 1000:>10.1f}{median / floor_median:>8.2f}")
-    print(f"asset (zip of lambdas/): {asset_size() / 1024:.1f} KiB")
+    raw = {
+        "command": python_command("benchmarks/lambda_init/run.py", sys.argv[1:]),
+        "environment": session.environment(),
+        "parameters": {"runs": args.runs},
+        "versions": {name: metadata.version(name) for name in ("boto3", "aws-lambda-powertools")},
+        "floor_s": [round(v, 5) for v in floor],
+        "samples_s": {module: [round(v, 5) for v in values] for module, values in samples.items()},
+        "asset_bytes": asset_size(),
+    }
+    if args.record:
+        records.write(records.load("lambda_init"), raw)
+        print((ROOT / "benchmarks" / "lambda_init" / records.RESULTS_MD).read_text(encoding="utf-8"))
+    else:
+        print(records.dump(raw))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
