@@ -176,40 +176,6 @@ def test_transient_lambda_service_error_is_retried(world: RetrainingWorld, step:
     assert_lock_released(world, "manual-transient")
 
 
-def _run_with_pipeline(world: RetrainingWorld, *, pipeline_seconds: float) -> list[dict[str, Any]]:
-    """A not-better run whose pipeline ends ``pipeline_seconds`` after the wait began (its status event)."""
-    world.outputs.register = False
-    if pipeline_seconds <= 0:
-        return world.history(world.run("bench")["executionArn"])
-    world.outputs.status = "Executing"
-    arn = world.start("bench")
-    deadline = time.monotonic() + 10
-    while not world.state_items("TOKEN#PIPELINE#"):  # register_wait parked the run
-        assert time.monotonic() < deadline, world.states(arn)
-        time.sleep(0.02)
-    time.sleep(pipeline_seconds)
-    [pipeline] = world.pipeline_executions
-    assert world.client("stepfunctions").describe_execution(executionArn=arn)["status"] == "RUNNING"
-    result = world.finish_pipeline(pipeline)
-    assert result["delivered"] is True, result
-    assert world.wait(arn)["status"] == "SUCCEEDED"
-    return world.history(arn)
-
-
-def test_state_transitions_do_not_grow_with_pipeline_duration(
-    resolved: Resolved, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    with retraining_world(resolved, monkeypatch) as short_world:
-        short = _run_with_pipeline(short_world, pipeline_seconds=0)
-    with retraining_world(resolved, monkeypatch) as long_world:
-        long = _run_with_pipeline(long_world, pipeline_seconds=1.5)
-
-    assert [e["type"] for e in long] == [e["type"] for e in short]
-    assert len(long) == len(short)
-    waits = [e for e in long if e.get("stateEnteredEventDetails", {}).get("name") == "WaitForPipeline"]
-    assert len(waits) == 1
-
-
 # ---- manual approval (a DEV variant: DEV itself approves automatically) ----------------------------------------
 
 
