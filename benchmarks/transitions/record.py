@@ -28,9 +28,13 @@ def _row(raw: Raw, run: Raw) -> str:
     ours, polling = run["ours"], run["polling"]
     return (
         f"| {_duration(run['pipeline_minutes'])} | {ours['transitions']} | {ours['lambda_invocations']} | "
-        f"{cost_usd(raw, ours) * 1000:.2f} | {polling['transitions']} ({polling['polls']} polls) | "
+        f"{cost_usd(raw, ours) * 1000:.2f} | {polling['transitions']:,} ({polling['polls']:,} polls) | "
         f"{polling['lambda_invocations']} | {cost_usd(raw, polling) * 1000:.2f} |"
     )
+
+
+def _states(counts: Raw) -> str:
+    return ", ".join(name if n == 1 else f"{name} ({n:,}x)" for name, n in counts["states_entered"])
 
 
 def render(raw: Raw) -> str:
@@ -60,7 +64,8 @@ Lambda requests ({raw["prices"]["table"]}), without the free tier and without La
 |---|---|---|---|---|---|---|
 {rows}
 
-States entered by our run ({_duration(first["pipeline_minutes"])} pipeline): {", ".join(first["ours"]["states"])}.
+States entered with a {_duration(first["pipeline_minutes"])} pipeline, in order of first entry: ours
+{_states(first["ours"])}; polling {_states(first["polling"])}.
 """
 
 
@@ -77,5 +82,5 @@ def summary(raw: Raw) -> str:
     durations = ", ".join(_duration(run["pipeline_minutes"]) for run in runs)
     return f"""Recorded {raw["environment"]["recorded_at"]}: a retraining run takes {constant} whatever the
 pipeline's duration ({durations} executed); polling every {raw["parameters"]["poll_seconds"]} s takes
-{polling["transitions"]} for a {_duration(longest["pipeline_minutes"])} pipeline ({polling_cost * 1000:.2f} USD per
+{polling["transitions"]:,} for a {_duration(longest["pipeline_minutes"])} pipeline ({polling_cost * 1000:.2f} USD per
 1,000 runs against {ours_cost * 1000:.2f}). Details: `transitions/RESULTS.md`."""

@@ -17,6 +17,7 @@ import argparse
 import os
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,17 +49,19 @@ PRICES = ("stepfunctions.standard_transitions", "lambda.requests")
 
 
 def counted(run: RunCount) -> dict[str, object]:
+    """What the record keeps of a run: its counts, and how often it entered each state (in first-entered order;
+    the full sequence of a polling run is thousands of names)."""
     return {
         "transitions": run.transitions,
         "lambda_invocations": run.lambda_invocations,
         "polls": run.polls,
-        "states": list(run.states),
+        "states_entered": [[name, n] for name, n in Counter(run.states).items()],
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, nargs="+", default=[10, 60, 180, 720], help="pipeline durations")
+    parser.add_argument("--minutes", type=float, nargs="+", default=[10, 60, 180, 600], help="pipeline durations")
     parser.add_argument("--poll-seconds", type=int, default=60, help="the polling design's interval")
     parser.add_argument("--seconds-per-minute", type=float, default=0.005, help="time compression of our wait")
     parser.add_argument("--record", action=argparse.BooleanOptionalAction, default=True, help="write the record")
@@ -79,7 +82,7 @@ def main() -> int:
         "environment": session.environment(),
         "parameters": {"poll_seconds": args.poll_seconds, "seconds_per_minute": args.seconds_per_minute},
         "prices": {
-            "table": table.label,
+            "table": f"{table.path.name}, {table.region}, taken {table.taken}",
             **{key: {"usd": table.price(key).usd, "per": table.price(key).per} for key in PRICES},
         },
         "runs": runs,
