@@ -125,9 +125,13 @@ def problems(record: Record) -> list[str]:
         raw = read_raw(record)
     except (RecordError, json.JSONDecodeError) as error:
         return [str(error)]
+    try:
+        expected = record.results_md(raw)
+    except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError) as error:
+        return [f"benchmarks/{record.name}/{RESULTS_JSON} cannot be rendered ({error!r}): re-run {record.script}"]
     found: list[str] = []
     results = record.folder / RESULTS_MD
-    if not results.exists() or results.read_text(encoding="utf-8") != record.results_md(raw):
+    if not results.exists() or results.read_text(encoding="utf-8") != expected:
         found.append(f"benchmarks/{record.name}/{RESULTS_MD} is not what {record.script} renders from {RESULTS_JSON}")
     readme = record.readme.read_text(encoding="utf-8")
     if record.section(raw) not in readme:
