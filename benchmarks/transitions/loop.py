@@ -134,13 +134,14 @@ def run_polling(resolved: Resolved, *, minutes: float, poll_seconds: int) -> Run
 
         patches.setattr(SageMakerModelBackend, "describe_pipeline_execution", describe)
         arn = world.start("polling")
-        world.wait(arn, timeout=600)
+        # Each poll is a few interpreted states and one in-process call; on a busy machine that can take a second.
+        world.wait(arn, timeout=120 + 5 * needed)
         made = world.states(arn).count(POLL_DESCRIBE)
         return _counted(world, arn, "polling", minutes, polls=made)
 
 
 def _counted(world: RetrainingWorld, arn: str, design: str, minutes: float, *, polls: int) -> RunCount:
-    described = world.wait(arn, timeout=600)
+    described = world.wait(arn, timeout=300)  # ours resumes after its callback; polling has ended
     states = world.states(arn)
     if described["status"] != "SUCCEEDED" or states[-1] != "End-not_better":
         raise RuntimeError(f"{design} run ended {described['status']} at {states[-1:]}: {states}")

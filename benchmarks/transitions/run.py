@@ -61,7 +61,7 @@ def counted(run: RunCount) -> dict[str, object]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, nargs="+", default=[10, 60, 180, 600], help="pipeline durations")
+    parser.add_argument("--minutes", type=float, nargs="+", default=[10, 60, 180], help="pipeline durations")
     parser.add_argument("--poll-seconds", type=int, default=60, help="the polling design's interval")
     parser.add_argument("--seconds-per-minute", type=float, default=0.005, help="time compression of our wait")
     parser.add_argument("--record", action=argparse.BooleanOptionalAction, default=True, help="write the record")
