@@ -113,6 +113,18 @@ def write(record: Record, raw: Raw) -> None:
     rerender(record)
 
 
+def publish(name: str, raw: Raw, *, record: bool) -> int:
+    """A benchmark's last step: with ``record``, store and render its record and print its RESULTS.md; without,
+    print the raw results only. The exit code."""
+    if record:
+        loaded = load(name)
+        write(loaded, raw)
+        print((loaded.folder / RESULTS_MD).read_text(encoding="utf-8"))
+    else:
+        print(dump(raw))
+    return 0
+
+
 def rerender(record: Record) -> None:
     raw = read_raw(record)
     (record.folder / RESULTS_MD).write_text(record.results_md(raw), encoding="utf-8")

@@ -218,12 +218,7 @@ def main() -> int:
         "samples": samples,
         "flagged": {"ours": report["drifted_features"], "evidently": evidently_verdicts},
     }
-    if args.record:
-        records.write(records.load("drift"), raw)
-        print((HERE / records.RESULTS_MD).read_text(encoding="utf-8"))
-    else:
-        print(records.dump(raw))
-    return 0
+    return records.publish("drift", raw, record=args.record)
 
 
 if __name__ == "__main__":

@@ -103,12 +103,7 @@ def main() -> int:
         "samples_s": {module: [round(v, 5) for v in values] for module, values in samples.items()},
         "asset_bytes": asset_size(),
     }
-    if args.record:
-        records.write(records.load("lambda_init"), raw)
-        print((ROOT / "benchmarks" / "lambda_init" / records.RESULTS_MD).read_text(encoding="utf-8"))
-    else:
-        print(records.dump(raw))
-    return 0
+    return records.publish("lambda_init", raw, record=args.record)
 
 
 if __name__ == "__main__":

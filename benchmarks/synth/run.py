@@ -62,12 +62,7 @@ def main() -> int:
         "versions": versions(),
         "samples": samples,
     }
-    if args.record:
-        records.write(records.load("synth"), raw)
-        print((ROOT / "benchmarks" / "synth" / records.RESULTS_MD).read_text(encoding="utf-8"))
-    else:
-        print(records.dump(raw))
-    return 0
+    return records.publish("synth", raw, record=args.record)
 
 
 if __name__ == "__main__":

@@ -87,12 +87,7 @@ def main() -> int:
         },
         "runs": runs,
     }
-    if args.record:
-        records.write(records.load("transitions"), raw)
-        print((ROOT / "benchmarks" / "transitions" / records.RESULTS_MD).read_text(encoding="utf-8"))
-    else:
-        print(records.dump(raw))
-    return 0
+    return records.publish("transitions", raw, record=args.record)
 
 
 if __name__ == "__main__":
