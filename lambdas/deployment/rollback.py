@@ -15,11 +15,13 @@ model, the deployment that made it). By endpoint state:
   then ``EndpointNotReady`` until InService there (the state machine retries rollback on that error);
 - InService on the pinned config (never deployed, or SageMaker silently rolled back): nothing to update;
 then the pointer is set to the pinned package, the champion tag and item move back if this deployment had
-been promoted, and the deployment item records ``rolled_back`` with the reason. Failed -> ``EndpointFailed``.
+been promoted, and the deployment item records ``rolled_back`` with the reason (the given one, then the caught
+error). Failed -> ``EndpointFailed``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NoReturn
@@ -70,7 +72,7 @@ UPDATE_ROLLBACK_FAILED = "UpdateRollbackFailed"
 
 def rollback(event: object, *, env: DeploymentEnv, aws: Aws, now: datetime) -> dict[str, Any]:
     request = events.as_mapping(event)
-    reason = events.optional_text(request, "reason", max_length=2000) or _error_text(request.get("error"))
+    reason = _reason(request)
     store = history_store(env, aws)
     champion = store.champion()
     deployment = store.get(_target_id(events.optional_deployment_id(request), champion, env))
@@ -251,11 +253,26 @@ def _recreate(deployment: Deployment, state: EndpointState, *, env: DeploymentEn
     return config_name
 
 
+def _reason(request: Mapping[str, Any]) -> str:
+    """Why, for the history: the given reason and the caught error, which says what actually went wrong (the
+    state machine gives both: a reason for its whole deployment phase, and the error its Catch put in the state)."""
+    given = events.optional_text(request, "reason", max_length=2000) or ""
+    caught = _error_text(request.get("error"))
+    return ": ".join(part for part in (given, caught) if part)[:2000]
+
+
 def _error_text(error: object) -> str:
-    if isinstance(error, Mapping):
-        kind, cause = str(error.get("Error", "")), str(error.get("Cause", ""))
-        return f"{kind}: {cause}"[:2000] if kind or cause else ""
-    return ""
+    """``Error: Cause`` of a Step Functions Catch result; a Lambda error's Cause is JSON with ``errorMessage``."""
+    if not isinstance(error, Mapping):
+        return ""
+    kind, cause = str(error.get("Error") or ""), str(error.get("Cause") or "")
+    try:
+        parsed = json.loads(cause)
+    except json.JSONDecodeError:
+        parsed = None
+    if isinstance(parsed, Mapping) and isinstance(parsed.get("errorMessage"), str):
+        kind, cause = str(parsed.get("errorType") or kind), parsed["errorMessage"]
+    return f"{kind}: {cause}"[:2000] if kind or cause else ""
 
 
 def _result(deployment: Deployment, env: DeploymentEnv) -> dict[str, Any]:

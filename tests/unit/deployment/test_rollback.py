@@ -88,6 +88,25 @@ def test_after_a_silent_rollback_only_pointer_and_history_are_fixed(world: World
     assert result["rolled_back_model_package_arn"] == world.packages["v2"]
 
 
+def test_the_recorded_reason_keeps_the_caught_error_next_to_the_given_reason(world: World) -> None:
+    # The state machine gives both: a reason for its whole deployment phase and the error its Catch caught (a
+    # Lambda error's Cause is JSON); the history must say what actually went wrong.
+    env = world.env("canary")
+    prepare_and_deploy(world, env, "exec-1", "v2")
+    world.sagemaker.sagemaker_rolls_back()
+    cause = '{"errorType": "SilentRollbackDetected", "errorMessage": "InService on the old config"}'
+    event = {
+        "deployment_id": "exec-1",
+        "reason": "the candidate failed verification",
+        "error": {"Error": "SilentRollbackDetected", "Cause": cause},
+    }
+
+    world.run(rollback, event, env)
+
+    expected = "the candidate failed verification: SilentRollbackDetected: InService on the old config"
+    assert store(world).get("exec-1").reason == expected
+
+
 def test_rollback_twice_rolls_back_once(world: World) -> None:
     env = world.env("shadow")
     prepare_and_deploy(world, env, "exec-1", "v2")
