@@ -57,6 +57,24 @@ class StepFailedError(RuntimeError):
     """A step failed; the message is the step's FailureReason."""
 
 
+# Runs one job from its Create* request and returns its Describe* response (Completed or Failed).
+JobRunner = Callable[..., dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Jobs:
+    """How Processing and Training steps run: by default their real scripts, locally (``jobs.py``).
+
+    A runner is called as ``runner(aws, request, workdir=...)`` with the step's request as the definition renders
+    it (the job name included) and returns the job's Describe* response. Another runner (a test's) replaces
+    only the work the job does; everything around it (parameters, expressions, conditions, registration,
+    status and events) stays this module's.
+    """
+
+    processing: JobRunner = run_processing_job
+    training: JobRunner = run_training_job
+
+
 @dataclass
 class _Execution:
     arn: str
@@ -65,6 +83,7 @@ class _Execution:
     pipeline_arn: str
     start: datetime
     parameters: dict[str, Any]
+    jobs: Jobs = field(default_factory=Jobs)
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)  # step name -> Describe* response
     property_files: dict[str, dict[str, Any]] = field(default_factory=dict)  # step -> file name -> declaration
 
@@ -85,8 +104,9 @@ def start_execution(
     return run_execution(aws, arn, workdir=workdir)
 
 
-def run_execution(aws: Aws, execution_arn: str, *, workdir: Path) -> dict[str, Any]:
-    """Run an execution moto has recorded (its status becomes Executing, then Succeeded or Failed)."""
+def run_execution(aws: Aws, execution_arn: str, *, workdir: Path, jobs: Jobs | None = None) -> dict[str, Any]:
+    """Run an execution moto has recorded (its status becomes Executing, then Succeeded or Failed); its jobs
+    run with ``jobs`` (default: the real scripts)."""
     sagemaker = aws.client("sagemaker")
     record = _record(aws, execution_arn)
     record.emulated_steps = []
@@ -107,6 +127,7 @@ def run_execution(aws: Aws, execution_arn: str, *, workdir: Path) -> dict[str, A
         pipeline_arn=str(described["PipelineArn"]),
         start=datetime.now(UTC),
         parameters={},
+        jobs=jobs or Jobs(),
     )
     try:
         execution.parameters = _parameters(definition.get("Parameters", []), given)
@@ -415,7 +436,7 @@ def _run_step(
     name, kind = str(step["Name"]), str(step["Type"])
     if kind == "Processing":
         request = {**evaluate(step["Arguments"]), "ProcessingJobName": _job_name(execution, name)}
-        described = run_processing_job(aws, request, workdir=workdir)
+        described = execution.jobs.processing(aws, request, workdir=workdir)
         execution.steps[name] = described
         execution.property_files[name] = {str(p["PropertyFileName"]): p for p in step.get("PropertyFiles", [])}
         if described["ProcessingJobStatus"] != "Completed":
@@ -423,7 +444,7 @@ def _run_step(
         return {"ProcessingJob": {"Arn": described["ProcessingJobArn"]}}
     if kind == "Training":
         request = {**evaluate(step["Arguments"]), "TrainingJobName": _job_name(execution, name)}
-        described = run_training_job(aws, request, workdir=workdir)
+        described = execution.jobs.training(aws, request, workdir=workdir)
         execution.steps[name] = described
         if described["TrainingJobStatus"] != "Completed":
             raise StepFailedError(str(described.get("FailureReason", "the training job failed")))
