@@ -88,8 +88,7 @@ def polling_definition(definition: dict[str, Any], *, wait_seconds: int = 0) -> 
 @contextmanager
 def _world(resolved: Resolved) -> Iterator[tuple[RetrainingWorld, pytest.MonkeyPatch]]:
     with pytest.MonkeyPatch.context() as patches, retraining_world(resolved, patches) as world:
-        world.outputs.register = False  # the candidate is not better: the run ends after CheckRegistration
-        world.outputs.code, world.outputs.reason = "not_better", "the candidate does not beat the champion"
+        world.outputs.not_better()  # the pipeline registers nothing: the run ends after CheckRegistration
         yield world, patches
 
 
@@ -110,7 +109,7 @@ def run_ours(resolved: Resolved, *, minutes: float, seconds_per_minute: float) -
             raise RuntimeError(f"the pipeline had ended before the run parked: {registered}")
         time.sleep(minutes * seconds_per_minute)
         [pipeline] = world.pipeline_executions
-        delivered = world.finish_pipeline(pipeline)  # the status event, to the real pipeline_callback
+        [delivered] = world.finish_pipeline(pipeline)  # the status event, through the rule to pipeline_callback
         if delivered.get("delivered") is not True:
             raise RuntimeError(f"the pipeline's status event did not resume the run: {delivered}")
         return _counted(world, arn, "ours", minutes, polls=0)

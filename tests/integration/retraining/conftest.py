@@ -1,41 +1,60 @@
-"""The synthesized DEV retraining state machine, run by moto's interpreter with the real handlers in-process."""
+"""The synthesized retraining state machine of every environment (and of an A/B variant), run by moto's interpreter
+with the real handlers in-process (tests/support/sfn_offline.py).
+
+One synth of all the stages per session: each environment's world is built from its own templates.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from config import ApprovalMode
-from tests.support.sfn_offline import (
+pytest.register_assert_rewrite("tests.integration.retraining.checks")
+
+from config import ENVIRONMENTS  # noqa: E402 - after the assert rewrite is registered
+from tests.support.sfn_offline import (  # noqa: E402
+    AB_ENVIRONMENT,
     Resolved,
     RetrainingWorld,
-    dev_environment,
+    ab_environment,
+    environment,
     resolve,
     retraining_world,
-    synthesize_dev,
+    synthesize_environments,
 )
-from tests.support.synth import Synthesized
+from tests.support.synth import Synthesized  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def dev_synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """DEV synthesized once (about 12 s) for every test of this folder."""
-    return synthesize_dev(Path(tmp_path_factory.mktemp("cdk.out")))
+def app_synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """dev, staging, prod and the A/B variant, synthesized once for every test of this folder."""
+    return synthesize_environments(Path(tmp_path_factory.mktemp("cdk.out")), [*ENVIRONMENTS, ab_environment()])
 
 
 @pytest.fixture(scope="session")
-def resolved(dev_synth: Synthesized) -> Resolved:
-    return resolve(dev_synth)
+def resolved(app_synth: Synthesized) -> Resolved:
+    """dev: blue_green, automatic approval."""
+    return resolve(app_synth, environment("dev"))
 
 
 @pytest.fixture(scope="session")
-def manual_resolved(tmp_path_factory: pytest.TempPathFactory) -> Resolved:
-    """DEV with manual approval (DEV itself approves automatically), synthesized once for the approval tests."""
-    manual = dataclasses.replace(dev_environment(), approval=ApprovalMode.MANUAL)
-    return resolve(synthesize_dev(Path(tmp_path_factory.mktemp("cdk.out.manual")), manual))
+def staging_resolved(app_synth: Synthesized) -> Resolved:
+    """staging: shadow, automatic approval."""
+    return resolve(app_synth, environment("staging"))
+
+
+@pytest.fixture(scope="session")
+def prod_resolved(app_synth: Synthesized) -> Resolved:
+    """prod: canary, manual approval."""
+    return resolve(app_synth, environment("prod"))
+
+
+@pytest.fixture(scope="session")
+def ab_resolved(app_synth: Synthesized) -> Resolved:
+    """staging with the ab strategy."""
+    return resolve(app_synth, environment(AB_ENVIRONMENT))
 
 
 @pytest.fixture
@@ -45,6 +64,18 @@ def world(resolved: Resolved, monkeypatch: pytest.MonkeyPatch) -> Iterator[Retra
 
 
 @pytest.fixture
-def manual_world(manual_resolved: Resolved, monkeypatch: pytest.MonkeyPatch) -> Iterator[RetrainingWorld]:
-    with retraining_world(manual_resolved, monkeypatch) as created:
+def staging_world(staging_resolved: Resolved, monkeypatch: pytest.MonkeyPatch) -> Iterator[RetrainingWorld]:
+    with retraining_world(staging_resolved, monkeypatch) as created:
+        yield created
+
+
+@pytest.fixture
+def prod_world(prod_resolved: Resolved, monkeypatch: pytest.MonkeyPatch) -> Iterator[RetrainingWorld]:
+    with retraining_world(prod_resolved, monkeypatch) as created:
+        yield created
+
+
+@pytest.fixture
+def ab_world(ab_resolved: Resolved, monkeypatch: pytest.MonkeyPatch) -> Iterator[RetrainingWorld]:
+    with retraining_world(ab_resolved, monkeypatch) as created:
         yield created

@@ -10,8 +10,8 @@ from tools.cost.assembly import load_assembly
 from tools.cost.workflow import run_profile
 
 
-def test_a_promoting_run_enters_the_states_the_estimate_prices(world: RetrainingWorld, dev_synth: Synthesized) -> None:
-    assembly = load_assembly(dev_synth.outdir)[DEV.name]
+def test_a_promoting_run_enters_the_states_the_estimate_prices(world: RetrainingWorld, app_synth: Synthesized) -> None:
+    assembly = load_assembly(app_synth.outdir)[DEV.name]
     [machine] = [
         m
         for m in assembly.of_type("AWS::StepFunctions::StateMachine")

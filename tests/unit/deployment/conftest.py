@@ -122,10 +122,11 @@ class FakeSageMaker:
         "delete_tags",
     )
 
-    def __init__(self, client: Any, autoscaling: Any) -> None:
+    def __init__(self, client: Any, autoscaling: Any, *, endpoint: str = ENDPOINT) -> None:
         self._client = client
         self._autoscaling = autoscaling
         self._service = client.meta.service_model
+        self.endpoint_name = endpoint
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.package_tags: dict[str, dict[str, str]] = {}
         self._shadow: dict[str, list[dict[str, Any]]] = {}
@@ -219,7 +220,8 @@ class FakeSageMaker:
 
     # ---- test controls: how SageMaker ends the update ----
 
-    def _endpoint(self, name: str = ENDPOINT) -> Any:
+    def _endpoint(self, name: str | None = None) -> Any:
+        name = name or self.endpoint_name
         try:
             return sagemaker_backends[ACCOUNT][REGION].endpoints[name]
         except KeyError:
@@ -257,8 +259,9 @@ class FakeSageMaker:
 class FakeCloudWatch:
     """GetMetricData over series set per (variant[, window end]); validates requests and records them."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, endpoint: str = ENDPOINT) -> None:
         self._service = client("cloudwatch").meta.service_model
+        self.endpoint_name = endpoint
         self.series: dict[tuple[str, datetime | None], dict[str, float]] = {}
         self.requests: list[dict[str, Any]] = []
 
@@ -279,7 +282,7 @@ class FakeCloudWatch:
             stat = query["MetricStat"]
             dims = {d["Name"]: d["Value"] for d in stat["Metric"]["Dimensions"]}
             assert stat["Metric"]["Namespace"] == "AWS/SageMaker"
-            assert dims["EndpointName"] == ENDPOINT
+            assert dims["EndpointName"] == self.endpoint_name
             series = self.series.get((dims["VariantName"], params["EndTime"])) or self.series.get(
                 (dims["VariantName"], None), {}
             )
