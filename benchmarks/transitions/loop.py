@@ -125,9 +125,12 @@ def run_polling(resolved: Resolved, *, minutes: float, poll_seconds: int) -> Run
         described = SageMakerModelBackend.describe_pipeline_execution  # the harness's, with its overrides
 
         def describe(backend: Any, arn: str) -> dict[str, Any]:
-            polls[arn] = polls.get(arn, 0) + 1
-            if polls[arn] >= needed:
-                world.status_overrides.pop(arn, None)  # the pipeline has finished by this poll
+            # Only the state machine's polls count: the override is set once the harness has run the pipeline
+            # (the pipeline emulator describes the execution too while it runs it).
+            if arn in world.status_overrides:
+                polls[arn] = polls.get(arn, 0) + 1
+                if polls[arn] >= needed:
+                    world.status_overrides.pop(arn, None)  # the pipeline has finished by this poll
             response: dict[str, Any] = described(backend, arn)
             return response
 
