@@ -526,6 +526,7 @@ class PipelineScript:
 _STEP_OF_OUTPUT = {
     "dataset": pipeline.STEP_DATASET,
     "preprocessed": pipeline.STEP_PREPROCESS,
+    "scores": pipeline.STEP_SCORE,
     "evaluation": pipeline.STEP_EVALUATE,
     "baselines": pipeline.STEP_BASELINE,
     "decision": pipeline.STEP_DECIDE,
@@ -546,6 +547,7 @@ class PipelineJobs:
 
     script: PipelineScript
     jobs: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (step, request) in the order run
+    champion_scored: bool = False  # the Score job was given a champion model (ChampionModelUri not empty)
 
     def emulator_jobs(self) -> pipelines.Jobs:
         return pipelines.Jobs(processing=self.processing, training=self.training)
@@ -563,6 +565,9 @@ class PipelineJobs:
             job.failure_reason = f"AlgorithmError: {step} failed in the test"
         elif step == pipeline.STEP_PREPROCESS:
             _put_json(s3, f"{outputs['preprocessed']}/summary.json", {pipeline.CLASS_RATIO_PATH: 11.5})
+        elif step == pipeline.STEP_SCORE:
+            arguments = list(request["AppSpecification"]["ContainerArguments"])
+            self.champion_scored = bool(arguments[arguments.index("--champion-model") + 1])
         elif step == pipeline.STEP_EVALUATE:
             _put_json(s3, f"{outputs['evaluation']}/evaluation.json", self._evaluation(request))
         elif step == pipeline.STEP_BASELINE:
@@ -589,17 +594,16 @@ class PipelineJobs:
 
     def _evaluation(self, request: Mapping[str, Any]) -> dict[str, Any]:
         """evaluation.json for the objective values scripted, with the gate's inputs from the job's arguments
-        (the evaluate script's own parser: the thresholds the execution's parameters rendered)."""
-        champion_uri, *rest = request["AppSpecification"]["ContainerArguments"]
-        args, _ = evaluate._parser().parse_known_args(rest)
+        (the evaluate script's own parser: the thresholds the execution's parameters rendered); the champion's
+        objective only when the Score job was given a champion."""
+        args, _ = evaluate._parser().parse_known_args(request["AppSpecification"]["ContainerArguments"])
         return {
             "decision_inputs": {
                 "objective": args.objective,
-                "decision_threshold": args.decision_threshold,
                 "absolute_threshold": args.absolute_threshold,
                 "min_improvement": args.min_improvement,
                 "candidate_objective": self.script.candidate_objective,
-                "champion_objective": self.script.champion_objective if champion_uri else None,
+                "champion_objective": self.script.champion_objective if self.champion_scored else None,
             }
         }
 
