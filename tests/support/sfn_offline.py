@@ -241,6 +241,18 @@ def resolve(synth: Synthesized, env: Environment, spec: ModelSpec = MODELS[0]) -
             return KEY_ARN
         raise ValueError(f"cannot resolve platform output {name}: {value}")
 
+    def platform_parameter(name: str) -> str:
+        """The value the platform stack writes into the SSM parameter ``name`` (a stack reads it by type)."""
+        [value] = [
+            r["Properties"]["Value"]
+            for r in platform["Resources"].values()
+            if r["Type"] == "AWS::SSM::Parameter" and r["Properties"].get("Name") == name
+        ]
+        reference = value.get("Fn::GetAtt", [None])[0] if isinstance(value, dict) else None
+        if reference is not None and platform["Resources"][reference]["Type"] == "AWS::KMS::Key":
+            return KEY_ARN
+        raise ValueError(f"cannot resolve platform SSM parameter {name}: {value}")
+
     functions: dict[str, FunctionSpec] = {}
     for stack, template in ((stacks["retraining"][1], retraining), (stacks["serving"][1], serving)):
         for logical_id, resource in template["Resources"].items():
@@ -251,6 +263,13 @@ def resolve(synth: Synthesized, env: Environment, spec: ModelSpec = MODELS[0]) -
             functions[logical_id] = FunctionSpec(logical_id, name, props["Handler"], {})
 
     def renderer(template: dict[str, Any]) -> Callable[[Any], Any]:
+        def ref(name: str) -> str:
+            """A pseudo parameter, or a template parameter read from SSM (the platform stack writes it)."""
+            parameter = template.get("Parameters", {}).get(name)
+            if parameter and str(parameter["Type"]).startswith("AWS::SSM::Parameter::Value"):
+                return platform_parameter(str(parameter["Default"]))
+            return {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}[name]
+
         def render(value: Any) -> Any:  # noqa: PLR0911 - one return per intrinsic function
             if isinstance(value, str):
                 return concrete(value)
@@ -259,8 +278,7 @@ def resolve(synth: Synthesized, env: Environment, spec: ModelSpec = MODELS[0]) -
             if not isinstance(value, dict):
                 return value
             if "Ref" in value:
-                pseudo = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
-                return pseudo[value["Ref"]]
+                return ref(str(value["Ref"]))
             if "Fn::GetAtt" in value:
                 resource_id, attribute = value["Fn::GetAtt"]
                 if resource_id in functions and attribute == "Arn":
