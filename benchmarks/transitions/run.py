@@ -41,7 +41,7 @@ os.environ.update(
 from benchmarks import records  # noqa: E402
 from benchmarks.common import Session, python_command  # noqa: E402
 from benchmarks.transitions.loop import RunCount, run_ours, run_polling  # noqa: E402
-from tests.support.sfn_offline import resolve, synthesize_dev  # noqa: E402
+from tests.support.sfn_offline import environment, resolve, synthesize_environments  # noqa: E402
 from tools.cost.prices import load_prices  # noqa: E402
 
 REGION = "us-east-1"
@@ -69,7 +69,8 @@ def main() -> int:
     session = Session()
     with tempfile.TemporaryDirectory() as tmp:
         print("synthesizing dev ...", flush=True)
-        resolved = resolve(synthesize_dev(Path(tmp)))
+        dev = environment("dev")
+        resolved = resolve(synthesize_environments(Path(tmp), [dev]), dev)
     runs = []
     for minutes in args.minutes:
         ours = run_ours(resolved, minutes=minutes, seconds_per_minute=args.seconds_per_minute)
