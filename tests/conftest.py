@@ -16,6 +16,8 @@ import pytest
 import urllib3  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
+# Records the boto3 calls the project's code makes in its tests, for the IAM contract tier (tests/contract).
+pytest_plugins = ["tests.contract.recorder"]
 
 # Fake credentials and a fixed region for every boto3 client the tests create (moto or Stubber).
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -31,5 +33,7 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "MLOps/Test")
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         tier = Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0]
-        if tier in ("unit", "infra", "integration"):
+        if tier in ("unit", "infra", "integration", "contract"):
             item.add_marker(getattr(pytest.mark, tier))
+    # The contract tier checks the calls the other tiers' tests made: it runs last.
+    items.sort(key=lambda item: item.get_closest_marker("contract") is not None)
