@@ -130,10 +130,16 @@ def entered_through(module: str, function: str) -> list[str]:
 
 
 def substitute(value: Any, replacements: Sequence[tuple[str, str]]) -> Any:
+    """Replace test values by deployed ones where they stand as a whole: a whole string, the bucket of an
+    ``s3://`` URI, or a segment of an ARN (never inside an S3 key, where a short test name could also occur)."""
     if isinstance(value, str):
         for old, new in replacements:
-            if old in value:
-                value = value.replace(old, new)
+            if value == old:
+                return new
+            if value.startswith(f"s3://{old}/") or value.startswith(old + "/") and old.startswith("s3://"):
+                return new + value[len(old) :]
+            if value.startswith("arn:"):
+                value = re.sub(rf"(?<=[:/]){re.escape(old)}(?=$|[:/])", new, value)
         return value
     if isinstance(value, Mapping):
         return {k: substitute(v, replacements) for k, v in value.items()}
@@ -151,8 +157,26 @@ def replacements_for(settings: Mapping[str, str], principal: Principal, env: Env
         if not isinstance(deployed, str):
             continue
         pairs[tested] = deployed
+        if tested.startswith("s3://") and deployed.startswith("s3://"):
+            # The bucket alone (a Bucket parameter) and the prefix (a Key or Prefix parameter under it).
+            test_bucket, _, test_prefix = tested[5:].partition("/")
+            deployed_bucket, _, deployed_prefix = deployed[5:].partition("/")
+            pairs[test_bucket] = deployed_bucket
+            if test_prefix and test_prefix != deployed_prefix:
+                pairs[test_prefix.rstrip("/") + "/"] = deployed_prefix.rstrip("/") + "/"
     pairs[MOTO_ACCOUNT] = env.account
     return sorted(pairs.items(), key=lambda kv: -len(kv[0]))
+
+
+def substitute_params(params: Mapping[str, Any], replacements: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    replaced = substitute(params, replacements)
+    for key in ("Key", "Prefix"):
+        if isinstance(replaced.get(key), str):
+            for old, new in replacements:
+                if old.endswith("/") and not old.startswith("s3://") and replaced[key].startswith(old):
+                    replaced[key] = new + replaced[key][len(old) :]
+                    break
+    return dict(replaced)
 
 
 # ---- the check ----------------------------------------------------------------------------------------------------
@@ -207,7 +231,16 @@ class Checker:
     # -- one call, one principal --
 
     def mapped(self, env: str, resource: str) -> bool:
-        return resource == "*" or any(name in resource for name in self.names[env])
+        """Whether ``resource`` is one the environment deploys (or a child of one): a bucket by its name, any
+        other ARN by a deployed name standing as a whole segment."""
+        if resource == "*":
+            return True
+        if resource.startswith("arn:aws:s3:::"):
+            return resource.removeprefix("arn:aws:s3:::").split("/", 1)[0] in self.names[env]
+        segments = set(re.split(r"[:/]", resource))
+        return bool(segments & self.names[env]) or any(
+            f":{name}" in resource or f"/{name}" in resource for name in self.names[env] if "/" in name
+        )
 
     def judge(
         self,
@@ -286,7 +319,7 @@ class Checker:
                 report.unattributed[f"{caller}.{call['function']}"] += 1
                 continue
             for principal in principals:
-                replaced = substitute(
+                replaced = substitute_params(
                     params, replacements_for(settings[call["settings"]], principal, self.environments[principal.env])
                 )
                 self.judge(

@@ -288,4 +288,6 @@ def requests_for(service: str, operation: str, params: Mapping[str, Any], where:
     builder = OPERATIONS.get((service, operation))
     if builder is None:
         raise NotModelled(f"{service}.{operation} is not in the contract tier's operation table")
-    return builder(params, where)
+    requests = builder(params, where)
+    # Every request of this project goes over HTTPS (boto3's default): bucket policies' TLS denials see that.
+    return [Request(r.action, r.resource, {**TLS, **r.context}, r.why) for r in requests]
