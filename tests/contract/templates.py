@@ -85,8 +85,8 @@ class Role:
         return f"{self.env}/{self.stack}/{self.logical_id}"
 
 
-class UnresolvedIntrinsic(ValueError):
-    pass
+class UnresolvedIntrinsicError(ValueError):
+    """An intrinsic function the resolution does not model."""
 
 
 class Environment:
@@ -114,7 +114,7 @@ class Environment:
             return f"key-{logical_id.lower()}"
         return f"{stack.name}-{logical_id}"[:64]
 
-    def arn_of(self, stack: Stack, logical_id: str) -> str:  # noqa: PLR0911 - one line per resource type
+    def arn_of(self, stack: Stack, logical_id: str) -> str:
         resource = stack.template["Resources"][logical_id]
         type_, name = resource["Type"], self.physical_name(stack, logical_id)
         r, a = self.region, self.account
@@ -148,7 +148,7 @@ class Environment:
         }
         if type_ in simple:
             return simple[type_]
-        raise UnresolvedIntrinsic(f"no ARN format for {type_} ({stack.id}/{logical_id})")
+        raise UnresolvedIntrinsicError(f"no ARN format for {type_} ({stack.id}/{logical_id})")
 
     def _ref(self, stack: Stack, target: str) -> str:
         pseudo = {
@@ -165,7 +165,7 @@ class Environment:
             parameter = stack.template.get("Parameters", {}).get(target)
             if parameter is not None and "Default" in parameter:
                 return str(parameter["Default"])
-            raise UnresolvedIntrinsic(f"Ref {target} in {stack.id}")
+            raise UnresolvedIntrinsicError(f"Ref {target} in {stack.id}")
         type_ = stack.template["Resources"][target]["Type"]
         if type_ in REF_IS_ARN:
             return self.arn_of(stack, target)
@@ -175,8 +175,8 @@ class Environment:
 
     def _get_att(self, stack: Stack, target: str, attribute: str) -> str:
         type_ = stack.template["Resources"][target]["Type"]
-        if attribute in ("Arn", "TopicArn", "QueueArn") or attribute.endswith("Arn") and attribute not in (
-            "StreamArn",
+        if attribute in ("Arn", "TopicArn", "QueueArn") or (
+            attribute.endswith("Arn") and attribute not in ("StreamArn",)
         ):
             if type_ == "AWS::SageMaker::Model" and attribute == "Arn":
                 return self.arn_of(stack, target)
@@ -189,17 +189,17 @@ class Environment:
             return self._ref(stack, target)
         if attribute in ("RegionalDomainName", "DomainName"):
             return f"{self.physical_name(stack, target)}.s3.{self.region}.amazonaws.com"
-        raise UnresolvedIntrinsic(f"Fn::GetAtt {target}.{attribute} in {stack.id}")
+        raise UnresolvedIntrinsicError(f"Fn::GetAtt {target}.{attribute} in {stack.id}")
 
     # ---- intrinsics ----
 
-    def resolve(self, stack: Stack, node: Any) -> Any:  # noqa: PLR0911, PLR0912 - one branch per intrinsic
+    def resolve(self, stack: Stack, node: Any) -> Any:  # noqa: PLR0911 - one branch per intrinsic
         if isinstance(node, list):
             return [self.resolve(stack, item) for item in node]
         if not isinstance(node, Mapping):
             return node
         if len(node) == 1:
-            (key, value), = node.items()
+            ((key, value),) = node.items()
             if key == "Ref":
                 return self._ref(stack, value)
             if key == "Fn::GetAtt":
@@ -223,13 +223,13 @@ class Environment:
             if key == "Fn::ImportValue":
                 return self._import(value)
             if key.startswith("Fn::"):
-                raise UnresolvedIntrinsic(f"{key} in {stack.id}")
+                raise UnresolvedIntrinsicError(f"{key} in {stack.id}")
         return {k: self.resolve(stack, v) for k, v in node.items()}
 
     def resolve_str(self, stack: Stack, node: Any) -> str:
         value = self.resolve(stack, node)
         if not isinstance(value, str):
-            raise UnresolvedIntrinsic(f"expected a string, got {value!r}")
+            raise UnresolvedIntrinsicError(f"expected a string, got {value!r}")
         return value
 
     def _sub(self, stack: Stack, value: Any) -> str:
@@ -255,7 +255,7 @@ class Environment:
                 export = output.get("Export", {}).get("Name")
                 if export is not None and self.resolve(other, export) == name:
                     return str(self.resolve(other, output["Value"]))
-        raise UnresolvedIntrinsic(f"Fn::ImportValue {name}")
+        raise UnresolvedIntrinsicError(f"Fn::ImportValue {name}")
 
     # ---- what the contract needs ----
 
@@ -302,7 +302,7 @@ class Environment:
 
     def bucket_policies(self) -> dict[str, list[Statement]]:
         found: dict[str, list[Statement]] = {}
-        for stack, logical_id, resource in self.resources("AWS::S3::BucketPolicy"):
+        for stack, _, resource in self.resources("AWS::S3::BucketPolicy"):
             bucket = self.resolve_str(stack, resource["Properties"]["Bucket"])
             document = self.resolve(stack, resource["Properties"]["PolicyDocument"])
             found.setdefault(bucket, []).extend(statements_of(document, source=f"bucket policy of {bucket}"))
@@ -315,6 +315,9 @@ class Environment:
             found[self.arn_of(stack, logical_id)] = statements_of(document, source=f"key policy of {logical_id}")
         return found
 
+    def bucket_names(self) -> list[str]:
+        return [self.physical_name(stack, logical_id) for stack, logical_id, _ in self.resources("AWS::S3::Bucket")]
+
     def deployed_names(self) -> set[str]:
         """Every physical name of the environment (to tell a deployed resource from a test's own)."""
         names: set[str] = set()
@@ -323,7 +326,7 @@ class Environment:
                 if resource["Type"] in NAME_PROPERTIES or resource["Type"] in ("AWS::KMS::Key", "AWS::Glue::Database"):
                     try:
                         names.add(self.physical_name(stack, logical_id))
-                    except UnresolvedIntrinsic:
+                    except UnresolvedIntrinsicError:
                         continue
         return {n for n in names if len(n) >= 6}
 
@@ -345,7 +348,7 @@ MANAGED_POLICIES = {
 def _managed_policy(arn: str, label: str) -> list[Statement]:
     document = MANAGED_POLICIES.get(arn)
     if document is None:
-        raise UnresolvedIntrinsic(f"{label} attaches {arn}, which the contract tier does not know")
+        raise UnresolvedIntrinsicError(f"{label} attaches {arn}, which the contract tier does not know")
     return statements_of(document, source=f"{label} managed {arn.rsplit('/', 1)[-1]}")
 
 

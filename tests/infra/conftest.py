@@ -1,4 +1,4 @@
-"""One synth of the whole app per test session; every infra test reads from it.
+"""The infra tier reads the session's one synth of the whole app (the ``synth`` fixture, ``tests/conftest.py``).
 
 ``model_monitor_synth`` adds prod with the ``model_monitor`` backend: no example environment uses it (it is an
 opt-in for accounts that already have Model Monitor, ADR 0008), so it is synthesized here to keep it tested.
@@ -12,11 +12,6 @@ import pytest
 
 from tests.support.environments import PROD_WITH_MODEL_MONITOR
 from tests.support.synth import Synthesized, synthesize
-
-
-@pytest.fixture(scope="session")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return synthesize(Path(tmp_path_factory.mktemp("cdk.out")))
 
 
 @pytest.fixture(scope="session")

@@ -85,6 +85,7 @@ from lambdas.retraining import runtime as retraining_runtime
 from mlops_constructs.monitoring_common import current_baseline_prefix
 from pipeline_defs import definition as pipeline
 from pipeline_defs.scripts import condition, evaluate
+from tests.contract.recorder import contract_double
 from tests.support.synth import Synthesized, synthesize
 from tests.unit.deployment.conftest import AutoScaling, FakeCloudWatch, FakeSageMaker
 from tools import bootstrap_serving
@@ -401,6 +402,7 @@ def _access_denied(operation: str, message: str) -> ClientError:
     return ClientError({"Error": {"Code": "AccessDeniedException", "Message": message}}, operation)
 
 
+@contract_double("sagemaker")
 class AutoSageMaker(FakeSageMaker):
     """FakeSageMaker whose update ends by itself after ``polls`` DescribeEndpoint calls while Updating.
 
@@ -463,6 +465,7 @@ class AutoSageMaker(FakeSageMaker):
         return super().describe_endpoint(**params)
 
 
+@contract_double("cloudwatch")
 class BakeCloudWatch(FakeCloudWatch):
     """FakeCloudWatch whose ``after_update`` series answer windows ending after the endpoint update began.
 

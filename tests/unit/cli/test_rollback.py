@@ -10,6 +10,7 @@ from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
 from lambdas.deployment.history import HistoryStore
+from tests.contract.recorder import record_call
 from tests.unit.cli.conftest import TARGET, Cli
 from tests.unit.deployment.conftest import client
 from tests.unit.deployment.support import deploy_and_promote
@@ -51,6 +52,7 @@ class FakeRollbackFunction:
         self.calls: list[tuple[str, dict[str, Any]]] = []
 
     def __call__(self, function_name: str, payload: dict[str, Any]) -> dict[str, Any]:
+        record_call("lambda", "Invoke", {"FunctionName": function_name}, depth=2)  # for the IAM contract tier
         self.calls.append((function_name, payload))
         return self.responses.pop(0) if len(self.responses) > 1 else self.responses[0]
 

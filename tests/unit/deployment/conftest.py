@@ -31,7 +31,7 @@ from moto.sagemaker.models import sagemaker_backends
 
 from lambdas.deployment.runtime import Aws
 from lambdas.deployment.settings import DeploymentEnv
-from tests.contract.recorder import record_call
+from tests.contract.recorder import contract_double
 
 REGION = "us-east-1"
 ACCOUNT = DEFAULT_ACCOUNT_ID
@@ -111,13 +111,9 @@ def _invalid(operation: str, message: str) -> ClientError:
     return ClientError({"Error": {"Code": "ValidationException", "Message": message}}, operation)
 
 
+@contract_double("sagemaker")  # the IAM contract tier records the operations called on it, for the caller
 class FakeSageMaker:
     """moto's SageMaker client plus UpdateEndpoint, shadow variants, pending deployments and package tags."""
-
-    # Stands in for the client: the IAM contract tier attributes calls through it to the code that made them.
-    contract_transparent = True
-    # The operations answered here without reaching botocore (recorded for the contract tier explicitly).
-    ANSWERED = frozenset({"UpdateEndpoint", "AddTags", "DeleteTags"})
 
     MUTATING = (
         "create_model",
@@ -144,8 +140,6 @@ class FakeSageMaker:
 
     def _record(self, operation: str, method: str, params: dict[str, Any]) -> None:
         validate_parameters(params, self._service.operation_model(operation).input_shape)
-        if operation in self.ANSWERED:
-            record_call("sagemaker", operation, params, region=REGION)
         self.calls.append((method, json.loads(json.dumps(params))))
 
     # ---- what moto lacks ----
@@ -264,10 +258,9 @@ class FakeSageMaker:
         return str(self._endpoint().endpoint_config_name)
 
 
+@contract_double("cloudwatch")
 class FakeCloudWatch:
     """GetMetricData over series set per (variant[, window end]); validates requests and records them."""
-
-    contract_transparent = True
 
     def __init__(self, *, endpoint: str = ENDPOINT) -> None:
         self._service = client("cloudwatch").meta.service_model
@@ -286,7 +279,6 @@ class FakeCloudWatch:
 
     def get_metric_data(self, **params: Any) -> dict[str, Any]:
         validate_parameters(params, self._service.operation_model("GetMetricData").input_shape)
-        record_call("cloudwatch", "GetMetricData", params, region=REGION)
         self.requests.append(params)
         results = []
         for query in params["MetricDataQueries"]:

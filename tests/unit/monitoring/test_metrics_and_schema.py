@@ -10,6 +10,7 @@ import pytest
 
 from monitoring_job.metrics import MetricPoint, emf_lines, publish, put_metric_data_batches
 from monitoring_job.schema import validate_statistics, validate_violations
+from tests.contract.recorder import contract_double
 
 WHEN = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 BASE = (("Model", "fraud-detection"), ("Environment", "prod"))
@@ -20,6 +21,7 @@ POINTS = [
 ]
 
 
+@contract_double("cloudwatch")  # the IAM contract tier records put_metric_data for the caller
 class FakeCloudWatch:
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []

@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 
 from lambdas.quality.logic import NAMESPACE, metric_data, put_metric_data
+from tests.contract.recorder import contract_double
 from tests.unit.quality.conftest import SETTINGS, START, World, at, capture_line, label_line
 
 NOW = datetime(2026, 3, 2, 11, tzinfo=UTC)
 
 
+@contract_double("cloudwatch")  # the IAM contract tier records put_metric_data for the caller
 class RecordingCloudWatch:
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []

@@ -36,6 +36,7 @@ from lambdas.retraining.settings import (
     WaitEnv,
 )
 from lambdas.retraining.state import StateStore
+from tests.contract.recorder import contract_double
 
 REGION = "us-east-1"
 ACCOUNT = DEFAULT_ACCOUNT_ID
@@ -89,6 +90,7 @@ def _validate(client: Any, operation: str, params: dict[str, Any]) -> None:
     validate_parameters(params, client.meta.service_model.operation_model(operation).input_shape)
 
 
+@contract_double("sagemaker")  # the IAM contract tier records the operations called on it, for the caller
 class SageMaker:
     """moto's SageMaker client plus ClientRequestToken idempotency and settable execution statuses."""
 
@@ -128,6 +130,7 @@ class SageMaker:
         return [params for name, params in self.calls if name == method]
 
 
+@contract_double("stepfunctions")
 class StepFunctions:
     """Records task-token completions; tokens in ``gone`` answer like a task that already ended."""
 
