@@ -402,6 +402,8 @@ class Checker:
         parts = resource.split(":", 5)
         if len(parts) == 6 and parts[4] not in ("", "aws", self.environments[env].account):
             return False
+        if len(parts) == 6 and parts[2] == "glue" and parts[5] == "catalog":  # the account's Data Catalog
+            return True
         if env not in self._name_patterns:
             names = sorted(self.names[env], key=lambda n: (-len(n), n))
             self._name_patterns[env] = re.compile(
@@ -548,7 +550,48 @@ def _where(env: Environment) -> Where:
         key = resource["Properties"].get("KmsMasterKeyId")
         if key is not None:
             topic_keys[env.arn_of(stack, logical_id)] = env.resolve_str(stack, key)
-    return Where(account=env.account, region=env.region, bucket_keys=bucket_keys, topic_keys=topic_keys)
+    return Where(
+        account=env.account,
+        region=env.region,
+        bucket_keys=bucket_keys,
+        topic_keys=topic_keys,
+        tables=_table_locations(env),
+        workgroups=_workgroups(env),
+    )
+
+
+def _table_locations(env: Environment) -> dict[str, str]:
+    """Glue tables (``database.table``) -> where their data lives: the templates' tables, and the tables Feature
+    Store creates for offline stores, under ``<S3Uri>/<account>/sagemaker/<region>/offline-store/`` (SageMaker
+    Developer Guide, "Feature Store offline store: S3 folder structure")."""
+    found = {}
+    for stack, _, resource in env.resources("AWS::Glue::Table"):
+        props = env.resolve(stack, resource["Properties"])
+        location = props["TableInput"].get("StorageDescriptor", {}).get("Location")
+        if location:
+            found[f"{props['DatabaseName']}.{props['TableInput']['Name']}"] = str(location)
+    for stack, _, resource in env.resources("AWS::SageMaker::FeatureGroup"):
+        props = env.resolve(stack, resource["Properties"])
+        offline = props.get("OfflineStoreConfig") or {}
+        catalog = offline.get("DataCatalogConfig")
+        if catalog:
+            root = str(offline["S3StorageConfig"]["S3Uri"]).rstrip("/")
+            name = props["FeatureGroupName"]
+            found[f"{catalog['Database']}.{catalog['TableName']}"] = (
+                f"{root}/{env.account}/sagemaker/{env.region}/offline-store/{name}-1767225600/data"
+            )
+    return found
+
+
+def _workgroups(env: Environment) -> dict[str, tuple[str, str | None]]:
+    found: dict[str, tuple[str, str | None]] = {}
+    for stack, _, resource in env.resources("AWS::Athena::WorkGroup"):
+        props = env.resolve(stack, resource["Properties"])
+        result = props.get("WorkGroupConfiguration", {}).get("ResultConfiguration", {})
+        if "OutputLocation" in result:
+            key = result.get("EncryptionConfiguration", {}).get("KmsKey")
+            found[str(props["Name"])] = (str(result["OutputLocation"]), key)
+    return found
 
 
 def _name_values(values: Mapping[str, Any]) -> set[str]:
@@ -606,6 +649,14 @@ def _same_path_values(
                 except (KeyError, ValueError):
                     continue
                 found[f"{stack_id}/{logical_id}/{kind}"] = (old, new)
+            if resource["Type"] == "AWS::SageMaker::FeatureGroup":  # the offline store's Glue table
+                old_catalog = reference.resolve(stack, resource["Properties"].get("OfflineStoreConfig", {}))
+                new_catalog = target.resolve(other, twin["Properties"].get("OfflineStoreConfig", {}))
+                for key in ("Database", "TableName"):
+                    old_value = old_catalog.get("DataCatalogConfig", {}).get(key)
+                    new_value = new_catalog.get("DataCatalogConfig", {}).get(key)
+                    if old_value and new_value:
+                        found[f"{stack_id}/{logical_id}/{key}"] = (str(old_value), str(new_value))
     twins = {p.path: p for ps in checker.lambdas[target_name].values() for p in ps}
     for principals in checker.lambdas[reference_name].values():
         for principal in principals:

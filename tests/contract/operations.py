@@ -29,8 +29,9 @@ name; where IAM differs from the API, the entry says so and cites its source:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tests.contract.iam import Request
@@ -44,6 +45,8 @@ class Where:
     region: str
     bucket_keys: Mapping[str, str]  # bucket name -> ARN of the KMS key that encrypts it
     topic_keys: Mapping[str, str]  # topic ARN -> key ARN
+    tables: Mapping[str, str] = field(default_factory=dict)  # "database.table" -> S3 location of its data
+    workgroups: Mapping[str, tuple[str, str | None]] = field(default_factory=dict)  # -> (result URI, key ARN)
 
 
 class NotModelledError(KeyError):
@@ -244,6 +247,46 @@ def _scaling(action: str, *, on_target: bool) -> Builder:
     return build
 
 
+_TABLE_REFERENCE = re.compile(r'"?([A-Za-z0-9_]+)"?\."?([A-Za-z0-9_]+)"?')
+
+
+def _start_query(p: Mapping[str, Any], w: Where) -> list[Request]:
+    """A query runs with the caller's permissions (Athena User Guide, "Access to Amazon S3" and "Fine-grained
+    access to databases and tables in the AWS Glue Data Catalog"): the workgroup; for every table it reads,
+    ``glue:GetDatabase``/``GetTable``/``GetPartitions`` on the catalog, the database and the table, and
+    ``s3:GetBucketLocation``, ``s3:ListBucket`` and ``s3:GetObject`` on its data; for the results,
+    ``s3:GetBucketLocation`` and ``s3:PutObject`` in the workgroup's result location, with its key."""
+    workgroup = p.get("WorkGroup", "primary")
+    requests = [Request("athena:StartQueryExecution", f"arn:aws:athena:{w.region}:{w.account}:workgroup/{workgroup}")]
+    glue = f"arn:aws:glue:{w.region}:{w.account}"
+    read = sorted(
+        {f"{db}.{table}" for db, table in _TABLE_REFERENCE.findall(str(p.get("QueryString", "")))} & set(w.tables)
+    )
+    for name in read:
+        database, table = name.split(".")
+        why = f"the query reads {name}"
+        for action in ("glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"):
+            for arn in (f"{glue}:catalog", f"{glue}:database/{database}", f"{glue}:table/{database}/{table}"):
+                if action != "glue:GetDatabase" or not arn.startswith(f"{glue}:table/"):
+                    requests.append(Request(action, arn, {}, why))
+        bucket, _, prefix = w.tables[name].removeprefix("s3://").partition("/")
+        prefix = prefix.strip("/")
+        requests += [
+            Request("s3:GetBucketLocation", f"arn:aws:s3:::{bucket}", {}, why),
+            Request("s3:ListBucket", f"arn:aws:s3:::{bucket}", {"s3:prefix": f"{prefix}/"}, why),
+            *s3_get(bucket, f"{prefix}/object", w, why),
+        ]
+    if workgroup in w.workgroups:
+        uri, key = w.workgroups[workgroup]
+        bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+        why = f"the query writes its results to {uri}"
+        requests += [
+            Request("s3:GetBucketLocation", f"arn:aws:s3:::{bucket}", {}, why),
+            *s3_put(bucket, f"{prefix.strip('/')}/query.csv", w, why, kms_key=key),
+        ]
+    return requests
+
+
 def _same(action: str, arn: Callable[[Mapping[str, Any], Where], str]) -> Builder:
     return lambda p, w: [Request(action, arn(p, w))]
 
@@ -372,10 +415,7 @@ OPERATIONS: dict[tuple[str, str], Builder] = {
     ),
     ("sts", "GetCallerIdentity"): lambda p, w: [],
     # Athena (the dataset step)
-    ("athena", "StartQueryExecution"): _same(
-        "athena:StartQueryExecution",
-        lambda p, w: f"arn:aws:athena:{w.region}:{w.account}:workgroup/{p.get('WorkGroup', 'primary')}",
-    ),
+    ("athena", "StartQueryExecution"): _start_query,
     # The query's workgroup is not a parameter of these: the check fills in the one the same run started it in.
     **{
         ("athena", op): _same(

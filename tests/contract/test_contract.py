@@ -21,7 +21,9 @@ import pytest
 from tests.contract.conftest import SUMMARY
 from tests.contract.contract import BOOTSTRAP, CLI, Checker, Report, foreign_functions
 from tests.contract.definitions import WINDOW, PipelineRun, environment_calls, pipelines, registered_package
+from tests.contract.operations import OPERATIONS
 from tests.contract.seams import Scenario, publish_baselines
+from tests.contract.source_calls import source_calls
 
 pytestmark = pytest.mark.contract
 
@@ -127,6 +129,25 @@ def test_every_operation_a_caller_makes_is_judged_somewhere(recorded_report: Rep
         and operation not in seams_report.judged_by_caller.get(caller, set())
     }
     assert not missing, f"operations never judged (their resources never mapped):{_listing(sorted(missing))}"
+
+
+def test_every_operation_in_the_source_is_in_the_table_and_recorded(recording: dict[str, Any]) -> None:
+    """Every boto3 operation the project's code calls (read from its source, not from what the tests run) has an
+    entry in the operation table and is made by some producer test, so the tier judged it."""
+    calls = source_calls()
+    recorded = {(call["service"], call["operation"]) for call in recording["calls"]}
+    not_modelled = sorted(str(c) for c in calls if not set(c.candidates) & set(OPERATIONS))
+    not_recorded = sorted(str(c) for c in calls if not set(c.candidates) & recorded)
+    SUMMARY.append(f"source: {len(calls)} distinct operations called in the code, all in the operation table")
+    assert not not_modelled, f"operations without an entry in operations.py:{_listing(not_modelled)}"
+    assert not not_recorded, f"operations no producer test makes, so never judged:{_listing(not_recorded)}"
+
+
+def test_the_source_scan_finds_the_calls_the_tests_record(recording: dict[str, Any]) -> None:
+    """The scan is not blind: every operation the producer tests recorded from the project's code is found."""
+    found = {candidate for call in source_calls() for candidate in call.candidates}
+    recorded = {(call["service"], call["operation"]) for call in recording["calls"]}
+    assert recorded <= found, sorted(recorded - found)
 
 
 def test_the_pipeline_definition_registers_where_the_pipeline_role_writes(checker: Checker) -> None:
