@@ -37,7 +37,7 @@ from tests.contract.operations import (
     requests_for,
 )
 from tests.contract.recorder import jsonable, settings_class_of
-from tests.contract.templates import Environment, Role
+from tests.contract.templates import Environment, Role, Stack
 from tests.contract.translate import MOTO_ACCOUNT, Translation, correspondence, pair_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -649,14 +649,8 @@ def _same_path_values(
                 except (KeyError, ValueError):
                     continue
                 found[f"{stack_id}/{logical_id}/{kind}"] = (old, new)
-            if resource["Type"] == "AWS::SageMaker::FeatureGroup":  # the offline store's Glue table
-                old_catalog = reference.resolve(stack, resource["Properties"].get("OfflineStoreConfig", {}))
-                new_catalog = target.resolve(other, twin["Properties"].get("OfflineStoreConfig", {}))
-                for key in ("Database", "TableName"):
-                    old_value = old_catalog.get("DataCatalogConfig", {}).get(key)
-                    new_value = new_catalog.get("DataCatalogConfig", {}).get(key)
-                    if old_value and new_value:
-                        found[f"{stack_id}/{logical_id}/{key}"] = (str(old_value), str(new_value))
+            if resource["Type"] == "AWS::SageMaker::FeatureGroup":
+                found.update(_catalog_pairs(reference, target, stack, other, logical_id))
     twins = {p.path: p for ps in checker.lambdas[target_name].values() for p in ps}
     for principals in checker.lambdas[reference_name].values():
         for principal in principals:
@@ -666,6 +660,21 @@ def _same_path_values(
             for name, value in principal.environment.items():
                 if name in twin_principal.environment:
                     found[f"{principal.path}/${name}"] = (value, twin_principal.environment[name])
+    return found
+
+
+def _catalog_pairs(
+    reference: Environment, target: Environment, stack: Stack, other: Stack, logical_id: str
+) -> dict[str, tuple[str, str]]:
+    """A feature group's offline-store Glue database and table in two environments."""
+    old = reference.resolve(stack, stack.template["Resources"][logical_id]["Properties"].get("OfflineStoreConfig", {}))
+    new = target.resolve(other, other.template["Resources"][logical_id]["Properties"].get("OfflineStoreConfig", {}))
+    found = {}
+    for key in ("Database", "TableName"):
+        old_value = old.get("DataCatalogConfig", {}).get(key)
+        new_value = new.get("DataCatalogConfig", {}).get(key)
+        if old_value and new_value:
+            found[f"{stack.id}/{logical_id}/{key}"] = (str(old_value), str(new_value))
     return found
 
 

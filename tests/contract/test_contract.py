@@ -138,9 +138,15 @@ def test_every_operation_in_the_source_is_in_the_table_and_recorded(recording: d
     recorded = {(call["service"], call["operation"]) for call in recording["calls"]}
     not_modelled = sorted(str(c) for c in calls if not set(c.candidates) & set(OPERATIONS))
     not_recorded = sorted(str(c) for c in calls if not set(c.candidates) & recorded)
-    SUMMARY.append(f"source: {len(calls)} distinct operations called in the code, all in the operation table")
+    SUMMARY.append(
+        f"source: {len(calls)} distinct operations called in the code; {len(not_modelled)} not in the operation "
+        f"table, {len(not_recorded)} made by no producer test"
+    )
     assert not not_modelled, f"operations without an entry in operations.py:{_listing(not_modelled)}"
-    assert not not_recorded, f"operations no producer test makes, so never judged:{_listing(not_recorded)}"
+    assert not not_recorded, (
+        "operations no producer test makes, so never judged (a test double that answers them itself must be "
+        f"declared with contract_double):{_listing(not_recorded)}"
+    )
 
 
 def test_the_source_scan_finds_the_calls_the_tests_record(recording: dict[str, Any]) -> None:
