@@ -294,6 +294,7 @@ class FakeCloudWatch:
         return {"MetricDataResults": results}
 
 
+@contract_double("application-autoscaling")
 class AutoScaling:
     """moto's Application Auto Scaling, with DeregisterScalableTarget deleting the target's policies and scheduled
     actions: "Deregistering a scalable target deletes the scaling policies and the scheduled actions that are
