@@ -34,6 +34,7 @@ from tests.contract.templates import Environment, Stack
 
 SYNC_RULE = "StepFunctionsGetEventsForSageMaker{}JobsRule"
 EXECUTION_ID = "execution0001"  # a pipeline execution id (12 lowercase alphanumerics in the service)
+CHAMPION_ARGUMENT = "--champion-model"  # the Score step's champion model.tar.gz (scripts/score.py)
 OBJECT = "object"  # stands for "each object under the prefix" in a read of an S3 prefix
 
 
@@ -409,23 +410,27 @@ class PipelineRun:
         return found
 
     def _entrypoint_calls(self, step: str, request: Mapping[str, Any], source: str) -> list[Call]:
-        """S3 reads a step's entrypoint makes itself: an ``aws s3 cp "$1" ...`` of its first argument."""
-        entrypoint = " ".join(str(part) for part in request.get("AppSpecification", {}).get("ContainerEntrypoint", []))
-        arguments = request.get("AppSpecification", {}).get("ContainerArguments", [])
-        if 'aws s3 cp --only-show-errors "$1"' not in entrypoint or not arguments:
+        """S3 reads a step's script makes itself: the Score step fetches ``--champion-model`` with boto3.
+
+        ``scripts/score.py`` downloads the champion's ``model.tar.gz`` (``download_file``: HeadObject then
+        GetObject, both authorized by ``s3:GetObject``) with the job's role; an empty URI means no champion.
+        """
+        arguments = [str(a) for a in request.get("AppSpecification", {}).get("ContainerArguments", [])]
+        if CHAMPION_ARGUMENT not in arguments[:-1]:
             return []
-        uri = str(arguments[0])
-        if not uri:
+        uri = arguments[arguments.index(CHAMPION_ARGUMENT) + 1]
+        if not uri.startswith("s3://"):
             return []
         bucket, _, key = uri.removeprefix("s3://").partition("/")
         return [
             Call(
                 self.pipeline.label,
                 "s3",
-                "GetObject",
+                operation,
                 {"Bucket": bucket, "Key": key},
-                f"{source} entrypoint: aws s3 cp of the first argument",
+                f"{source} script: boto3 download of {CHAMPION_ARGUMENT}",
             )
+            for operation in ("HeadObject", "GetObject")
         ]
 
 

@@ -9,10 +9,14 @@ call on it is judged on the deployed resource.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 
+from config import MODELS, ModelDeployment
+from stacks.platform_stack import bucket_name
 from tests.contract.templates import Environment, UnresolvedIntrinsicError
 from tests.contract.translate import Translation
+from tests.support import sfn_offline as loop_world
 from tests.unit.deployment import conftest as deployment_world
 from tests.unit.pipeline_scripts import test_dataset_athena as athena_world
 
@@ -56,6 +60,26 @@ def history_table(env: Environment) -> str:
     return _function_variable(env, "-serving", "HISTORY_TABLE")
 
 
+def _only(env: Environment, resource_type: str) -> str:
+    found = [env.physical_name(stack, logical_id) for stack, logical_id, _ in env.resources(resource_type)]
+    if len(found) != 1:
+        raise UnresolvedIntrinsicError(f"{env.name}: expected one {resource_type}, found {found}")
+    return found[0]
+
+
+def pipeline_name(env: Environment) -> str:
+    return _only(env, "AWS::SageMaker::Pipeline")
+
+
+def model_package_group(env: Environment) -> str:
+    return _only(env, "AWS::SageMaker::ModelPackageGroup")
+
+
+# The retraining loop's A/B world (tests/support/sfn_offline.py) is a stage of its own ("ab"): the names its
+# execution ARNs and packages carry, which no setting hands the code, are that stage's.
+AB_WORLD = ModelDeployment(spec=MODELS[0], env=loop_world.ab_environment())
+
+
 def athena_results(env: Environment) -> str:
     """The Athena workgroup's result location."""
     [(stack, _, resource)] = list(env.resources("AWS::Athena::WorkGroup"))
@@ -79,12 +103,16 @@ STAND_INS: list[tuple[str, Callable[[Environment], str]]] = [
     # tests/unit/deployment/conftest.py: the endpoint as the serving stack creates it, and the history table
     # (tests of the history store's own functions hand it the table directly).
     (deployment_world.KMS_KEY, platform_key),
+    (loop_world.KEY_ARN, platform_key),  # tests/support/sfn_offline.py: the retraining loop worlds' platform key
     (deployment_world.CAPTURE_URI, capture_uri),
     (deployment_world.INITIAL_CONFIG, live_endpoint_config),
     (deployment_world.INITIAL_MODEL, live_model),
     (deployment_world.TABLE, history_table),
     # tests/unit/pipeline_scripts/test_dataset_athena.py: where the workgroup writes query results.
     (f"s3://{athena_world.RESULTS_BUCKET}/athena-results", athena_results),
+    # tests/integration/retraining/test_strategies.py: the A/B stage's pipeline and model package group.
+    (AB_WORLD.pipeline_name, pipeline_name),
+    (AB_WORLD.model_package_group_name, model_package_group),
 ]
 
 
@@ -95,6 +123,13 @@ def stand_ins(environments: Mapping[str, Environment]) -> dict[str, Translation]
         translation = Translation()
         for tested, deployed in STAND_INS:
             translation.add(tested, deployed(env))
+        for deployed_bucket in env.bucket_names():
+            # The A/B stage's platform buckets, named by the platform stack's rule, for this environment's.
+            purpose = deployed_bucket.removeprefix(f"mlops-{env.name}-{env.account}-{env.region}-")
+            if purpose != deployed_bucket:
+                for account in (AB_WORLD.env.account, loop_world.ACCOUNT):  # as configured; as the world names it
+                    ab_env = dataclasses.replace(AB_WORLD.env, account=account)
+                    translation.add_bucket(bucket_name(ab_env, purpose), deployed_bucket)
         found[name] = translation
     return found
 

@@ -92,8 +92,13 @@ class UnresolvedIntrinsicError(ValueError):
 class Environment:
     """One environment's stacks, resolved."""
 
-    def __init__(self, *, name: str, account: str, region: str, stacks: list[Stack]) -> None:
+    def __init__(
+        self, *, name: str, account: str, region: str, stacks: list[Stack], asset_buckets: frozenset[str] = frozenset()
+    ) -> None:
         self.name, self.account, self.region = name, account, region
+        # The CDK bootstrap's file asset bucket(s) the assembly publishes to (code of the pipeline's and the
+        # drift job's steps): not a resource of the templates, but deployed with them.
+        self.asset_buckets = asset_buckets
         self.stacks = {s.id: s for s in stacks}
         self._by_name = {s.name: s for s in stacks}
         self.unresolved: list[str] = []
@@ -163,6 +168,8 @@ class Environment:
             return pseudo[target]
         if target not in stack.template["Resources"]:
             parameter = stack.template.get("Parameters", {}).get(target)
+            if parameter is not None and str(parameter.get("Type", "")).startswith("AWS::SSM::Parameter::Value<"):
+                return self._ssm_value(stack, target, str(parameter.get("Default", "")))
             if parameter is not None and "Default" in parameter:
                 return str(parameter["Default"])
             raise UnresolvedIntrinsicError(f"Ref {target} in {stack.id}")
@@ -172,6 +179,21 @@ class Environment:
         if type_ == "AWS::SQS::Queue":
             return f"https://sqs.{self.region}.amazonaws.com/{self.account}/{self.physical_name(stack, target)}"
         return self.physical_name(stack, target)
+
+    def _ssm_value(self, stack: Stack, target: str, name: str) -> str:
+        """An SSM-typed template parameter: CloudFormation reads the parameter named by its value at deploy time.
+
+        The value is the one the environment's own ``AWS::SSM::Parameter`` publishes under that name (the real
+        producer, e.g. the platform stack's key ARN); a parameter no stack of the environment publishes (AWS's
+        public parameters, such as the Powertools layer's ARN) cannot be resolved here.
+        """
+        for other, _, resource in self.resources("AWS::SSM::Parameter"):
+            props = resource["Properties"]
+            if self.resolve(other, props.get("Name")) == name:
+                return self.resolve_str(other, props["Value"])
+        raise UnresolvedIntrinsicError(
+            f"Ref {target} in {stack.id}: SSM parameter {name!r} is published by no stack of {self.name}"
+        )
 
     def _get_att(self, stack: Stack, target: str, attribute: str) -> str:
         type_ = stack.template["Resources"][target]["Type"]
@@ -316,7 +338,9 @@ class Environment:
         return found
 
     def bucket_names(self) -> list[str]:
-        return [self.physical_name(stack, logical_id) for stack, logical_id, _ in self.resources("AWS::S3::Bucket")]
+        """The templates' buckets and the CDK file asset bucket the stacks' assets are published to."""
+        names = [self.physical_name(stack, logical_id) for stack, logical_id, _ in self.resources("AWS::S3::Bucket")]
+        return names + sorted(self.asset_buckets)
 
     def deployed_names(self) -> set[str]:
         """Every physical name of the environment (to tell a deployed resource from a test's own)."""
@@ -363,8 +387,14 @@ def load_environments(outdir: Path, templates: Mapping[tuple[str, str], dict[str
         env_name = manifest_path.parent.name.removeprefix("assembly-")
         manifest = json.loads(manifest_path.read_text())
         stacks: list[Stack] = []
+        asset_buckets: set[str] = set()
         account = region = ""
         for artifact in manifest["artifacts"].values():
+            if artifact["type"] == "cdk:asset-manifest":
+                assets = json.loads((manifest_path.parent / artifact["properties"]["file"]).read_text())
+                for asset in assets.get("files", {}).values():
+                    asset_buckets.update(str(d["bucketName"]) for d in asset["destinations"].values())
+                continue
             if artifact["type"] != "aws:cloudformation:stack":
                 continue
             stack_id = str(artifact["displayName"]).split("/", 1)[1]
@@ -377,5 +407,7 @@ def load_environments(outdir: Path, templates: Mapping[tuple[str, str], dict[str
             )
             _, _, account_region = artifact["environment"].partition("aws://")
             account, region = account_region.split("/")
-        environments[env_name] = Environment(name=env_name, account=account, region=region, stacks=stacks)
+        environments[env_name] = Environment(
+            name=env_name, account=account, region=region, stacks=stacks, asset_buckets=frozenset(asset_buckets)
+        )
     return environments

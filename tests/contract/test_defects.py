@@ -88,7 +88,7 @@ def test_defect_2_the_pipeline_role_without_read_on_the_bootstrap_champion_is_re
 
     found = _found(report.findings, role=role, call="s3.GetObject", action="s3:GetObject", resource=key_arn)
     assert found, report.distinct_findings()
-    assert "step Evaluate" in found[0]
+    assert "step Score" in found[0]
     assert "bootstrap" in found[0]
 
 
