@@ -37,6 +37,8 @@ Emulated:
   ``InService`` on the new config. No ``DeploymentConfig`` is blue/green all at once without baking;
   ``RetainDeploymentConfig`` reuses the last one (``LastDeploymentConfig``, also kept from CreateEndpoint).
   Progress is made by ``advance`` (a test or driver steps it) or ``run_operation`` (a thread on a clock);
+- faults (``inject_fault``): the containers serving one model artifact can be made slower (added model
+  latency) and failing (a share of requests answered as the container's 500), to show a regression;
 - ``update_weights_and_capacities``: ``Updating`` for ``WEIGHT_CHANGE_SECONDS``, then the desired weights and
   counts are current (moto applies them at once and drops a weight of 0).
 
@@ -113,6 +115,29 @@ class ServedModel:
     image: str
     model_data_url: str
     boosters: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A fault injected into the containers serving one model artifact (``inject_fault``)."""
+
+    latency_ms: float = 0.0  # added to every request's model time
+    error_rate: float = 0.0  # share of requests the container fails with a 500
+
+
+_FAULTS: dict[str, Fault] = {}  # ModelDataUrl -> fault
+
+
+def inject_fault(model_data_url: str, fault: Fault | None) -> None:
+    """Make every container serving ``model_data_url`` slow and/or failing (None removes the fault): the demo's
+    stand-in for a model that regresses in production, as a fault-injection experiment would make it."""
+    if fault is not None and not (0.0 <= fault.error_rate <= 1.0 and fault.latency_ms >= 0.0):
+        raise ValueError(f"a fault needs an error rate in [0, 1] and a latency >= 0, not {fault}")
+    with _LOCK:
+        if fault is None:
+            _FAULTS.pop(model_data_url, None)
+        else:
+            _FAULTS[model_data_url] = fault
 
 
 _BOOSTERS: dict[tuple[str, str], tuple[Any, ...]] = {}  # (ModelDataUrl, ETag) -> boosters
@@ -218,7 +243,7 @@ def _model_error(status: int, message: str) -> EndpointError:
     return EndpointError(
         424,
         "ModelError",
-        f'Received client error ({status}) from primary with message "{message}"',
+        f'Received {"server" if status >= 500 else "client"} error ({status}) from primary with message "{message}"',
         OriginalStatusCode=status,
         OriginalMessage=message,
     )
@@ -470,6 +495,11 @@ def _serve(aws: Aws, record: Any, state: _State, fleet: _Fleet, request: _Reques
         model = load_model(aws, str(fleet.variant["ModelName"]))
         model_started = time.perf_counter()
         try:
+            fault = _FAULTS.get(model.model_data_url)
+            if fault is not None:
+                time.sleep(fault.latency_ms / 1000)
+                if state.rng.random() < fault.error_rate:
+                    raise _model_error(500, "injected fault: the container failed")
             answer = predict(model, request.body, request.content_type)
         finally:
             model_us = (time.perf_counter() - model_started) * 1e6

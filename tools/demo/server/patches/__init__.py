@@ -61,6 +61,7 @@ def _modules() -> tuple[ModuleType, ...]:
         s3_bucket,
         sagemaker_feature_group,
         sagemaker_names,
+        sfn_clock,
         sfn_cloudformation,
         sfn_execution_names,
         ssm_parameter,
@@ -91,6 +92,7 @@ def _modules() -> tuple[ModuleType, ...]:
         route_alarms,
         cloudwatch_percentiles,
         events_schedules,
+        sfn_clock,
     )
 
 

@@ -19,7 +19,8 @@ and a thread that runs it on the server's clock (``ServerContext.clock_speedup``
 the shadow variants and CreateEndpoint (API and CloudFormation) the deployment config, and describes the new
 endpoint as SageMaker does. A server thread writes buffered captures and publishes metrics every
 ``FLUSH_SECONDS``; ``POST /moto-api/demo/endpoints/flush`` does it at once (the demo's driver, before it
-evaluates alarms or reads captures).
+evaluates alarms or reads captures); ``POST /moto-api/demo/endpoints/faults`` injects a fault into the containers
+serving one model artifact (``endpoints.inject_fault``: added latency, a share of 500s), or clears it.
 
 Not routed: a CloudFormation update of an endpoint (moto deletes and re-creates it, without guardrails; the app's
 deployments go through UpdateEndpoint).
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("demo.server.endpoints")
 FLUSH_SECONDS = 5.0
 FLUSH_PATH = "{0}/moto-api/demo/endpoints/flush$"
+FAULTS_PATH = "{0}/moto-api/demo/endpoints/faults$"
 _JSON = "application/x-amz-json-1.1"
 
 
@@ -181,6 +183,28 @@ def replacements(context: ServerContext) -> list[tuple[Any, str, Any]]:
     ]
 
 
+def faults_route(context: ServerContext) -> Any:
+    """``POST /moto-api/demo/endpoints/faults {"model_data_url", "latency_ms"?, "error_rate"?, "clear"?}``."""
+
+    def faults(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
+        from tools.demo.emulators import endpoints  # noqa: PLC0415
+
+        try:
+            body = json.loads(request.get_data() or b"{}")
+            fault = None
+            if not body.get("clear"):
+                fault = endpoints.Fault(
+                    latency_ms=float(body.get("latency_ms", 0.0)), error_rate=float(body.get("error_rate", 0.0))
+                )
+            endpoints.inject_fault(str(body["model_data_url"]), fault)
+        except (KeyError, ValueError, TypeError) as error:
+            return 400, {"content-type": "application/json"}, json.dumps({"message": f"bad request: {error}"})
+        log.info("fault for %s: %s", body["model_data_url"], fault)
+        return 200, {"content-type": "application/json"}, json.dumps({"fault": fault and fault.__dict__})
+
+    return faults
+
+
 def flush_route(context: ServerContext) -> Any:
     """``POST /moto-api/demo/endpoints/flush``: write captures and publish metrics now; answers what was done."""
 
@@ -213,4 +237,5 @@ def apply(context: ServerContext) -> None:
     for owner, name, value in replacements(context):
         setattr(owner, name, value)
     urls.url_paths[FLUSH_PATH] = flush_route(context)
+    urls.url_paths[FAULTS_PATH] = faults_route(context)
     threading.Thread(target=_flusher, args=(context,), name="endpoint-flush", daemon=True).start()
