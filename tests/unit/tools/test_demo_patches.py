@@ -144,3 +144,46 @@ def test_get_metric_data_answers_percentiles_as_the_alarm_emulator_computes_them
         )["MetricDataResults"]
 
     assert {r["Id"]: r["Values"] for r in results} == {"p99": [198.0], "p50": [100.0], "average": [100.5]}
+
+
+def test_a_versioned_model_package_is_tagged_untagged_and_its_tags_listed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto 500s on AddTags to ``model-package/<group>/<version>``; the promote step tags the champion so."""
+    import boto3  # noqa: PLC0415
+    from moto import mock_aws  # noqa: PLC0415
+
+    from lambdas.deployment.registry import CHAMPION_TAG, move_champion_tag  # noqa: PLC0415
+    from tools.demo.server.patches import sagemaker_package_tags  # noqa: PLC0415
+
+    for owner, name, value in sagemaker_package_tags.replacements():
+        monkeypatch.setattr(owner, name, value)
+    with mock_aws():
+        sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+        sagemaker.create_model_package_group(ModelPackageGroupName="m-dev")
+        container = {"Image": "img", "ModelDataUrl": "s3://b/model.tar.gz"}
+        inference = {
+            "Containers": [container],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        }
+        old, new = (
+            sagemaker.create_model_package(ModelPackageGroupName="m-dev", InferenceSpecification=inference)[
+                "ModelPackageArn"
+            ]
+            for _ in range(2)
+        )
+        assert new.endswith("model-package/m-dev/2")
+
+        move_champion_tag(sagemaker, to_arn=old, from_arn=None)  # the app's own code, as the promote step runs it
+        move_champion_tag(sagemaker, to_arn=new, from_arn=old)
+        sagemaker.add_tags(ResourceArn=new, Tags=[{"Key": CHAMPION_TAG, "Value": "true"}])  # a retried promote
+
+        assert sagemaker.list_tags(ResourceArn=new)["Tags"] == [{"Key": CHAMPION_TAG, "Value": "true"}]
+        assert sagemaker.list_tags(ResourceArn=old)["Tags"] == []
+        with pytest.raises(sagemaker.exceptions.ClientError, match="model-package/m-dev/9"):
+            sagemaker.add_tags(ResourceArn=new.replace("/2", "/9"), Tags=[{"Key": "k", "Value": "v"}])
+        sagemaker.add_tags(ResourceArn=new, Tags=[{"Key": "k", "Value": "v"}])
+        sagemaker.add_tags(ResourceArn=new, Tags=[{"Key": "k", "Value": "w"}])
+        assert {t["Key"]: t["Value"] for t in sagemaker.list_tags(ResourceArn=new)["Tags"]} == {
+            CHAMPION_TAG: "true",
+            "k": "w",
+        }
