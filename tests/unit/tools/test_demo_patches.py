@@ -187,3 +187,43 @@ def test_a_versioned_model_package_is_tagged_untagged_and_its_tags_listed(monkey
             CHAMPION_TAG: "true",
             "k": "w",
         }
+
+
+def test_state_machine_waits_are_compressed_and_its_clock_moves_ahead(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The retraining guard reads ``$$.State.EnteredTime`` for its cooldown; the deployment bakes in Wait states."""
+    import time  # noqa: PLC0415
+    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
+
+    import boto3  # noqa: PLC0415
+    from moto import mock_aws  # noqa: PLC0415
+
+    from tools.demo.server.patches import sfn_clock  # noqa: PLC0415
+
+    for owner, name, value in sfn_clock.replacements(speedup=120.0):
+        monkeypatch.setattr(owner, name, value)
+    monkeypatch.setattr(sfn_clock, "_offset_seconds", [0.0])
+    definition = {
+        "StartAt": "Bake",
+        "States": {
+            "Bake": {"Type": "Wait", "Seconds": 240, "Next": "Now"},  # 2 s at 120x
+            "Now": {"Type": "Pass", "Parameters": {"now.$": "$$.State.EnteredTime"}, "End": True},
+        },
+    }
+    with pytest.raises(ValueError, match="only moves ahead"):
+        sfn_clock.advance(-1)
+    assert sfn_clock.advance(3600) == 3600
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        machine = sfn.create_state_machine(
+            name="clock", definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/r"
+        )["stateMachineArn"]
+        started = time.monotonic()
+        execution = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+        while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
+            assert time.monotonic() - started < 60, "the 240 s wait was not compressed"
+            time.sleep(0.2)
+    took = time.monotonic() - started
+    assert described["status"] == "SUCCEEDED"
+    assert 1.5 < took < 60
+    entered = datetime.fromisoformat(json.loads(described["output"])["now"])
+    assert abs(entered - (datetime.now(UTC) + timedelta(hours=1))) < timedelta(seconds=took + 5)

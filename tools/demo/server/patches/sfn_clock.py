@@ -77,15 +77,14 @@ def clock_route() -> Any:
     return clock
 
 
-def apply(context: ServerContext) -> None:
-    from moto.moto_api._internal import urls  # noqa: PLC0415
+def replacements(speedup: float) -> list[tuple[Any, str, Any]]:
+    """(owner, attribute, value) for each replaced piece of the interpreter (a test applies them with monkeypatch)."""
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl  # noqa: PLC0415
     from moto.stepfunctions.parser.asl.component.state import state  # noqa: PLC0415
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (  # noqa: PLC0415
         WaitFunction,
     )
 
-    speedup = context.clock_speedup
     original_wait = WaitFunction._wait_interval
 
     @functools.wraps(original_wait)
@@ -93,7 +92,16 @@ def apply(context: ServerContext) -> None:
         if wait_seconds > 0:
             env.program_state_event.wait(wait_seconds / speedup)  # set early when the execution is stopped
 
-    setattr(WaitFunction, "_wait_interval", wait_interval)  # noqa: B010
-    setattr(retrier_decl, "time", SimpleNamespace(sleep=lambda seconds: _time.sleep(seconds / speedup)))  # noqa: B010
-    setattr(state, "datetime", SimpleNamespace(datetime=_MovedDatetime, timezone=_datetime.timezone))  # noqa: B010
+    return [
+        (WaitFunction, "_wait_interval", wait_interval),
+        (retrier_decl, "time", SimpleNamespace(sleep=lambda seconds: _time.sleep(seconds / speedup))),
+        (state, "datetime", SimpleNamespace(datetime=_MovedDatetime, timezone=_datetime.timezone)),
+    ]
+
+
+def apply(context: ServerContext) -> None:
+    from moto.moto_api._internal import urls  # noqa: PLC0415
+
+    for owner, name, value in replacements(context.clock_speedup):
+        setattr(owner, name, value)
     urls.url_paths[CLOCK_PATH] = clock_route()
