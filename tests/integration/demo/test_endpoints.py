@@ -545,3 +545,34 @@ def test_ab_weights_move_with_update_endpoint_weights_and_target_variant_picks_o
         EndpointName=ENDPOINT, Body=body, ContentType="text/csv", TargetVariant="primary"
     )
     assert targeted["InvokedProductionVariant"] == "primary"
+
+
+def test_a_fault_on_a_models_containers_fails_a_share_of_its_requests_and_slows_them(
+    serving: Serving, routed: Routed, local: Path
+) -> None:
+    """The story's stand-in for a model that regresses in production (``endpoints.inject_fault``)."""
+    package = serving.client("sagemaker").describe_model_package(ModelPackageName=serving.package_arn)
+    url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+    runtime = runtime_client(routed)
+    bodies = [format_csv_row(v) for v in model_inputs(dataset_rows(local, 40))]
+
+    def send() -> tuple[list[str], float]:
+        failures, started = [], time.monotonic()
+        for body in bodies:
+            try:
+                runtime.invoke_endpoint(EndpointName=ENDPOINT, Body=body, ContentType="text/csv")
+            except runtime.exceptions.ModelError as error:
+                failures.append(str(error))
+        return failures, time.monotonic() - started
+
+    with pytest.raises(ValueError, match="error rate in"):
+        endpoints.inject_fault(url, endpoints.Fault(error_rate=1.5))
+    endpoints.inject_fault(url, endpoints.Fault(latency_ms=50.0, error_rate=0.5))
+    try:
+        failures, took = send()
+    finally:
+        endpoints.inject_fault(url, None)
+    assert 5 < len(failures) < 35  # about half of 40
+    assert all("server error (500)" in f and "injected fault" in f for f in failures)
+    assert took >= len(bodies) * 0.05  # every request waited the added latency
+    assert send()[0] == []  # cleared: the model answers again
