@@ -1,8 +1,12 @@
-"""``make demo``: ``python -m tools.demo [--quick] [--state-dir DIR] [--port N]``; see ``tools.demo.story``."""
+"""``make demo``: ``python -m tools.demo [--quick] [--runs N] [--state-dir DIR] [--port N]``.
+
+See ``tools.demo.story``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -16,13 +20,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.demo", description=__doc__)
     parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
-    parser.add_argument("--quick", action="store_true", help="a smaller world (the test's run)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smaller world, the loop followed through its first promotion (the test's run)",
+    )
     parser.add_argument(
         "--reuse-synth", action="store_true", help="deploy the last synthesized app (skip synth if there is one)"
     )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        choices=(0, 1, 2, 3),
+        default=0,
+        help="retraining runs to follow: 1 promoted (and a retrigger skipped), 2 not better, 3 rolled back "
+        "(default 0: the loop runs on in the emulator; see tools.demo.story.run for why)",
+    )
     args = parser.parse_args(argv)
     paths = DemoPaths(args.state_dir.resolve())
-    config = StoryConfig.quick() if args.quick else StoryConfig()
+    config = dataclasses.replace(StoryConfig.quick() if args.quick else StoryConfig(), retraining_runs=args.runs)
     try:
         timeline = run(paths, config=config, port=args.port, reuse_synth=args.reuse_synth)
     except (StoryError, DeployError, ServerError) as error:
