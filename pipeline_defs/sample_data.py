@@ -20,7 +20,12 @@ The simulation, with the same seed and knobs, always produces the same bytes of 
 - ``covariate_drift`` (0 = none, 1 = strong) shifts what everybody does: larger amounts, more
   card-not-present and online spending; the fraud mechanism is unchanged;
 - ``concept_drift`` changes the fraud mechanism itself: fraud moves to card-present, near-home, daytime
-  purchases (skimmed cards), so a model trained before it learns the wrong relation.
+  purchases (skimmed cards), so a model trained before it learns the wrong relation;
+- ``history_days`` of the same activity come before ``start``: the feature store's history. Without it the
+  30-day rolling features of the first weeks would only cover the days since the simulation began, so early
+  (training) rows would look different from later (test, production) rows on spend and count features: drift
+  that is an artefact of the generator. Train on the labels from ``start`` on (the dataset step's
+  ``--window-start``; ``local_run`` passes it) and every row's windows are full.
 
 CLI: ``python -m pipeline_defs.sample_data --out DIR --customers N --days D --seed S
 [--covariate-drift X] [--concept-drift]``.
@@ -94,6 +99,8 @@ class SampleConfig:
     days: int = 30
     seed: int = 0
     start: datetime = datetime(2024, 1, 1, tzinfo=UTC)
+    # Days simulated before ``start`` so that every 30-day rolling window from ``start`` on is full.
+    history_days: int = 30
     covariate_drift: float = 0.0
     concept_drift: bool = False
     transactions_per_day: float = 1.5
@@ -104,6 +111,8 @@ class SampleConfig:
             raise ValueError("customers must be at least 1")
         if self.days < 1:
             raise ValueError("days must be at least 1")
+        if self.history_days < 0:
+            raise ValueError("history_days must not be negative")
         if not 0.0 <= self.covariate_drift <= 3.0:
             raise ValueError("covariate_drift must be between 0 and 3")
         if self.start.tzinfo is None:
@@ -160,14 +169,15 @@ class _Simulator:
 
     def transactions(self, customer: _Customer) -> list[tuple[dict[str, Any], int]]:
         """The customer's raw events (without transaction ids yet) with their labels."""
+        first, days = -self.config.history_days, self.config.history_days + self.config.days
         out = [
             (self._legit(customer, day), 0)
-            for day in range(self.config.days)
+            for day in range(first, self.config.days)
             for _ in range(int(self.rng.poisson(customer.daily_rate)))
         ]
-        incidents = int(self.rng.poisson(self.config.fraud_incidents_per_customer_day * self.config.days))
+        incidents = int(self.rng.poisson(self.config.fraud_incidents_per_customer_day * days))
         for _ in range(incidents):
-            moment = self.config.start + timedelta(days=float(self.rng.uniform(0, self.config.days)))
+            moment = self.config.start + timedelta(days=float(self.rng.uniform(first, self.config.days)))
             for _ in range(1 + int(self.rng.poisson(0.8))):
                 out.append((self._fraud(customer, moment), 1))
                 moment += timedelta(minutes=float(self.rng.exponential(40.0)))
@@ -402,6 +412,8 @@ def write(data: SampleData, out_dir: Path) -> dict[str, Any]:
             handle.write(json.dumps(event, sort_keys=True) + "\n")
     summary = {
         "config": {**asdict(data.config), "start": format_event_time(data.config.start)},
+        # Train on labels from here on: earlier rows are the feature history (``history_days``).
+        "window_start": format_event_time(data.config.start),
         "transactions": len(data.events),
         "frauds": sum(row[LABEL] for row in data.labels),
         "fraud_rate": round(data.fraud_rate, 5),
@@ -418,6 +430,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--start", default="2024-01-01T00:00:00Z", help="first day (ISO-8601, UTC)")
+    parser.add_argument(
+        "--history-days", type=int, default=SampleConfig.history_days, help="days of activity before --start"
+    )
     parser.add_argument("--covariate-drift", type=float, default=0.0, help="0 = none .. 1 = strong")
     parser.add_argument("--concept-drift", action="store_true", help="fraud moves to card-present daytime")
     return parser
@@ -432,6 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             days=args.days,
             seed=args.seed,
             start=datetime.fromisoformat(args.start),
+            history_days=args.history_days,
             covariate_drift=args.covariate_drift,
             concept_drift=args.concept_drift,
         )
