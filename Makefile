@@ -45,7 +45,7 @@ cost: setup  ## monthly cost estimate per environment and model (ARGS="--env pro
 
 lint: setup  ## ruff
 	ruff check .
-	ruff format --check config stacks mlops_constructs lambdas pipeline_defs monitoring_job app.py tools
+	ruff format --check config stacks mlops_constructs lambdas pipeline_defs monitoring_job monitor_stats app.py tools
 
 typecheck: setup  ## mypy, strict on infra and Lambda code
 	mypy

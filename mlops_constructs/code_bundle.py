@@ -83,17 +83,30 @@ def stage_bundle(
 class CodeBundle(Construct):
     """One zip of source files for SageMaker jobs, as a CDK file asset.
 
-    Attributes: ``s3_uri`` (``s3://<bootstrap assets bucket>/<hash>.zip``, concrete when the stack's account and
-    region are), ``bucket_name``, ``object_key``, and ``asset`` (the ``aws_s3_assets.Asset``).
+    Attributes: ``s3_uri`` (``s3://<bootstrap assets bucket>/<hash>.zip``, or ``<hash>.<suffix>`` for a
+    ``single_file`` asset; concrete when the stack's account and region are), ``bucket_name``, ``object_key``,
+    and ``asset`` (the ``aws_s3_assets.Asset``).
     """
 
-    def __init__(self, scope: Construct, id_: str, *, includes: Sequence[str], extra_files: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        includes: Sequence[str],
+        extra_files: Mapping[str, str],
+        single_file: str | None = None,
+    ) -> None:
         super().__init__(scope, id_)
         stage = cdk.Stage.of(self)
         if stage is None:
             raise ValueError("code bundle: the construct must be inside an App or a Stage")
+        if single_file is not None and (includes or set(extra_files) != {single_file}):
+            raise ValueError(f"code bundle: a single-file asset holds only its one extra file '{single_file}'")
         staged = stage_bundle(Path(stage.outdir), includes=includes, extra_files=extra_files)
-        self.asset = s3_assets.Asset(self, "Zip", path=str(staged))
+        # A directory becomes a zip; one file is uploaded as it is (``<hash>.py``): a URI that must name a
+        # script, such as Model Monitor's record preprocessor, gets the script itself.
+        self.asset = s3_assets.Asset(self, "Zip", path=str(staged / single_file if single_file else staged))
         self.bucket_name = self.asset.s3_bucket_name
         self.object_key = self.asset.s3_object_key
         self.s3_uri = self.asset.s3_object_url

@@ -36,17 +36,21 @@ from constructs import Construct
 
 from config import ModelDeployment
 from mlops_constructs.code_bundle import CodeBundle
-from mlops_constructs.monitoring_common import DATA_QUALITY_NAMESPACE, capture_prefix, current_baseline_prefix
+from mlops_constructs.monitoring_common import (
+    DATA_QUALITY_NAMESPACE,
+    capture_prefix,
+    current_baseline_prefix,
+    drift_job_config,
+)
 from mlops_constructs.nag import logical_id, object_finding
 from mlops_constructs.permissions import allow_unscoped
 from mlops_constructs.python_function import PythonFunction, retention
 from mlops_constructs.sagemaker_role import SageMakerExecutionRole
-from monitoring_job.config import job_config_from_spec
 from pipeline_defs.definition import CODE_DIR, bundle_entrypoint, bundle_input, processing_image_uri
 
-# The drift job's code bundle; a test (tests/unit/pipeline_definition/test_images.py) follows the job's imports
-# through exactly these files.
-BUNDLE_INCLUDES = ("monitoring_job",)
+# The drift job's code bundle, with the statistics module the Baseline step writes its baseline with; a test
+# (tests/unit/pipeline_definition/test_images.py) follows the job's imports through exactly these files.
+BUNDLE_INCLUDES = ("monitoring_job", "monitor_stats")
 _VOLUME_GB = 20
 
 
@@ -68,7 +72,7 @@ class DriftMonitoringJob(Construct):
         stack = cdk.Stack.of(self)
         spec, env, monitoring = deployment.spec, deployment.env, deployment.env.monitoring
         reports_prefix = f"monitoring/{spec.name}/drift"
-        job_config = job_config_from_spec(spec, endpoint_name=endpoint_name, environment=env.name)
+        job_config = drift_job_config(deployment, endpoint_name=endpoint_name)
         self.code = CodeBundle(
             self,
             "Code",

@@ -5,6 +5,11 @@ keep it; others use the ``processing`` backend. Both read the serving model's ba
 baseline" prefix that promotion updates, encrypt outputs and volumes with the platform key, encrypt inter-container
 traffic and run network-isolated. Every job-definition property is create-only, so definitions have generated names
 and a change creates a new definition that the schedule then points to.
+
+The data-quality job runs a record preprocessor (``monitor_stats.preprocessor``, generated from the same monitored
+columns as the drift job's config) so that the built-in analyzer sees what the baseline describes: the model's
+inputs with categoricals as their labels, then the prediction
+(docs/platform-facts.md#model-monitor-record-preprocessor).
 """
 
 from __future__ import annotations
@@ -17,17 +22,22 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from config import ModelDeployment
+from mlops_constructs.code_bundle import CodeBundle
 from mlops_constructs.monitoring_common import (
     analyzer_image,
     capture_prefix,
     current_baseline_prefix,
+    drift_job_config,
     ground_truth_prefix,
 )
 from mlops_constructs.sagemaker_role import SageMakerExecutionRole
+from monitor_stats.preprocessor import render_preprocessor
+from monitoring_job.config import parse_job_config
 
 _ENDPOINT_INPUT_PATH = "/opt/ml/processing/input/endpoint"
 _OUTPUT_PATH = "/opt/ml/processing/output"
 _VOLUME_GB = 20
+PREPROCESSOR_FILE = "preprocessor.py"
 
 
 class ModelMonitorSchedules(Construct):
@@ -51,6 +61,15 @@ class ModelMonitorSchedules(Construct):
         baselines = f"s3://{artifacts_bucket.bucket_name}/{current_baseline_prefix(deployment)}"
         reports = f"monitoring/{spec.name}"
 
+        # The same monitored columns as the processing backend's job config: names, order, types, vocabularies.
+        columns = parse_job_config(drift_job_config(deployment, endpoint_name=endpoint_name)).monitored
+        self.preprocessor = CodeBundle(
+            self,
+            "Preprocessor",
+            includes=(),
+            extra_files={PREPROCESSOR_FILE: render_preprocessor(spec.name, columns)},
+            single_file=PREPROCESSOR_FILE,
+        )
         self.role = SageMakerExecutionRole(
             self,
             "Role",
@@ -68,6 +87,7 @@ class ModelMonitorSchedules(Construct):
             metrics_namespace=None,
             lists_prefixes=True,
         )
+        self.preprocessor.grant_read(self.role)
         # The monitoring job reads the endpoint's capture settings.
         self.role.add_to_policy(
             iam.PolicyStatement(
@@ -97,6 +117,7 @@ class ModelMonitorSchedules(Construct):
             role_arn=self.role.role_arn,
             data_quality_app_specification=sagemaker.CfnDataQualityJobDefinition.DataQualityAppSpecificationProperty(
                 image_uri=image,
+                record_preprocessor_source_uri=self.preprocessor.s3_uri,
             ),
             data_quality_baseline_config=sagemaker.CfnDataQualityJobDefinition.DataQualityBaselineConfigProperty(
                 constraints_resource=sagemaker.CfnDataQualityJobDefinition.ConstraintsResourceProperty(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from config import ModelDeployment
+from lambdas.shared.features import CATEGORY_VOCABULARIES
+from monitoring_job.config import AlertingConfig, job_config_from_spec
 
 DATA_QUALITY_NAMESPACE = "MLOps/DataQuality"  # the processing backend's drift job (monitoring_job)
 MODEL_QUALITY_NAMESPACE = "MLOps/ModelQuality"  # the retroactive ground-truth evaluation (lambdas/quality)
@@ -59,3 +63,17 @@ def analyzer_image(region: str) -> str:
     except KeyError:
         raise ValueError(f"no SageMaker Model Monitor analyzer image is known for region '{region}'") from None
     return f"{account}.dkr.ecr.{region}.amazonaws.com/sagemaker-model-monitor-analyzer"
+
+
+def drift_job_config(deployment: ModelDeployment, *, endpoint_name: str) -> dict[str, Any]:
+    """The drift job's config (monitoring_job/config.py): the spec's monitored columns, categoricals decoded with
+    the vocabularies the model input is encoded with, and the alarms the HTML report names."""
+    return job_config_from_spec(
+        deployment.spec,
+        endpoint_name=endpoint_name,
+        environment=deployment.env.name,
+        vocabularies=CATEGORY_VOCABULARIES,
+        alerting=AlertingConfig(
+            alarm_prefix=deployment.prefix, retrain_on_alarms=deployment.env.retraining.retrain_on_alarms
+        ),
+    )

@@ -31,9 +31,16 @@ from mlops_constructs.nag import object_finding
 from mlops_constructs.permissions import allow_unscoped
 from pipeline_defs.definition import PipelineContext, build_pipeline_definition, spec_json
 
-# The code bundle: the step scripts and the shared modules they import (pipeline_defs/definition.py). A test
-# (tests/unit/pipeline_definition/test_images.py) follows every step's imports through exactly these files.
-BUNDLE_INCLUDES = ("pipeline_defs/__init__.py", "pipeline_defs/scripts", "lambdas/__init__.py", "lambdas/shared")
+# The code bundle: the step scripts, the shared feature module and the monitoring statistics module they import
+# (pipeline_defs/definition.py). A test (tests/unit/pipeline_definition/test_images.py) follows every step's
+# imports through exactly these files.
+BUNDLE_INCLUDES = (
+    "pipeline_defs/__init__.py",
+    "pipeline_defs/scripts",
+    "lambdas/__init__.py",
+    "lambdas/shared",
+    "monitor_stats",
+)
 
 
 class TrainingPipeline(Construct):

@@ -44,7 +44,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from monitoring_job.binning import BoolArray, FloatArray, IntArray
+from monitor_stats.binning import BoolArray, FloatArray, IntArray
 from monitoring_job.config import JobConfig
 from monitoring_job.parsing import (
     CodeTable,

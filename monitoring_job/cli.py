@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from monitor_stats.errors import BaselineError
 from monitoring_job.errors import JobError
 from monitoring_job.job import Outcome, Publishing, analyze, merge
 from monitoring_job.metrics import cloudwatch_client
@@ -77,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         outcome = _run(args, publishing)
-    except JobError as error:
+    except (JobError, BaselineError) as error:
         print(f"monitoring_job: error: {error}", file=sys.stderr)
         return EXIT_FAILED
     if outcome.violations:

@@ -40,10 +40,11 @@ from typing import Any
 
 import numpy as np
 
-from monitoring_job.baseline import Baseline, CategoricalBaseline, NumericBaseline
-from monitoring_job.binning import fold
+from monitor_stats.baseline import Baseline, CategoricalBaseline, NumericBaseline, column_mismatches
+from monitor_stats.binning import fold
+from monitor_stats.columns import MonitoredColumn
 from monitoring_job.capture import QUARANTINE_DIR, ReadCounts
-from monitoring_job.config import FeatureConfig, JobConfig
+from monitoring_job.config import JobConfig
 from monitoring_job.parsing import Reason
 from monitoring_job.significance import (
     js_distance,
@@ -202,29 +203,11 @@ def _record_violations(read: ReadCounts, config: JobConfig) -> list[Violation]:
 
 
 def _column_violations(baseline: Baseline, config: JobConfig) -> list[Violation]:
-    found: list[Violation] = []
-    configured = {f.name for f in config.monitored}
-    for name in baseline.types:
-        if name not in configured:
-            text = f"Baseline feature '{name}' is not among the model's features in the job config"
-            found.append(Violation(name, CheckType.MISSING_COLUMN, text))
-    for feature in config.monitored:
-        baseline_type = baseline.types.get(feature.name)
-        if baseline_type is None:
-            if feature is not config.prediction:  # an input-data baseline need not hold the predictions
-                text = f"Feature '{feature.name}' is in the job config but not in the baseline statistics"
-                found.append(Violation(feature.name, CheckType.EXTRA_COLUMN, text))
-        elif (baseline_type == "String") != (not feature.kind.is_numeric):
-            text = (
-                f"Feature '{feature.name}' is {feature.kind.value} in the job config "
-                f"but {baseline_type} in the baseline"
-            )
-            found.append(Violation(feature.name, CheckType.DATA_TYPE, text))
-    return found
+    return [Violation(m.name, CheckType(m.check), m.description) for m in column_mismatches(baseline, config.monitored)]
 
 
 def _evaluate_feature(
-    feature: FeatureConfig, window: WindowStatistics, baseline: Baseline, config: JobConfig
+    feature: MonitoredColumn, window: WindowStatistics, baseline: Baseline, config: JobConfig
 ) -> tuple[FeatureDrift, list[Violation]]:
     accumulator = window.features[feature.name]
     drift = FeatureDrift(name=feature.name, kind=feature.kind.value, threshold=feature.drift_threshold)
@@ -276,7 +259,7 @@ def _baseline_total(name: str, baseline: Baseline) -> int:
     return categorical.num_present + categorical.num_missing if categorical is not None else 0
 
 
-def _numeric_constraints(feature: FeatureConfig, acc: NumericAccumulator, baseline: Baseline) -> list[Violation]:
+def _numeric_constraints(feature: MonitoredColumn, acc: NumericAccumulator, baseline: Baseline) -> list[Violation]:
     found: list[Violation] = []
     threshold = baseline.monitoring.datatype_check_threshold
     if acc.present and acc.non_integral / acc.present > threshold:

@@ -9,13 +9,18 @@ Schema (``schema_version`` 1), one JSON object::
       "environment": "prod",
       "features": [                                  # the model's input columns, IN ORDER (CSV column order)
         {"name": "amount", "type": "Fractional", "drift_threshold": 0.1},
-        {"name": "merchant_category", "type": "String", "drift_threshold": 0.1}
+        {"name": "merchant_category", "type": "String", "drift_threshold": 0.1,
+         "categories": ["grocery", "restaurant", ...]}                  # optional: label by vocabulary code
       ],
       "prediction": {"name": "prediction", "type": "Fractional", "drift_threshold": 0.1},   # or null
       "metrics": {
         "namespace": "MLOps/DataQuality",
         "dimensions": {"Model": "fraud-detection", "Environment": "prod"},   # the Feature dimension is added
         "publish": true                              # false: only write EMF lines, never call CloudWatch
+      },
+      "alerting": {                                  # optional; what the HTML report tells the owner to expect
+        "alarm_prefix": "fraud-detection-prod",      # alarms <prefix>-drift-<feature> and <prefix>-drift
+        "retrain_on_alarms": true                    # the retraining loop starts on the drift alarm
       },
       "significance_level": 0.001,                   # optional; see compare.py
       "max_new_categories": 100,                     # optional; bound on tracked unseen categorical values
@@ -25,10 +30,12 @@ Schema (``schema_version`` 1), one JSON object::
 Types are the Feature Store / Model Monitor names ``Integral``, ``Fractional``, ``String``
 (``config.model_spec.FeatureType``; Model Monitor ``inferred_type`` in statistics.json, see
 docs/platform-facts.md#baseline-and-report-files). ``drift_threshold`` is the spec's
-``ModelSpec.drift_threshold_of(name)``: the largest tolerated distribution distance (see compare.py).
+``ModelSpec.drift_threshold_of(name)``: the largest tolerated distribution distance (see compare.py). A
+``String`` feature's ``categories`` decode the captured vocabulary codes into labels (``monitor_stats.columns``).
 
-``job_config_from_spec`` builds this object from a ``ModelSpec`` without importing ``config`` (the processing
-image carries only this package), so the CDK can write the file at synth time.
+``job_config_from_spec`` builds this object from a ``ModelSpec`` with ``monitor_stats.columns.monitored_columns``
+(the baseline step builds its columns with the same function) without importing ``config`` (the processing image
+carries only this package and ``monitor_stats``), so the CDK can write the file at synth time.
 """
 
 from __future__ import annotations
@@ -37,40 +44,20 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
+from monitor_stats.columns import FeatureKind, ModelSpecLike, MonitoredColumn, spec_columns
 from monitoring_job.errors import JobConfigError
 
 SCHEMA_VERSION = 1
 DEFAULT_NAMESPACE = "MLOps/DataQuality"
-DEFAULT_PREDICTION_NAME = "prediction"
 DEFAULT_SIGNIFICANCE_LEVEL = 1e-3
 DEFAULT_MAX_NEW_CATEGORIES = 100
 DEFAULT_CHUNK_RECORDS = 20_000
 # CloudWatch allows 30 dimensions per metric; one is the Feature dimension this job adds (API PutMetricData).
 _MAX_CONFIG_DIMENSIONS = 29
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,127}$")
-
-
-class FeatureKind(StrEnum):
-    """Model Monitor ``inferred_type`` values the job understands."""
-
-    INTEGRAL = "Integral"
-    FRACTIONAL = "Fractional"
-    STRING = "String"
-
-    @property
-    def is_numeric(self) -> bool:
-        return self is not FeatureKind.STRING
-
-
-@dataclass(frozen=True, kw_only=True)
-class FeatureConfig:
-    name: str
-    kind: FeatureKind
-    drift_threshold: float
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,19 +68,34 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AlertingConfig:
+    alarm_prefix: str
+    retrain_on_alarms: bool
+
+    def feature_alarm(self, feature: str) -> str:
+        """The per-feature drift alarm's name (mlops_constructs/monitoring_alarms.py)."""
+        return f"{self.alarm_prefix}-drift-{feature.replace('_', '-')}"
+
+    @property
+    def drift_alarm(self) -> str:
+        return f"{self.alarm_prefix}-drift"
+
+
+@dataclass(frozen=True, kw_only=True)
 class JobConfig:
     model_name: str
     endpoint_name: str
     environment: str
-    features: tuple[FeatureConfig, ...]
-    prediction: FeatureConfig | None
+    features: tuple[MonitoredColumn, ...]
+    prediction: MonitoredColumn | None
     metrics: MetricsConfig
+    alerting: AlertingConfig | None = None
     significance_level: float = DEFAULT_SIGNIFICANCE_LEVEL
     max_new_categories: int = DEFAULT_MAX_NEW_CATEGORIES
     chunk_records: int = DEFAULT_CHUNK_RECORDS
 
     @property
-    def monitored(self) -> tuple[FeatureConfig, ...]:
+    def monitored(self) -> tuple[MonitoredColumn, ...]:
         """Input features then the prediction: every column that gets statistics."""
         return self.features + ((self.prediction,) if self.prediction is not None else ())
 
@@ -103,7 +105,7 @@ class JobConfig:
 
     def fingerprint(self) -> str:
         """Stable text identifying what shapes the shard statistics (merge refuses mixed configs)."""
-        parts = [f"{f.name}:{f.kind}" for f in self.monitored]
+        parts = [f.fingerprint for f in self.monitored]
         return "|".join([*parts, f"max_new_categories={self.max_new_categories}"])
 
 
@@ -138,6 +140,7 @@ def parse_job_config(raw: object, *, source: str = "<job config>") -> JobConfig:
         features=features,
         prediction=prediction,
         metrics=_metrics(obj.get("metrics"), source),
+        alerting=_alerting(obj.get("alerting"), source),
         significance_level=_number(
             obj, "significance_level", source, default=DEFAULT_SIGNIFICANCE_LEVEL, low=1e-12, high=0.5
         ),
@@ -168,13 +171,13 @@ def _number(obj: Mapping[str, Any], key: str, source: str, *, default: float, lo
     return float(value)
 
 
-def _features(raw: object, source: str) -> tuple[FeatureConfig, ...]:
+def _features(raw: object, source: str) -> tuple[MonitoredColumn, ...]:
     if not isinstance(raw, list) or not raw:
         raise JobConfigError(f"{source}: features", "is required: a non-empty list of {name, type, drift_threshold}")
     return tuple(_feature(item, f"{source}: features[{i}]") for i, item in enumerate(raw))
 
 
-def _feature(raw: object, where: str) -> FeatureConfig:
+def _feature(raw: object, where: str) -> MonitoredColumn:
     obj = _object(raw, where)
     name = obj.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
@@ -186,10 +189,17 @@ def _feature(raw: object, where: str) -> FeatureConfig:
         allowed = ", ".join(k.value for k in FeatureKind)
         raise JobConfigError(f"{where}.type", f"{kind_text!r} is not one of {allowed}") from None
     threshold = _number(obj, "drift_threshold", where, default=0.1, low=0.0, high=1.0)
-    return FeatureConfig(name=name, kind=kind, drift_threshold=threshold)
+    categories = obj.get("categories", [])
+    if not isinstance(categories, list) or not all(isinstance(c, str) and c for c in categories):
+        raise JobConfigError(f"{where}.categories", "must be a list of non-empty strings (label by code)")
+    if categories and kind is not FeatureKind.STRING:
+        raise JobConfigError(f"{where}.categories", "only a String feature has categories")
+    if len(set(categories)) != len(categories):
+        raise JobConfigError(f"{where}.categories", "labels must be unique")
+    return MonitoredColumn(name=name, kind=kind, drift_threshold=threshold, categories=tuple(categories))
 
 
-def _prediction(raw: object, source: str) -> FeatureConfig | None:
+def _prediction(raw: object, source: str) -> MonitoredColumn | None:
     if raw is None:
         return None
     feature = _feature(raw, f"{source}: prediction")
@@ -216,25 +226,23 @@ def _metrics(raw: object, source: str) -> MetricsConfig:
     return MetricsConfig(namespace=namespace, dimensions=tuple(dims.items()), publish=publish)
 
 
-class _SpecFeature(Protocol):
+def _alerting(raw: object, source: str) -> AlertingConfig | None:
+    if raw is None:
+        return None
+    where = f"{source}: alerting"
+    obj = _object(raw, where)
+    retrain = obj.get("retrain_on_alarms", False)
+    if not isinstance(retrain, bool):
+        raise JobConfigError(f"{where}.retrain_on_alarms", "must be true or false")
+    prefix = obj.get("alarm_prefix")
+    if not isinstance(prefix, str) or not prefix.strip():
+        raise JobConfigError(f"{where}.alarm_prefix", "is required and must be a non-empty string")
+    return AlertingConfig(alarm_prefix=prefix, retrain_on_alarms=retrain)
+
+
+class _Spec(ModelSpecLike, Protocol):
     @property
     def name(self) -> str: ...
-
-    @property
-    def type(self) -> str: ...
-
-
-class _Spec(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def features(self) -> Sequence[_SpecFeature]: ...
-
-    @property
-    def default_drift_threshold(self) -> float: ...
-
-    def drift_threshold_of(self, feature: str) -> float: ...
 
 
 def job_config_from_spec(
@@ -242,30 +250,37 @@ def job_config_from_spec(
     *,
     endpoint_name: str,
     environment: str,
+    vocabularies: Mapping[str, Sequence[str]],
     namespace: str = DEFAULT_NAMESPACE,
     publish: bool = True,
-    prediction_name: str = DEFAULT_PREDICTION_NAME,
+    alerting: AlertingConfig | None = None,
 ) -> dict[str, Any]:
-    """The job config object for a ``config.model_spec.ModelSpec`` (write it with ``json.dumps``)."""
+    """The job config object for a ``config.model_spec.ModelSpec`` (write it with ``json.dumps``).
+
+    ``vocabularies``: the categorical features' vocabularies (``lambdas.shared.features.CATEGORY_VOCABULARIES``),
+    passed in because this package ships without ``lambdas``."""
+    *features, prediction = spec_columns(spec, vocabularies=vocabularies)
     raw: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "model_name": spec.name,
         "endpoint_name": endpoint_name,
         "environment": environment,
-        "features": [
-            {"name": f.name, "type": str(f.type), "drift_threshold": spec.drift_threshold_of(f.name)}
-            for f in spec.features
-        ],
-        "prediction": {
-            "name": prediction_name,
-            "type": FeatureKind.FRACTIONAL.value,
-            "drift_threshold": spec.default_drift_threshold,
-        },
+        "features": [_column_json(c) for c in features],
+        "prediction": _column_json(prediction),
         "metrics": {
             "namespace": namespace,
             "dimensions": {"Model": spec.name, "Environment": environment},
             "publish": publish,
         },
     }
+    if alerting is not None:
+        raw["alerting"] = {"alarm_prefix": alerting.alarm_prefix, "retrain_on_alarms": alerting.retrain_on_alarms}
     parse_job_config(raw, source="job_config_from_spec")  # fail at synth, not in the scheduled job
+    return raw
+
+
+def _column_json(column: MonitoredColumn) -> dict[str, Any]:
+    raw: dict[str, Any] = {"name": column.name, "type": column.kind.value, "drift_threshold": column.drift_threshold}
+    if column.categories:
+        raw["categories"] = list(column.categories)
     return raw

@@ -2,7 +2,8 @@
 
 Problems found in the *data* are never raised: they become violations. Only a job that cannot do its work
 (unreadable or invalid job config, unusable baseline, unwritable output, inconsistent shards) raises one of
-these. Each message names the file and the field at fault.
+these, or ``monitor_stats.errors.BaselineError`` for an unusable baseline. Each message names the file and the
+field at fault.
 """
 
 from __future__ import annotations
@@ -17,13 +18,6 @@ class JobConfigError(JobError):
 
     def __init__(self, where: str, problem: str) -> None:
         super().__init__(f"job config {where}: {problem}")
-
-
-class BaselineError(JobError):
-    """The baseline ``statistics.json`` or ``constraints.json`` is missing or malformed."""
-
-    def __init__(self, where: str, problem: str) -> None:
-        super().__init__(f"baseline {where}: {problem}")
 
 
 class ShardError(JobError):

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from monitoring_job.baseline import Baseline
-from monitoring_job.binning import fold
+from monitor_stats.baseline import Baseline
+from monitor_stats.binning import fold
 from monitoring_job.compare import Evaluation
 from monitoring_job.config import JobConfig
 from monitoring_job.stats import CategoricalAccumulator, NumericAccumulator, WindowStatistics

@@ -27,7 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from monitoring_job.baseline import Baseline, load_baseline
+from monitor_stats.baseline import Baseline, load_baseline
+from monitor_stats.schema import validate_statistics, validate_violations
 from monitoring_job.capture import QUARANTINE_DIR, CaptureReader, Quarantine, capture_files
 from monitoring_job.compare import Evaluation, evaluate
 from monitoring_job.config import JobConfig, load_job_config
@@ -35,7 +36,6 @@ from monitoring_job.errors import JobError, ShardError
 from monitoring_job.formats import drift_document, statistics_document, violations_document
 from monitoring_job.metrics import CloudWatchClient, emf_lines, metric_points, publish, put_metric_data_batches
 from monitoring_job.report import render_report
-from monitoring_job.schema import validate_statistics, validate_violations
 from monitoring_job.stats import WindowStatistics, new_window, window_from_json
 
 SHARD_STATS_FILE = "shard_stats.json"

@@ -45,10 +45,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from monitoring_job.binning import FloatArray, IntArray
-from monitoring_job.config import FeatureConfig, JobConfig
+from monitor_stats.binning import FloatArray, IntArray
+from monitor_stats.columns import MISSING_TOKENS, MonitoredColumn
+from monitoring_job.config import JobConfig
 
-MISSING_TOKENS = frozenset({"", "nan", "NaN", "NAN", "null", "NULL", "None"})
 SLICE_ROWS = 2048  # rows parsed per call: ~0.5 MB of text, so the slice and its values stay in L2
 
 
@@ -129,7 +129,7 @@ class Columns:
 class Layout:
     """Column positions of the model's features, from the job config."""
 
-    features: tuple[FeatureConfig, ...]
+    features: tuple[MonitoredColumn, ...]
 
     @classmethod
     def of(cls, config: JobConfig) -> Layout:

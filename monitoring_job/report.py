@@ -14,8 +14,8 @@ from datetime import datetime
 
 import numpy as np
 
-from monitoring_job.baseline import Baseline
-from monitoring_job.binning import FloatArray, fold
+from monitor_stats.baseline import Baseline
+from monitor_stats.binning import FloatArray, fold
 from monitoring_job.compare import Evaluation, FeatureDrift
 from monitoring_job.config import JobConfig
 from monitoring_job.significance import probabilities

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from monitoring_job.binning import FloatArray
+from monitor_stats.binning import FloatArray
 
 _KS_TERMS = 100
 

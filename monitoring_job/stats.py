@@ -27,10 +27,11 @@ from typing import Any
 
 import numpy as np
 
-from monitoring_job.baseline import Baseline
-from monitoring_job.binning import FloatArray, IntArray, sorted_bin_counts
+from monitor_stats.baseline import Baseline
+from monitor_stats.binning import FloatArray, IntArray, sorted_bin_counts
+from monitor_stats.columns import FeatureKind, MonitoredColumn, category_label
 from monitoring_job.capture import Batch, ReadCounts
-from monitoring_job.config import FeatureConfig, FeatureKind, JobConfig
+from monitoring_job.config import JobConfig
 from monitoring_job.errors import ShardError
 
 SHARD_FORMAT = "mlops-monitoring-shard/1"
@@ -132,20 +133,31 @@ class NumericAccumulator:
 
 @dataclass
 class CategoricalAccumulator:
+    """Value counts of a categorical column, keyed by label: captured values are decoded with the column's
+    vocabulary (``MonitoredColumn.decode``, once per distinct captured text) before they are counted."""
+
     name: str
     domain: frozenset[str]
     max_new: int
+    categories: tuple[str, ...] = ()
     present: int = 0
     missing: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     other: int = 0
+    _labels: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def add(self, codes: IntArray, values: list[str]) -> None:
         self.missing += int(np.count_nonzero(codes < 0))
         per_code = np.bincount(codes[codes >= 0], minlength=len(values))
         for code in np.flatnonzero(per_code).tolist():
-            self._count(values[code], int(per_code[code]))
+            self._count(self._label(values[code]), int(per_code[code]))
         self._prune()
+
+    def _label(self, text: str) -> str:
+        label = self._labels.get(text)
+        if label is None:
+            label = self._labels[text] = category_label(text, self.categories)
+        return label
 
     def _count(self, value: str, count: int) -> None:
         self.present += count
@@ -242,12 +254,12 @@ def new_window(config: JobConfig, baseline: Baseline) -> WindowStatistics:
     return WindowStatistics(config.fingerprint(), baseline.fingerprint, ReadCounts(), features)
 
 
-def _accumulator(feature: FeatureConfig, config: JobConfig, baseline: Baseline) -> Accumulator:
+def _accumulator(feature: MonitoredColumn, config: JobConfig, baseline: Baseline) -> Accumulator:
     if feature.kind.is_numeric:
         numeric = baseline.numeric.get(feature.name)
         return NumericAccumulator(feature.name, feature.kind, numeric.grid if numeric is not None else None)
     domain = baseline.domain_of(feature.name) or frozenset()
-    return CategoricalAccumulator(feature.name, domain, config.max_new_categories)
+    return CategoricalAccumulator(feature.name, domain, config.max_new_categories, feature.categories)
 
 
 def window_from_json(raw: object, config: JobConfig, baseline: Baseline, *, where: str) -> WindowStatistics:

@@ -27,14 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from monitoring_job.binning import FloatArray
-from monitoring_job.config import FeatureConfig, FeatureKind
-from monitoring_job.suggest import suggest_baseline
+from monitor_stats.binning import FloatArray
+from monitor_stats.columns import PREDICTION, FeatureKind, MonitoredColumn
+from monitor_stats.suggest import suggest_baseline
 
 Rng = np.random.Generator
 Values = FloatArray | list[str]
 Sampler = Callable[[Rng, int], Values]
-PREDICTION = "prediction"
 
 
 @dataclass(frozen=True)
@@ -46,8 +45,8 @@ class SyntheticFeature:
     missing_rate: float = 0.0
 
     @property
-    def config(self) -> FeatureConfig:
-        return FeatureConfig(name=self.name, kind=self.kind, drift_threshold=0.1)
+    def config(self) -> MonitoredColumn:
+        return MonitoredColumn(name=self.name, kind=self.kind, drift_threshold=0.1)
 
 
 def _categories(values: Sequence[str], normal: Sequence[float], drifted: Sequence[float]) -> tuple[Sampler, Sampler]:
@@ -159,7 +158,7 @@ def _prediction(features: Sequence[SyntheticFeature], columns: Mapping[str, Valu
     return np.round(1.0 / (1.0 + np.exp(-(score - 2.0))), 4)
 
 
-def config_features(features: Sequence[SyntheticFeature]) -> list[FeatureConfig]:
+def config_features(features: Sequence[SyntheticFeature]) -> list[MonitoredColumn]:
     return [f.config for f in features]
 
 
@@ -191,7 +190,7 @@ def job_config(
 
 def write_baseline(directory: Path, features: Sequence[SyntheticFeature], columns: Mapping[str, Values]) -> None:
     """statistics.json + constraints.json for the columns (prediction included)."""
-    prediction = FeatureConfig(name=PREDICTION, kind=FeatureKind.FRACTIONAL, drift_threshold=0.1)
+    prediction = MonitoredColumn(name=PREDICTION, kind=FeatureKind.FRACTIONAL, drift_threshold=0.1)
     statistics, constraints = suggest_baseline(columns, [*config_features(features), prediction])
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "statistics.json").write_text(json.dumps(statistics), encoding="utf-8")
@@ -222,6 +221,17 @@ _CSV_LINE = (
 )
 
 
+def _event_id(index: int, seed: int) -> str:
+    return f"{seed:08x}-{index >> 16:04x}-4000-8000-{index:012x}"
+
+
+def capture_line(*, data: str, output: str, index: int, seed: int = 0) -> str:
+    """One capture line (no newline) of a CSV request ``data`` and its CSV response ``output``, byte for byte as
+    SageMaker writes it; ``index`` numbers the request (its event id and inference time)."""
+    hour, minute = (index // 3600) % 24, (index // 60) % 60
+    return _CSV_LINE.format(data=data, output=output, event=_event_id(index, seed), hour=hour, minute=minute)
+
+
 def capture_lines(
     features: Sequence[SyntheticFeature], columns: Mapping[str, Values], *, encoding: str = "CSV", seed: int = 0
 ) -> Iterator[str]:
@@ -229,12 +239,10 @@ def capture_lines(
     rows = list(zip(*csv_fields(features, columns), strict=True))
     predictions = np.asarray(columns[PREDICTION], dtype=np.float64).tolist()
     for i, (row, score) in enumerate(zip(rows, predictions, strict=True)):
-        event = f"{seed:08x}-{i >> 16:04x}-4000-8000-{i:012x}"
         if encoding == "CSV":
-            hour, minute = (i // 3600) % 24, (i // 60) % 60
-            yield _CSV_LINE.format(data=",".join(row), output=repr(score), event=event, hour=hour, minute=minute)
+            yield capture_line(data=",".join(row), output=repr(score), index=i, seed=seed)
         else:
-            yield json.dumps(_record(features, row, score, encoding, event), separators=(",", ":"))
+            yield json.dumps(_record(features, row, score, encoding, _event_id(i, seed)), separators=(",", ":"))
 
 
 def _record(

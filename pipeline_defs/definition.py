@@ -24,7 +24,8 @@ Steps (step name: what it runs)::
 - ``Train``: the built-in XGBoost algorithm (``images.XGBOOST``, algorithm mode, ``binary:logistic``), with
   ``scale_pos_weight`` read (JsonGet) from Preprocess's ``summary.json``: negatives / positives of the split;
 - ``Score`` loads the candidate and the champion (``ChampionModelUri``, "" = none) on the same XGBoost image the
-  algorithm trained them on and writes both models' probabilities on the test split (``scripts/score.py``);
+  algorithm trained them on and writes both models' probabilities on the test split, and the candidate's on the
+  baseline rows (``scripts/score.py``);
 - ``Evaluate`` turns the scores into metrics and records the objective values and the gate's inputs
   (``AbsoluteThreshold``, ``MinImprovement``) in ``evaluation.json``; ``Decide`` (``condition.py``) applies the
   gate to it and writes ``decision.json`` (``register``, ``code``, ``reason``). The pipeline cannot add numbers
@@ -43,6 +44,7 @@ the ``code`` input and unpacked by the entrypoint (``bundle_entrypoint``) into `
 ``PYTHONPATH``::
 
     pipeline_defs/__init__.py, pipeline_defs/scripts/*.py, lambdas/__init__.py, lambdas/shared/*.py,
+    monitor_stats/*.py                          (the baseline writer the drift job reads with)
     spec.json                                   (``spec_json(spec)``)
 
 S3 layout of one execution (``run_prefix``: ``s3://{artifacts_bucket}/pipelines/{pipeline_name}/{execution_id}``,
@@ -51,7 +53,7 @@ S3 layout of one execution (``run_prefix``: ``s3://{artifacts_bucket}/pipelines/
     dataset/dataset.parquet, dataset/query.sql, dataset/summary.json
     preprocess/{train,validation,test}/<split>.csv, preprocess/baseline/baseline.csv, preprocess/summary.json
     train/<training-job-name>/output/model.tar.gz
-    score/scores.csv
+    score/scores.csv, score/baseline-scores.csv
     evaluate/evaluation.json, evaluate/predictions.csv            (EVALUATION_KEY)
     decision/decision.json                                         (DECISION_KEY)
     baseline/data-quality/{statistics,constraints}.json, baseline/model-quality/{statistics,constraints}.json
@@ -1031,6 +1033,7 @@ class _Builder:
 
     def score(self, preprocess: Any, train: Any) -> Any:
         model, test = "/opt/ml/processing/input/model", "/opt/ml/processing/input/test"
+        baseline = "/opt/ml/processing/input/baseline"
         out = "/opt/ml/processing/output/scores"
         return self._processing_step(
             STEP_SCORE,
@@ -1039,6 +1042,7 @@ class _Builder:
             inputs=[
                 self._input("model", train.properties.ModelArtifacts.S3ModelArtifacts, model),
                 self._input("test", self._under(preprocess, "preprocessed", "test"), test),
+                self._input("baseline", self._under(preprocess, "preprocessed", "baseline"), baseline),
             ],
             outputs=[self._output("scores", out, SCORE_DIR)],
             arguments=[
@@ -1048,6 +1052,8 @@ class _Builder:
                 self.params[CHAMPION_MODEL_URI],
                 "--test",
                 test,
+                "--baseline",
+                baseline,
                 "--output-dir",
                 out,
                 "--region",
@@ -1083,9 +1089,10 @@ class _Builder:
         )
         return step, report
 
-    def baseline(self, preprocess: Any, evaluate: Any) -> Any:
-        data, evaluation, out = (
+    def baseline(self, preprocess: Any, score: Any, evaluate: Any) -> Any:
+        data, scores, evaluation, out = (
             "/opt/ml/processing/input/baseline",
+            "/opt/ml/processing/input/scores",
             "/opt/ml/processing/input/evaluation",
             "/opt/ml/processing/output/baselines",
         )
@@ -1094,10 +1101,23 @@ class _Builder:
             module=f"{SCRIPTS}.baseline",
             inputs=[
                 self._input("baseline-data", self._under(preprocess, "preprocessed", "baseline"), data),
+                # The candidate's scores of the baseline rows: the baseline's prediction column.
+                self._input("scores", self._output_of(score, "scores"), scores),
                 self._input("evaluation", self._output_of(evaluate, "evaluation"), evaluation),
             ],
             outputs=[self._output("baselines", out, BASELINE_DIR)],
-            arguments=["--spec", SPEC_FILE, "--baseline-data", data, "--evaluation", evaluation, "--output-dir", out],
+            arguments=[
+                "--spec",
+                SPEC_FILE,
+                "--baseline-data",
+                data,
+                "--scores",
+                scores,
+                "--evaluation",
+                evaluation,
+                "--output-dir",
+                out,
+            ],
         )
 
     def decide(self, evaluate: Any) -> tuple[Any, Any]:
@@ -1203,7 +1223,7 @@ class _Builder:
         train = self.train(preprocess)
         score = self.score(preprocess, train)
         evaluate, report = self.evaluate(score)
-        baseline = self.baseline(preprocess, evaluate)
+        baseline = self.baseline(preprocess, score, evaluate)
         decide, decision = self.decide(evaluate)
         register = self.register(train, evaluate, baseline)
         check = self.check(

@@ -14,6 +14,7 @@ Which step runs where (``pipeline_defs/definition.py``; the drift job in ``mlops
     Preprocess scikit-learn 1.4-2-py312     pyarrow, numpy
     Train      XGBoost 1.7-1 (algorithm)    - (the built-in algorithm runs no project code)
     Score      XGBoost 1.7-1                xgboost, numpy; boto3 to fetch the champion model
+                                            (it also scores the baseline rows: the baseline's prediction)
     Evaluate   scikit-learn 1.4-2-py312     numpy
     Baseline   scikit-learn 1.4-2-py312     -
     Decide     scikit-learn 1.4-2-py312     -

@@ -11,7 +11,8 @@ would pass, with local directories instead of ``/opt/ml/...``)::
     OUT/dataset/                      dataset.parquet (point-in-time join), query.sql, summary.json
     OUT/preprocess/                   train/ validation/ test/ baseline/ CSV files, summary.json
     OUT/model/                        model.tar.gz (xgboost-model), training_report.json
-    OUT/scores/                       scores.csv (the candidate's and the champion's probabilities)
+    OUT/scores/                       scores.csv (the candidate's and the champion's probabilities on the test
+                                      split), baseline-scores.csv (the candidate's on the baseline rows)
     OUT/evaluation/                   evaluation.json, predictions.csv
     OUT/baselines/                    data-quality/ and model-quality/ statistics.json, constraints.json
     OUT/decision/                     decision.json (register or not, and why)
@@ -102,6 +103,9 @@ def run(config: LocalRunConfig) -> dict[str, Any]:
             str(out / "dataset"),
             "--id-columns",
             "transaction_id",
+            # Labels from the window's start; the days before it are the features' history.
+            "--window-start",
+            json.loads((data / "summary.json").read_text(encoding="utf-8"))["window_start"],
         ],
         timings,
     )
@@ -155,6 +159,8 @@ def run(config: LocalRunConfig) -> dict[str, Any]:
             str(out / "preprocess" / "test"),
             "--champion-model",
             str(config.champion_model or ""),
+            "--baseline",
+            str(out / "preprocess" / "baseline"),
             "--output-dir",
             str(out / "scores"),
         ],
@@ -173,6 +179,8 @@ def run(config: LocalRunConfig) -> dict[str, Any]:
             *spec_arg,
             "--baseline-data",
             str(out / "preprocess" / "baseline"),
+            "--scores",
+            str(out / "scores"),
             "--evaluation",
             str(out / "evaluation"),
             "--output-dir",

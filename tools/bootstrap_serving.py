@@ -29,7 +29,11 @@ from typing import Any
 
 from config import ENVIRONMENTS, MODELS, ModelDeployment, resolve_environments
 from lambdas.deployment.baselines import publish_current_baselines
+from lambdas.shared.features import CATEGORY_VOCABULARIES
 from mlops_constructs.monitoring_common import current_baseline_prefix
+from monitor_stats.baseline import column_mismatches, load_baseline
+from monitor_stats.columns import spec_columns
+from monitor_stats.errors import BaselineError
 from stacks.platform_stack import bucket_name
 
 DEFAULT_ARTIFACT = Path("build/pipeline-local/model/model.tar.gz")
@@ -102,6 +106,7 @@ def bootstrap(
     missing = [name for *_, name in BASELINE_FILES if not (baselines / name).is_file()]
     if missing:
         raise BootstrapError(f"baselines {missing} are missing under {baselines}; run `make pipeline-local` first")
+    check_data_quality_baseline(deployment, baselines / "data-quality")
     bucket = bucket_name(deployment.env, "Artifacts")
     # Under the registered-artifacts prefix, like a pipeline execution's files: every role that reads a
     # registered package (the pipeline's champion download, the serving model, promote, rollback) can read it.
@@ -167,6 +172,20 @@ def adopt(
         sagemaker, s3, package_arn=package_arn, current_uri=f"s3://{bucket}/{current_baseline_prefix(deployment)}"
     )
     return _point(ssm, deployment, package_arn)
+
+
+def check_data_quality_baseline(deployment: ModelDeployment, directory: Path) -> None:
+    """Refuse a baseline the monitors could not use: read with the drift job's reader, it must describe the
+    spec's monitored columns (every feature with its type, and the prediction)."""
+    try:
+        mismatches = column_mismatches(
+            load_baseline(directory), spec_columns(deployment.spec, vocabularies=CATEGORY_VOCABULARIES)
+        )
+    except BaselineError as error:
+        raise BootstrapError(f"{error}; run `make pipeline-local` again") from None
+    if mismatches:
+        problems = "; ".join(m.description for m in mismatches)
+        raise BootstrapError(f"the baseline under {directory} is not {deployment.spec.name}'s: {problems}")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,5 +1,5 @@
 """Ours, the baseline: statistics.json + constraints.json from the reference sample, as the pipeline's Baseline step
-computes them (``pipeline_defs.scripts.stats``: the same reading and statistics code, given the column types of
+computes them (``monitor_stats.suggest``: the same reading and statistics code, given the monitored columns of
 the job config instead of the model spec).
 
 Evidently profiles the reference inside every run; our job reads a baseline computed once per model version.
@@ -17,20 +17,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from pipeline_defs.scripts.stats import read_csv_with_header, suggest_constraints  # noqa: E402 - after the path
+from monitor_stats.suggest import read_model_input_csv, suggest_baseline  # noqa: E402 - after the path
+from monitoring_job.config import load_job_config  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reference", type=Path, required=True, help="CSV with a header row")
-    parser.add_argument("--config", type=Path, required=True, help="job config JSON (feature names and types)")
+    parser.add_argument("--config", type=Path, required=True, help="job config JSON (the monitored columns)")
     parser.add_argument("--output", type=Path, required=True, help="folder for statistics.json, constraints.json")
     args = parser.parse_args()
-    config = json.loads(args.config.read_text(encoding="utf-8"))
-    columns = [*config["features"], config["prediction"]]
-    types = {c["name"]: c["type"] for c in columns}
-    statistics = read_csv_with_header(args.reference, types).to_json()
-    constraints = suggest_constraints(statistics, drift_thresholds={c["name"]: c["drift_threshold"] for c in columns})
+    columns = load_job_config(args.config).monitored
+    statistics, constraints = suggest_baseline(read_model_input_csv(args.reference, columns), columns)
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "statistics.json").write_text(json.dumps(statistics), encoding="utf-8")
     (args.output / "constraints.json").write_text(json.dumps(constraints), encoding="utf-8")

@@ -17,6 +17,9 @@ from pathlib import Path
 EXIT_BAD_INPUT = 2
 # The score step (XGBoost image) writes it, the evaluation step (scikit-learn image) reads it.
 SCORES_FILE = "scores.csv"
+# The score step writes the candidate's score of every baseline row; the baseline step reads it as the
+# baseline's prediction column.
+BASELINE_SCORES_FILE = "baseline-scores.csv"
 
 
 class StepInputError(Exception):

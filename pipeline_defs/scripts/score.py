@@ -9,12 +9,16 @@ champion) and whose container serves them, so each booster is read by the xgboos
 Inputs: the candidate's ``model.tar.gz`` (``xgboost-model`` at its root, as SageMaker packs ``/opt/ml/model``);
 ``--champion-model`` (the champion's ``model.tar.gz``: an ``s3://`` URI, fetched with boto3, or a local path;
 empty = no champion, the first model of a group); the test split from the preprocess step (CSV, label first, no
-header). Output ``scores.csv``::
+header); ``--baseline`` (optional: the preprocess step's ``baseline.csv``, model inputs under a header of
+feature names). Outputs::
 
-    label,candidate[,champion]    one row per test row, in the test files' order; probabilities written as
-                                  Python's float repr, so the evaluation reads back exactly what was predicted
+    scores.csv              label,candidate[,champion]: one row per test row, in the test files' order;
+                            probabilities written as Python's float repr, so the evaluation reads back exactly
+                            what was predicted
+    baseline-scores.csv     prediction: the candidate's score of each baseline row, in order (with --baseline)
 
-The evaluation step (``evaluate.py``) turns it into metrics.
+The evaluation step (``evaluate.py``) turns ``scores.csv`` into metrics; the baseline step (``baseline.py``)
+makes ``baseline-scores.csv`` the baseline's prediction column, as the endpoint would return it.
 """
 
 from __future__ import annotations
@@ -30,7 +34,14 @@ from typing import Any
 import numpy as np
 import xgboost as xgb
 
-from pipeline_defs.scripts.base import SCORES_FILE, StepInputError, files_under, run_main, single_file
+from pipeline_defs.scripts.base import (
+    BASELINE_SCORES_FILE,
+    SCORES_FILE,
+    StepInputError,
+    files_under,
+    run_main,
+    single_file,
+)
 
 MODEL_FILE = "xgboost-model"
 
@@ -87,11 +98,20 @@ def load_model(archive: Path, what: str) -> xgb.Booster:
     return booster
 
 
-def predict(booster: xgb.Booster, features: Any, what: str) -> Any:
+def predict(booster: xgb.Booster, features: Any, what: str, rows: str = "the test set") -> Any:
     expected = booster.num_features()
     if expected != features.shape[1]:
-        raise StepInputError(f"{what} expects {expected} features but the test set has {features.shape[1]}")
+        raise StepInputError(f"{what} expects {expected} features but {rows} has {features.shape[1]}")
     return np.asarray(booster.predict(xgb.DMatrix(features)), dtype=np.float64)
+
+
+def read_baseline(directory: Path) -> Any:
+    """The baseline rows' model inputs (``baseline.csv``: a header of feature names, then numbers)."""
+    path = single_file(directory, "*.csv", "baseline data")
+    try:
+        return np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float64, ndmin=2)
+    except ValueError as error:
+        raise StepInputError(f"baseline data: '{path.name}' is not numeric CSV ({error})") from None
 
 
 def fetch(uri: str, directory: Path, *, region: str) -> Path:
@@ -112,10 +132,24 @@ def fetch(uri: str, directory: Path, *, region: str) -> Path:
     return target
 
 
-def score(*, candidate_model: Path, champion_model: Path | None, test_dir: Path, output_dir: Path) -> dict[str, int]:
-    """Write ``scores.csv`` for the test split; return its row and positive counts."""
+def score(
+    *,
+    candidate_model: Path,
+    champion_model: Path | None,
+    test_dir: Path,
+    output_dir: Path,
+    baseline_dir: Path | None = None,
+) -> dict[str, int]:
+    """Write ``scores.csv`` for the test split (and ``baseline-scores.csv`` for the baseline rows); return the
+    row and positive counts."""
     features, labels = read_channel(test_dir, "test")
-    columns = [labels, predict(load_model(candidate_model, "candidate model"), features, "candidate model")]
+    candidate = load_model(candidate_model, "candidate model")
+    if baseline_dir is not None:
+        baseline_scores = predict(candidate, read_baseline(baseline_dir), "candidate model", "the baseline data")
+        output_dir.mkdir(parents=True, exist_ok=True)
+        lines = ["prediction"] + [repr(float(value)) for value in baseline_scores]
+        (output_dir / BASELINE_SCORES_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    columns = [labels, predict(candidate, features, "candidate model")]
     if champion_model is not None:
         columns.append(predict(load_model(champion_model, "champion model"), features, "champion model"))
     header = ["label", "candidate", "champion"][: len(columns)]
@@ -136,6 +170,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--champion-model", default="", help="champion model.tar.gz (s3:// or local); empty = none")
     parser.add_argument("--test", type=Path, default=Path("/opt/ml/processing/input/test"))
     parser.add_argument("--output-dir", type=Path, default=Path("/opt/ml/processing/output/scores"))
+    parser.add_argument("--baseline", default="", help="baseline.csv or its directory: also score its rows")
     parser.add_argument("--region", default="", help="region of the champion's bucket (default: the SDK's)")
     return parser
 
@@ -148,6 +183,7 @@ def _run(args: argparse.Namespace) -> None:
             champion_model=fetch(champion, Path(scratch), region=args.region) if champion else None,
             test_dir=args.test,
             output_dir=args.output_dir,
+            baseline_dir=Path(args.baseline) if args.baseline else None,
         )
     print(f"score: {counts['rows']} test rows ({counts['positives']} positive), champion: {champion or 'none'}")
 

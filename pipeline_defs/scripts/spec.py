@@ -73,6 +73,9 @@ class StepSpec:
     def features_of(self, group: str) -> tuple[FeatureColumn, ...]:
         return tuple(f for f in self.features if f.feature_group == group)
 
+    def drift_threshold_of(self, name: str) -> float:
+        return self.feature(name).drift_threshold
+
     def feature(self, name: str) -> FeatureColumn:
         for feature in self.features:
             if feature.name == name:

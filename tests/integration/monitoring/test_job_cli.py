@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 from config.models.fraud_detection import FRAUD_DETECTION
+from lambdas.shared.features import CATEGORY_VOCABULARIES
+from monitor_stats.schema import validate_statistics, validate_violations
 from monitoring_job.cli import EXIT_FAILED, EXIT_OK, EXIT_VIOLATIONS, main
 from monitoring_job.config import job_config_from_spec
 from monitoring_job.job import Publishing, analyze
-from monitoring_job.schema import validate_statistics, validate_violations
 from monitoring_job.synthetic import Scenario, build_scenario, fraud_features
 
 from .conftest import run
@@ -222,7 +223,13 @@ def test_a_usage_error_exits_1_not_2(capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_the_module_runs_as_python_dash_m_with_a_config_written_from_the_spec(clean: Scenario, tmp_path: Path) -> None:
-    raw = job_config_from_spec(FRAUD_DETECTION, endpoint_name="fraud-detection-dev", environment="dev", publish=False)
+    raw = job_config_from_spec(
+        FRAUD_DETECTION,
+        endpoint_name="fraud-detection-dev",
+        environment="dev",
+        vocabularies=CATEGORY_VOCABULARIES,
+        publish=False,
+    )
     clean.config.write_text(json.dumps(raw), encoding="utf-8")
 
     result = subprocess.run(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monitoring_job.binning import bin_counts, bin_index, coarse_map, fold, normalise_edges, sorted_bin_counts
+from monitor_stats.binning import bin_counts, bin_index, coarse_map, fold, normalise_edges, sorted_bin_counts
 from monitoring_job.significance import js_distance, ks_p_value, linf_cdf, max_proportion_p_value, normal_isf
 
 

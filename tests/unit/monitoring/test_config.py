@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from config.models.fraud_detection import FRAUD_DETECTION
-from monitoring_job.config import FeatureKind, job_config_from_spec, load_job_config, parse_job_config
+from lambdas.shared.features import CATEGORY_VOCABULARIES, MERCHANT_CATEGORIES
+from monitor_stats.columns import FeatureKind
+from monitoring_job.config import AlertingConfig, job_config_from_spec, load_job_config, parse_job_config
 from monitoring_job.errors import JobConfigError
 
 
@@ -25,7 +27,9 @@ def _valid() -> dict[str, Any]:
 
 
 def test_spec_becomes_a_job_config_with_the_specs_order_types_and_thresholds() -> None:
-    raw = job_config_from_spec(FRAUD_DETECTION, endpoint_name="fraud-detection-dev", environment="dev")
+    raw = job_config_from_spec(
+        FRAUD_DETECTION, endpoint_name="fraud-detection-dev", environment="dev", vocabularies=CATEGORY_VOCABULARIES
+    )
     config = parse_job_config(raw)
 
     assert config.feature_names == FRAUD_DETECTION.feature_names
@@ -36,6 +40,39 @@ def test_spec_becomes_a_job_config_with_the_specs_order_types_and_thresholds() -
     assert config.metrics.dimensions == (("Model", "fraud-detection"), ("Environment", "dev"))
     assert config.prediction is not None
     assert config.prediction.name == "prediction"
+    assert config.features[1].categories == MERCHANT_CATEGORIES
+    assert all(not f.categories for f in config.features if f.name != "merchant_category")
+    assert config.alerting is None
+
+
+def test_the_alerting_section_names_the_alarms_the_report_points_to() -> None:
+    raw = job_config_from_spec(
+        FRAUD_DETECTION,
+        endpoint_name="fraud-detection-dev",
+        environment="dev",
+        vocabularies={},
+        alerting=AlertingConfig(alarm_prefix="fraud-detection-dev", retrain_on_alarms=True),
+    )
+
+    alerting = parse_job_config(raw).alerting
+
+    assert alerting is not None
+    assert alerting.retrain_on_alarms is True
+    assert alerting.drift_alarm == "fraud-detection-dev-drift"
+    assert alerting.feature_alarm("amount_to_avg_30d") == "fraud-detection-dev-drift-amount-to-avg-30d"
+
+
+def test_categories_decode_captured_codes_and_belong_to_string_features_only() -> None:
+    config = parse_job_config({**_valid(), "features": [{"name": "b", "type": "String", "categories": ["web", "pos"]}]})
+
+    assert [config.features[0].decode(text) for text in ("1", "0", "1.0", "-1", "7", "atm")] == [
+        "pos",
+        "web",
+        "pos",
+        "(not in vocabulary)",
+        "7",
+        "atm",
+    ]
 
 
 def test_defaults_apply_when_optional_fields_are_absent() -> None:
@@ -59,6 +96,11 @@ def test_defaults_apply_when_optional_fields_are_absent() -> None:
         ({"metrics": {"namespace": "AWS/SageMaker"}}, "metrics.namespace"),
         ({"model_name": ""}, "model_name"),
         ({"schema_version": 2}, "schema_version"),
+        ({"features": [{"name": "a", "type": "Fractional", "categories": ["x"]}]}, "features[0].categories"),
+        ({"features": [{"name": "a", "type": "String", "categories": ["x", "x"]}]}, "features[0].categories"),
+        ({"features": [{"name": "a", "type": "String", "categories": "x"}]}, "features[0].categories"),
+        ({"alerting": {"retrain_on_alarms": True}}, "alerting.alarm_prefix"),
+        ({"alerting": {"alarm_prefix": "p", "retrain_on_alarms": "yes"}}, "alerting.retrain_on_alarms"),
     ],
 )
 def test_an_invalid_field_is_named_in_the_error(change: dict[str, Any], named: str) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from monitor_stats.schema import validate_statistics, validate_violations
 from monitoring_job.metrics import MetricPoint, emf_lines, publish, put_metric_data_batches
-from monitoring_job.schema import validate_statistics, validate_violations
 from tests.contract.recorder import contract_double
 
 WHEN = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from monitoring_job.config import FeatureConfig, FeatureKind
+from monitor_stats.columns import FeatureKind, MonitoredColumn
 from monitoring_job.parsing import (
     CodeTable,
     Columns,
@@ -25,9 +25,9 @@ from monitoring_job.parsing import (
 
 LAYOUT = Layout(
     (
-        FeatureConfig(name="amount", kind=FeatureKind.FRACTIONAL, drift_threshold=0.1),
-        FeatureConfig(name="category", kind=FeatureKind.STRING, drift_threshold=0.1),
-        FeatureConfig(name="count", kind=FeatureKind.INTEGRAL, drift_threshold=0.1),
+        MonitoredColumn(name="amount", kind=FeatureKind.FRACTIONAL, drift_threshold=0.1),
+        MonitoredColumn(name="category", kind=FeatureKind.STRING, drift_threshold=0.1),
+        MonitoredColumn(name="count", kind=FeatureKind.INTEGRAL, drift_threshold=0.1),
     )
 )
 
@@ -146,7 +146,7 @@ STRING_TOKENS = ["a", "bb", "grocery", "null", "nan", "", "-0", "1", "x y", "ün
 
 
 def _layout(kinds: list[FeatureKind]) -> Layout:
-    return Layout(tuple(FeatureConfig(name=f"f{i}", kind=k, drift_threshold=0.1) for i, k in enumerate(kinds)))
+    return Layout(tuple(MonitoredColumn(name=f"f{i}", kind=k, drift_threshold=0.1) for i, k in enumerate(kinds)))
 
 
 def _as_lists(columns: Columns, tables: dict[str, CodeTable], layout: Layout) -> dict[str, list[object]]:

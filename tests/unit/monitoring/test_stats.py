@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monitoring_job.config import FeatureKind
+from monitor_stats.columns import FeatureKind
 from monitoring_job.errors import ShardError
 from monitoring_job.stats import CategoricalAccumulator, NumericAccumulator
 

@@ -118,7 +118,7 @@ def test_steps_run_in_order_and_each_reads_what_the_previous_ones_wrote(fraud_de
         "Train": {"Preprocess"},
         "Score": {"Preprocess", "Train"},
         "Evaluate": {"Score"},
-        "Baseline": {"Preprocess", "Evaluate"},
+        "Baseline": {"Preprocess", "Score", "Evaluate"},
         "Decide": {"Evaluate"},
         "CheckCandidate": {"Evaluate", "Decide", "Baseline"},
         "Register": {"Train", "Evaluate", "Baseline"},

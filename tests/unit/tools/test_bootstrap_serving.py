@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from moto import mock_aws
 
 from config import DEV, FRAUD_DETECTION, ModelDeployment
 from stacks.platform_stack import bucket_name
+from tests.support.baselines import baseline_step_outputs
 from tools.bootstrap_serving import BootstrapError, adopt, bootstrap, xgboost_image_uri
 
 DEPLOYMENT = ModelDeployment(spec=FRAUD_DETECTION, env=DEV)
@@ -36,13 +38,15 @@ def artifact(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def step_baselines(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What the pipeline's Baseline step writes (the real step, on generated rows)."""
+    return baseline_step_outputs(tmp_path_factory.mktemp("baseline-step"))
+
+
 @pytest.fixture
-def baselines(tmp_path: Path) -> Path:
-    root = tmp_path / "baselines"
-    for name in ("data-quality/statistics.json", "data-quality/constraints.json", "model-quality/constraints.json"):
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(json.dumps({"file": name}))
-    return root
+def baselines(step_baselines: Path, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(step_baselines, tmp_path / "baselines"))
 
 
 def test_bootstrap_registers_an_approved_package_and_writes_the_pointer(
@@ -68,7 +72,22 @@ def test_bootstrap_registers_an_approved_package_and_writes_the_pointer(
     current = clients["s3"].get_object(
         Bucket=bucket_name(DEV, "Artifacts"), Key="baselines/fraud-detection/current/data-quality/statistics.json"
     )
-    assert json.loads(current["Body"].read()) == {"file": "data-quality/statistics.json"}
+    assert current["Body"].read() == (baselines / "data-quality" / "statistics.json").read_bytes()
+
+
+def test_a_baseline_that_is_not_the_models_is_refused_before_anything_is_written(
+    clients: dict[str, Any], artifact: Path, baselines: Path
+) -> None:
+    """A baseline from before the baseline step typed categoricals from the spec and added the prediction."""
+    path = baselines / "data-quality" / "statistics.json"
+    statistics = json.loads(path.read_text())
+    statistics["features"] = [f for f in statistics["features"] if f["name"] != "prediction"]
+    path.write_text(json.dumps(statistics))
+
+    with pytest.raises(BootstrapError, match=r"not fraud-detection's: Column 'prediction' is monitored but not in"):
+        bootstrap(DEPLOYMENT, artifact=artifact, baselines=baselines, image_uri=IMAGE, **clients)
+    with pytest.raises(clients["ssm"].exceptions.ParameterNotFound):
+        clients["ssm"].get_parameter(Name=DEPLOYMENT.serving_pointer_parameter)
 
 
 def test_missing_baselines_are_a_clear_error(clients: dict[str, Any], artifact: Path, tmp_path: Path) -> None:

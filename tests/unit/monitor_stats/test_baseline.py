@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from monitoring_job.baseline import load_baseline, parse_baseline
-from monitoring_job.errors import BaselineError
-from monitoring_job.schema import validate_constraints, validate_statistics
-from monitoring_job.suggest import suggest_baseline
+from monitor_stats.baseline import load_baseline, parse_baseline
+from monitor_stats.errors import BaselineError
+from monitor_stats.schema import validate_constraints, validate_statistics
+from monitor_stats.suggest import suggest_baseline
 from monitoring_job.synthetic import config_features, fraud_features, generate
 
 FEATURES = fraud_features()

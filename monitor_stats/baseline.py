@@ -28,16 +28,16 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from monitoring_job.binning import FloatArray, IntArray, bin_counts, coarse_map, normalise_edges
-from monitoring_job.config import FeatureKind
-from monitoring_job.errors import BaselineError
+from monitor_stats.binning import FloatArray, IntArray, bin_counts, coarse_map, normalise_edges
+from monitor_stats.columns import FeatureKind, MonitoredColumn
+from monitor_stats.errors import BaselineError
 
 STATISTICS_FILE = "statistics.json"
 CONSTRAINTS_FILE = "constraints.json"
@@ -109,6 +109,39 @@ class Baseline:
             return frozenset(constraint.domains)
         categorical = self.categorical.get(name)
         return frozenset(categorical.counts) if categorical is not None else None
+
+
+@dataclass(frozen=True)
+class ColumnMismatch:
+    """A monitored column the baseline does not describe as the model's columns say (a Model Monitor check type)."""
+
+    name: str
+    check: str  # missing_column_check | extra_column_check | data_type_check
+    description: str
+
+
+def column_mismatches(baseline: Baseline, columns: Sequence[MonitoredColumn]) -> list[ColumnMismatch]:
+    """Where ``baseline`` and the model's monitored columns disagree: a baseline column the model does not have,
+    a model column (the prediction included) the baseline lacks, a categorical typed as a number or the reverse.
+    Empty when the baseline was written for these columns (the baseline step's output always is)."""
+    found: list[ColumnMismatch] = []
+    names = {c.name for c in columns}
+    for name in baseline.types:
+        if name not in names:
+            text = f"Baseline feature '{name}' is not among the model's monitored columns"
+            found.append(ColumnMismatch(name, "missing_column_check", text))
+    for column in columns:
+        baseline_type = baseline.types.get(column.name)
+        if baseline_type is None:
+            text = f"Column '{column.name}' is monitored but not in the baseline statistics, so it cannot be compared"
+            found.append(ColumnMismatch(column.name, "extra_column_check", text))
+        elif (baseline_type == FeatureKind.STRING) != (not column.kind.is_numeric):
+            text = (
+                f"Column '{column.name}' is {column.kind.value} in the model's columns "
+                f"but {baseline_type} in the baseline"
+            )
+            found.append(ColumnMismatch(column.name, "data_type_check", text))
+    return found
 
 
 def load_baseline(directory: Path) -> Baseline:
