@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from config import FRAUD_DETECTION
+from config import DEV, ENVIRONMENTS, FRAUD_DETECTION, ModelDeployment
 from tests.support.asl import asl_validator_errors, rendered_definitions
 from tests.support.synth import Synthesized
 from tests.support.templates import one_resource, resources_of_type
@@ -229,7 +229,7 @@ def test_drift_job_runs_on_the_monitoring_schedule_and_its_failures_alarm(synth:
 def test_drift_job_code_bundle_carries_the_job_and_its_spec_derived_config(synth: Synthesized) -> None:
     from mlops_constructs.code_bundle import ROOT, bundle_files  # noqa: PLC0415
     from mlops_constructs.drift_job import BUNDLE_INCLUDES  # noqa: PLC0415
-    from monitoring_job.config import job_config_from_spec  # noqa: PLC0415
+    from mlops_constructs.monitoring_common import drift_job_config  # noqa: PLC0415
 
     states = drift_state_machine(synth)["States"]
     uris = {
@@ -254,5 +254,55 @@ def test_drift_job_code_bundle_carries_the_job_and_its_spec_derived_config(synth
         [p.relative_to(ROOT).as_posix() for p in bundle_files(BUNDLE_INCLUDES)] + ["job_config.json"]
     )
     config = json.loads((source / "job_config.json").read_text())
-    expected = job_config_from_spec(FRAUD_DETECTION, endpoint_name="fraud-detection-dev", environment="dev")
+    expected = drift_job_config(ModelDeployment(spec=FRAUD_DETECTION, env=DEV), endpoint_name="fraud-detection-dev")
     assert config == json.loads(json.dumps(expected))
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_model_monitor_preprocesses_each_record_into_the_baselines_columns(synth: Synthesized, env: str) -> None:
+    """The analyzer sees what the Baseline step's baseline describes (monitor_stats.preprocessor): the script the
+    job definition names is the one rendered from the same columns as the drift job's config, uploaded as the
+    script itself (not a zip), and the role can read it."""
+    from mlops_constructs.monitoring_common import drift_job_config  # noqa: PLC0415
+    from monitor_stats.preprocessor import render_preprocessor  # noqa: PLC0415
+    from monitoring_job.config import parse_job_config  # noqa: PLC0415
+
+    deployment = ModelDeployment(spec=FRAUD_DETECTION, env=next(e for e in ENVIRONMENTS if e.name == env))
+    columns = parse_job_config(drift_job_config(deployment, endpoint_name=deployment.endpoint_name)).monitored
+    t = template(synth, env)
+    _, dq = one_resource(t, "AWS::SageMaker::DataQualityJobDefinition")
+
+    uri = dq["Properties"]["DataQualityAppSpecification"]["RecordPreprocessorSourceUri"]
+
+    key = uri.rsplit("/", 1)[1]
+    assert key.endswith(".py")
+    manifest = next(synth.outdir.glob(f"assembly-{env}/*frauddetectionmonitoring*.assets.json"))
+    (asset,) = [
+        a
+        for a in json.loads(manifest.read_text())["files"].values()
+        if next(iter(a["destinations"].values()))["objectKey"] == key
+    ]
+    assert asset["source"].get("packaging", "file") == "file"
+    script = (manifest.parent / asset["source"]["path"]).read_text()
+    assert script == render_preprocessor(FRAUD_DETECTION.name, columns)
+    reads = [
+        json.dumps(s["Resource"])
+        for policy in resources_of_type(t, "AWS::IAM::Policy").values()
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] == "s3:GetObject"
+    ]
+    assert any(f"/{key}" in r for r in reads)
+
+
+def test_the_alarms_the_drift_report_names_are_the_deployed_alarms(synth: Synthesized) -> None:
+    from mlops_constructs.monitoring_common import drift_job_config  # noqa: PLC0415
+    from monitoring_job.config import parse_job_config  # noqa: PLC0415
+
+    deployment = ModelDeployment(spec=FRAUD_DETECTION, env=DEV)
+    alerting = parse_job_config(drift_job_config(deployment, endpoint_name=deployment.endpoint_name)).alerting
+
+    assert alerting is not None
+    assert {alerting.feature_alarm(f) for f in FRAUD_DETECTION.feature_names} <= set(alarms_by_name(synth, "dev"))
+    composites = resources_of_type(template(synth, "dev"), "AWS::CloudWatch::CompositeAlarm").values()
+    assert [c["Properties"]["AlarmName"] for c in composites] == [alerting.drift_alarm]
+    assert alerting.retrain_on_alarms is deployment.env.retraining.retrain_on_alarms
