@@ -289,7 +289,7 @@ def _compare_numeric(
     drift.bucket_distance = linf_cdf(numeric.bucket_probs, coarse)
     drift.js_distance = js_distance(numeric.bucket_probs, coarse)
     drift.p_value = ks_p_value(drift.distance, numeric.num_present, acc.present)
-    _decide(drift, config)
+    decide(drift, config.significance_level)
 
 
 def _compare_categorical(
@@ -311,13 +311,15 @@ def _compare_categorical(
     drift.distance = linf(base / base_total, current / acc.present)
     drift.js_distance = js_distance(base / base_total, current / acc.present)
     drift.p_value = max_proportion_p_value(base, base_total, current, acc.present)
-    _decide(drift, config)
+    decide(drift, config.significance_level)
 
 
-def _decide(drift: FeatureDrift, config: JobConfig) -> None:
+def decide(drift: FeatureDrift, significance_level: float) -> None:
+    """The verdict: drifted when the distance is above the threshold (strictly) AND the p-value is below the
+    significance level (strictly). A distance above the threshold that is not significant gets a note."""
     drift.compared = True
     distance, p_value = drift.distance or 0.0, drift.p_value if drift.p_value is not None else 1.0
-    drift.drifted = distance > drift.threshold and p_value < config.significance_level
+    drift.drifted = distance > drift.threshold and p_value < significance_level
     if distance > drift.threshold and not drift.drifted:
         drift.note = f"distance above threshold but not significant (p={p_value:.3g}, n={drift.sample_size})"
 
