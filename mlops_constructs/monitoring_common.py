@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from config import ModelDeployment
+from config import ApprovalMode, ModelDeployment
 from lambdas.shared.features import CATEGORY_VOCABULARIES
 from monitoring_job.config import AlertingConfig, job_config_from_spec
 
@@ -74,6 +74,8 @@ def drift_job_config(deployment: ModelDeployment, *, endpoint_name: str) -> dict
         environment=deployment.env.name,
         vocabularies=CATEGORY_VOCABULARIES,
         alerting=AlertingConfig(
-            alarm_prefix=deployment.prefix, retrain_on_alarms=deployment.env.retraining.retrain_on_alarms
+            alarm_prefix=deployment.prefix,
+            retrain_on_alarms=deployment.env.retraining.retrain_on_alarms,
+            manual_approval=deployment.env.approval is ApprovalMode.MANUAL,
         ),
     )

@@ -20,7 +20,8 @@ Schema (``schema_version`` 1), one JSON object::
       },
       "alerting": {                                  # optional; what the HTML report tells the owner to expect
         "alarm_prefix": "fraud-detection-prod",      # alarms <prefix>-drift-<feature> and <prefix>-drift
-        "retrain_on_alarms": true                    # the retraining loop starts on the drift alarm
+        "retrain_on_alarms": true,                   # the retraining loop starts on the drift alarm
+        "manual_approval": true                      # a person approves the retrained candidate
       },
       "significance_level": 0.001,                   # optional; see compare.py
       "max_new_categories": 100,                     # optional; bound on tracked unseen categorical values
@@ -71,6 +72,7 @@ class MetricsConfig:
 class AlertingConfig:
     alarm_prefix: str
     retrain_on_alarms: bool
+    manual_approval: bool = False
 
     def feature_alarm(self, feature: str) -> str:
         """The per-feature drift alarm's name (mlops_constructs/monitoring_alarms.py)."""
@@ -231,13 +233,14 @@ def _alerting(raw: object, source: str) -> AlertingConfig | None:
         return None
     where = f"{source}: alerting"
     obj = _object(raw, where)
-    retrain = obj.get("retrain_on_alarms", False)
-    if not isinstance(retrain, bool):
-        raise JobConfigError(f"{where}.retrain_on_alarms", "must be true or false")
+    retrain, manual = obj.get("retrain_on_alarms", False), obj.get("manual_approval", False)
+    for key, value in (("retrain_on_alarms", retrain), ("manual_approval", manual)):
+        if not isinstance(value, bool):
+            raise JobConfigError(f"{where}.{key}", "must be true or false")
     prefix = obj.get("alarm_prefix")
     if not isinstance(prefix, str) or not prefix.strip():
         raise JobConfigError(f"{where}.alarm_prefix", "is required and must be a non-empty string")
-    return AlertingConfig(alarm_prefix=prefix, retrain_on_alarms=retrain)
+    return AlertingConfig(alarm_prefix=prefix, retrain_on_alarms=retrain, manual_approval=manual)
 
 
 class _Spec(ModelSpecLike, Protocol):
@@ -274,7 +277,11 @@ def job_config_from_spec(
         },
     }
     if alerting is not None:
-        raw["alerting"] = {"alarm_prefix": alerting.alarm_prefix, "retrain_on_alarms": alerting.retrain_on_alarms}
+        raw["alerting"] = {
+            "alarm_prefix": alerting.alarm_prefix,
+            "retrain_on_alarms": alerting.retrain_on_alarms,
+            "manual_approval": alerting.manual_approval,
+        }
     parse_job_config(raw, source="job_config_from_spec")  # fail at synth, not in the scheduled job
     return raw
 
