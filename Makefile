@@ -14,7 +14,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup synth cost test lint typecheck unit infra integration contract snapshot-update pipeline-local demo demo-up demo-down benchmarks clean
+.PHONY: help setup synth cost test lint typecheck unit infra integration contract snapshot-update pipeline-local drift-local demo demo-up demo-down benchmarks clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -70,6 +70,10 @@ snapshot-update: setup  ## refresh the masked template snapshots after an intend
 
 pipeline-local: setup  ## run the training pipeline's steps locally on generated data into build/pipeline-local
 	$(PY) -m pipeline_defs.local_run --out build/pipeline-local
+
+drift-local: setup  ## run the drift job on the local pipeline's baseline and captures of its test split (ARGS="--drift amount=2")
+	@test -f build/pipeline-local/baselines/data-quality/statistics.json || $(PY) -m pipeline_defs.local_run --out build/pipeline-local
+	$(PY) -m tools.drift_local --run build/pipeline-local --out build/drift-local $(ARGS)
 
 demo: setup  ## deploy the dev stage into a local AWS emulator with the real CDK CLI and run its loop end to end
 	$(PY) -m tools.demo $(ARGS)

@@ -7,8 +7,9 @@ compares it with a Model Monitor baseline, and writes what Model Monitor writes 
 memory bounded by one batch, and its per-shard statistics merge, so it scales out across instances.
 
 Run-time dependencies: the Python standard library and numpy; orjson when present (faster decoding).
-Modules, in data-flow order: ``config`` (job config) -> ``baseline`` (Model Monitor baseline) -> ``capture``
-and ``parsing`` (capture files to column batches, quarantine) -> ``stats`` (mergeable accumulators) ->
-``compare`` and ``significance`` (drift and constraint checks) -> ``formats``, ``report``, ``metrics`` (outputs)
--> ``job`` and ``cli`` (entry points). ``suggest`` writes baselines; ``synthetic`` makes test data.
+Modules, in data-flow order: ``config`` (job config) -> ``capture`` and ``parsing`` (capture files to column
+batches, quarantine) -> ``stats`` (mergeable accumulators) -> ``compare`` and ``significance`` (drift and
+constraint checks) -> ``formats``, ``report``, ``metrics`` (outputs) -> ``job`` and ``cli`` (entry points);
+``synthetic`` makes test data. The baseline (what is monitored, its writer and its reader) is ``monitor_stats``,
+the module the pipeline's Baseline step writes it with; it ships in this job's code bundle.
 """
