@@ -2,8 +2,8 @@
 
 The rules are the documented schemas (Developer Guide "Schema for Statistics", "Schema for Constraints",
 "Schema for Violations"; docs/platform-facts.md#baseline-and-report-files). Each function returns a list of problems,
-empty when the document conforms. ``sketch`` is optional in statistics (the built-in container writes one; this job
-does not).
+empty when the document conforms. ``sketch`` is optional in statistics (the built-in container and the baseline
+writer write one; the drift job's window statistics do not).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ Contract shared by every step (the SageMaker Processing/Training I/O contract):
 - bad input raises ``StepInputError`` (``pipeline_defs.scripts.common``) with a message naming the problem;
   ``main()`` prints it as ``error: ...`` on stderr and exits 2, so a SageMaker job's failure reason says what
   was wrong instead of showing a traceback from deep inside a library;
-- in SageMaker the code bundle holds ``pipeline_defs/`` and ``lambdas/shared/``; the job runs
+- in SageMaker the code bundle holds ``pipeline_defs/``, ``lambdas/shared/`` and ``monitor_stats/``; the job runs
   ``python3 -m pipeline_defs.scripts.<step>`` with ``PYTHONPATH`` set to the bundle root, and installs
   ``pipeline_defs/scripts/requirements.txt``.
 """
