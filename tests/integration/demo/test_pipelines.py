@@ -30,6 +30,11 @@ pytestmark = LOOPBACK_ONLY
 GROUPS = {"transaction": "fraud-detection-dev-transaction", "customer-spend": "fraud-detection-dev-customer-spend"}
 
 
+def window_start(local: Path) -> str:
+    """The labels' window as the local run used it: the rows before it are the features' history."""
+    return str(json.loads((local / "sample-data" / "summary.json").read_text())["window_start"])
+
+
 def _as_text(value: Any) -> str:
     return str(value)
 
@@ -86,7 +91,7 @@ def test_first_execution_matches_the_local_run_and_registers(
     described = pipelines.start_execution(
         aws,
         "fraud-detection-dev-training",
-        {"WindowStart": "", "WindowEnd": ""},
+        {"WindowStart": window_start(local), "WindowEnd": ""},
         workdir=tmp_path / "jobs",
     )
 
@@ -163,7 +168,7 @@ def test_shuffled_labels_end_not_better_without_registering(
         aws,
         "fraud-detection-dev-training",
         {
-            "WindowStart": "",
+            "WindowStart": window_start(local),
             "WindowEnd": "",
             "ChampionModelUri": f"s3://{world.bucket('artifacts')}/champion/model.tar.gz",
         },
