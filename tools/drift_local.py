@@ -38,8 +38,7 @@ from mlops_constructs.monitoring_common import drift_job_config
 from monitoring_job.cli import main as monitoring_job_main
 from monitoring_job.synthetic import capture_line, write_capture
 from pipeline_defs.scripts.common import StepInputError
-from pipeline_defs.scripts.evaluate import load_model, predict
-from pipeline_defs.scripts.train_local import read_channel
+from pipeline_defs.scripts.score import load_model, predict, read_channel
 
 DEFAULT_RUN = Path("build/pipeline-local")
 DEFAULT_OUT = Path("build/drift-local")

@@ -253,6 +253,8 @@ class Story:
                 covariate_drift=drift,
                 concept_drift=concept,
                 fraud_incidents_per_customer_day=self.config.fraud_rate,
+                # Each sample continues the world the earlier ones landed: no simulated history before it.
+                history_days=0,
             )
         )
 

@@ -75,7 +75,7 @@ def test_no_step_can_reach_a_package_index(spec: ModelSpec, env: Environment) ->
 def test_the_import_check_reports_a_package_the_image_lacks() -> None:
     # The score step needs xgboost: the scikit-learn image has none.
     assert import_problems("pipeline_defs.scripts.score", bundle=bundle(), image=SKLEARN) == [
-        "pipeline_defs/scripts/score.py:31: imports 'xgboost' at import: not in the bundle, the standard library or "
+        "pipeline_defs/scripts/score.py:35: imports 'xgboost' at import: not in the bundle, the standard library or "
         f"the sklearn 1.4-2-py312 image ({sorted(SKLEARN.packages)})"
     ]
 
