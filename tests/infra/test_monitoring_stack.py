@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from config import DEV, ENVIRONMENTS, FRAUD_DETECTION, ModelDeployment
+from config import DEV, FRAUD_DETECTION, ModelDeployment
 from tests.support.asl import asl_validator_errors, rendered_definitions
+from tests.support.environments import PROD_WITH_MODEL_MONITOR
 from tests.support.synth import Synthesized
 from tests.support.templates import one_resource, resources_of_type
 
@@ -258,8 +259,7 @@ def test_drift_job_code_bundle_carries_the_job_and_its_spec_derived_config(synth
     assert config == json.loads(json.dumps(expected))
 
 
-@pytest.mark.parametrize("env", ["staging", "prod"])
-def test_model_monitor_preprocesses_each_record_into_the_baselines_columns(synth: Synthesized, env: str) -> None:
+def test_model_monitor_preprocesses_each_record_into_the_baselines_columns(model_monitor_synth: Synthesized) -> None:
     """The analyzer sees what the Baseline step's baseline describes (monitor_stats.preprocessor): the script the
     job definition names is the one rendered from the same columns as the drift job's config, uploaded as the
     script itself (not a zip), and the role can read it."""
@@ -267,16 +267,16 @@ def test_model_monitor_preprocesses_each_record_into_the_baselines_columns(synth
     from monitor_stats.preprocessor import render_preprocessor  # noqa: PLC0415
     from monitoring_job.config import parse_job_config  # noqa: PLC0415
 
-    deployment = ModelDeployment(spec=FRAUD_DETECTION, env=next(e for e in ENVIRONMENTS if e.name == env))
+    deployment = ModelDeployment(spec=FRAUD_DETECTION, env=PROD_WITH_MODEL_MONITOR)
     columns = parse_job_config(drift_job_config(deployment, endpoint_name=deployment.endpoint_name)).monitored
-    t = template(synth, env)
+    t = template(model_monitor_synth, "prod")
     _, dq = one_resource(t, "AWS::SageMaker::DataQualityJobDefinition")
 
     uri = dq["Properties"]["DataQualityAppSpecification"]["RecordPreprocessorSourceUri"]
 
     key = uri.rsplit("/", 1)[1]
     assert key.endswith(".py")
-    manifest = next(synth.outdir.glob(f"assembly-{env}/*frauddetectionmonitoring*.assets.json"))
+    manifest = next(model_monitor_synth.outdir.glob("assembly-prod/*frauddetectionmonitoring*.assets.json"))
     (asset,) = [
         a
         for a in json.loads(manifest.read_text())["files"].values()
