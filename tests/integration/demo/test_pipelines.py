@@ -14,6 +14,7 @@ emulation) and:
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from lambdas.shared.features import EVENT_TIME
 from tests.integration.demo.conftest import LOOPBACK_ONLY
 from tests.integration.demo.support import World, download_prefix, read_json
 from tools.demo.emulators import athena, feature_store, pipelines
@@ -40,12 +42,22 @@ def _as_text(value: Any) -> str:
 
 
 def ingest(world: World, local: Path, *, shuffle_labels: bool = False) -> None:
-    """The local run's feature rows through PutRecord (then the offline flush), and its labels in S3."""
+    """The local run's feature rows of its label window through PutRecord (then the offline flush), and its labels
+    in S3.
+
+    The sample data's history before the window (``SampleConfig.history_days``) is left out: it only fills the
+    rolling features that the window's own rows already carry, and the dataset's as-of join takes, for every
+    labelled event, the feature row of that same event, never an earlier one. The dataset is the same (the test
+    checks it) for half the PutRecord calls and half the rows the emulated Athena joins.
+    """
     aws = world.aws
+    start = datetime.fromisoformat(window_start(local))
     for group, name in GROUPS.items():
         table = pq.read_table(local / "sample-data" / "feature_groups" / group)
         system = {"api_invocation_time", "write_time", "is_deleted"}
         for row in table.to_pylist():
+            if datetime.fromisoformat(row[EVENT_TIME]) < start:
+                continue
             record = [{"FeatureName": k, "ValueAsString": _as_text(v)} for k, v in row.items() if k not in system]
             feature_store.put_record(aws, FeatureGroupName=name, Record=record)
         assert feature_store.flush_offline(aws, name)
