@@ -20,6 +20,7 @@ from moto import mock_aws
 from config import DEV, FRAUD_DETECTION, PROD, Environment, ModelDeployment
 from mlops_constructs.monitoring_common import current_baseline_prefix
 from stacks.platform_stack import bucket_name
+from tests.support.baselines import baseline_step_outputs
 from tests.support.iam_policies import Grant, grants, role_id
 from tests.support.synth import Synthesized
 from tools.bootstrap_serving import BASELINE_FILES, bootstrap
@@ -44,9 +45,8 @@ def run_bootstrap(env: Environment, tmp_path: Path) -> Bootstrapped:
     bucket = bucket_name(env, "Artifacts")
     artifact = tmp_path / "model.tar.gz"
     artifact.write_bytes(b"model")
-    for *_, name in BASELINE_FILES:
-        (tmp_path / "baselines" / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / "baselines" / name).write_text("{}")
+    # What the pipeline's Baseline step writes (the bootstrap refuses a baseline not of the spec's columns).
+    baselines = baseline_step_outputs(tmp_path / "baseline-step")
     with mock_aws():
         session = boto3.Session(region_name=env.region)
         s3, sagemaker, ssm = (session.client(s) for s in ("s3", "sagemaker", "ssm"))
@@ -55,7 +55,7 @@ def run_bootstrap(env: Environment, tmp_path: Path) -> Bootstrapped:
         result = bootstrap(
             deployment,
             artifact=artifact,
-            baselines=tmp_path / "baselines",
+            baselines=baselines,
             image_uri=IMAGE,
             s3=s3,
             sagemaker=sagemaker,

@@ -3,13 +3,19 @@
 ``baseline_step_outputs(root)`` encodes generated transactions exactly as the preprocess step does (the serving
 encoder, ``lambdas.shared.features``), trains a small XGBoost model on them, scores the rows with the Score step
 (``pipeline_defs.scripts.score``) and runs ``pipeline_defs.scripts.baseline`` over the rows and the scores: the
-files it writes are what the pipeline registers and promotion publishes.
+files it writes are what the pipeline registers and promotion publishes. ``tagged_baselines(root, **tags)`` copies
+them (computed once per process) with ``tags`` added to every file, for tests that follow which copy a reader got.
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
+import shutil
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xgboost as xgb
@@ -76,3 +82,18 @@ def baseline_step_outputs(root: Path, *, customers: int = 30, days: int = 5, see
     )
     assert status == 0, "the Baseline step failed on generated data"
     return root / "baselines"
+
+
+@functools.cache
+def _shared_step_outputs() -> Path:
+    root = Path(tempfile.mkdtemp(prefix="baseline-step-"))
+    atexit.register(shutil.rmtree, root, True)
+    return baseline_step_outputs(root)
+
+
+def tagged_baselines(root: Path, **tags: Any) -> Path:
+    """The real Baseline step's outputs copied under ``root``, every JSON file with ``tags`` as extra keys."""
+    shutil.copytree(_shared_step_outputs(), root, dirs_exist_ok=True)
+    for path in root.rglob("*.json"):
+        path.write_text(json.dumps({**json.loads(path.read_text(encoding="utf-8")), **tags}), encoding="utf-8")
+    return root

@@ -86,6 +86,7 @@ from mlops_constructs.monitoring_common import current_baseline_prefix
 from pipeline_defs import definition as pipeline
 from pipeline_defs.scripts import condition, evaluate
 from tests.contract.recorder import contract_double
+from tests.support.baselines import tagged_baselines
 from tests.support.synth import Synthesized, synthesize
 from tests.unit.deployment.conftest import AutoScaling, FakeCloudWatch, FakeSageMaker
 from tools import bootstrap_serving
@@ -1081,9 +1082,7 @@ def _zip() -> bytes:
 def _bootstrap_champion(resolved: Resolved, session: Any, workdir: Path) -> str:
     """The first serving model, registered by the real bootstrap command from a model artifact and baselines."""
     artifact, baselines = workdir / "bootstrap" / "model.tar.gz", workdir / "bootstrap" / "baselines"
-    for _, _, file in bootstrap_serving.BASELINE_FILES:
-        (baselines / file).parent.mkdir(parents=True, exist_ok=True)
-        (baselines / file).write_text(json.dumps({"version": 0.0, "written_by": "bootstrap"}))
+    tagged_baselines(baselines, written_by="bootstrap")  # the real Baseline step's files: the bootstrap checks them
     artifact.write_bytes(b"the bootstrap model.tar.gz")
     result = bootstrap_serving.bootstrap(
         resolved.deployment,

@@ -20,6 +20,7 @@ from lambdas.deployment.settings import DeploymentEnv
 from lambdas.deployment.verify import verify
 from mlops_constructs.monitoring_common import current_baseline_prefix
 from stacks.platform_stack import bucket_name
+from tests.support.baselines import tagged_baselines
 from tests.unit.deployment.conftest import World, build_world, environ
 from tests.unit.deployment.support import deploy_and_promote, rollback_until_done
 from tools.bootstrap_serving import BASELINE_FILES, bootstrap
@@ -31,10 +32,8 @@ FILES = [name for *_, name in BASELINE_FILES]
 
 
 def baselines(root: Path, origin: str) -> Path:
-    for name in FILES:
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(json.dumps({"origin": origin, "file": name}))
-    return root
+    """What the pipeline's Baseline step writes (the bootstrap checks it), each file tagged with its origin."""
+    return tagged_baselines(root, origin=origin)
 
 
 @pytest.fixture
