@@ -27,6 +27,7 @@ from lambdas.monitoring.capture_window import CaptureWindow, prepare_window
 from lambdas.monitoring.settings import WindowSettings
 from stacks.platform_stack import bucket_name
 from tests.contract import recorder
+from tests.support.baselines import tagged_baselines
 from tools.bootstrap_serving import bootstrap as bootstrap_tool
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
@@ -61,15 +62,13 @@ def deployment(env: str, model: str = "fraud-detection") -> ModelDeployment:
 
 
 def bootstrap(env: str, workdir: Path) -> Scenario:
-    """The real bootstrap tool, with a stand-in model artifact and baseline files (their content is not used)."""
+    """The real bootstrap tool, with a stand-in model artifact and the real Baseline step's baseline files."""
     target = deployment(env)
     scenario = Scenario(env)
     artifact = workdir / "model.tar.gz"
     artifact.write_bytes(b"model bytes")
-    baselines = workdir / "baselines"
-    for name in BASELINE_FILES:
-        (baselines / name).parent.mkdir(parents=True, exist_ok=True)
-        (baselines / name).write_text(json.dumps({"file": name}))
+    # The real Baseline step's files: the bootstrap refuses a baseline that does not describe the spec's columns.
+    baselines = tagged_baselines(workdir / "baselines")
     with mock_aws():
         region = target.env.region
         s3 = boto3.client("s3", region_name=region)
