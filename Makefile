@@ -14,7 +14,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup synth cost test lint typecheck unit infra integration contract snapshot-update pipeline-local drift-local demo demo-up demo-down benchmarks clean
+.PHONY: help setup synth cost test test-two-models lint typecheck unit infra integration contract snapshot-update pipeline-local drift-local demo demo-up demo-down benchmarks clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -65,8 +65,14 @@ contract: setup  ## IAM contract tier alone: records the producer tests' AWS cal
 test: setup lint typecheck  ## everything CI runs: lint, types, unit, infra (synth, cdk-nag, cfn-lint, snapshots), integration, IAM contract
 	$(PY) -m pytest -q --durations=10
 
+# The infra and integration tiers against an app with a second, different model (tests/support/specs.py's churn
+# spec joins config.MODELS for the run): proves adding a model is one spec. The platform's and the added model's
+# stacks have no snapshot in this run, hence --snapshot-warn-unused.
+test-two-models: setup  ## infra and integration tiers with a second model spec added to MODELS
+	MLOPS_TEST_EXTRA_SPECS=churn $(PY) -m pytest tests/infra tests/integration -q --snapshot-warn-unused --durations=10
+
 snapshot-update: setup  ## refresh the masked template snapshots after an intended change
-	$(PY) -m pytest tests/infra/test_snapshots.py -q --snapshot-update
+	env -u MLOPS_TEST_EXTRA_SPECS $(PY) -m pytest tests/infra/test_snapshots.py -q --snapshot-update
 
 pipeline-local: setup  ## run the training pipeline's steps locally on generated data into build/pipeline-local
 	$(PY) -m pipeline_defs.local_run --out build/pipeline-local

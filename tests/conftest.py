@@ -17,6 +17,13 @@ import pytest
 # pytest-socket blocks sockets for each test, so that probe is not reported as a blocked network attempt.
 import urllib3  # noqa: F401
 
+from tests.support.specs import EXTRA_SPECS, add_to_models
+
+# A run with MLOPS_TEST_EXTRA_SPECS=churn tests an app with a second model (make test-two-models): the spec
+# joins config.MODELS here, before any test module or fixture reads it.
+if EXTRA_SPECS:
+    add_to_models(EXTRA_SPECS)
+
 if TYPE_CHECKING:
     from tests.support.synth import Synthesized
 

@@ -1,5 +1,9 @@
 """``make cost`` on the real synthesized app: the example config's estimate against figures computed by hand from
-the price table (tools/cost/prices_us_east_1.json), and config changes moving the estimate as they should."""
+the price table (tools/cost/prices_us_east_1.json), and config changes moving the estimate as they should.
+
+The figures are the example config's, the fraud model alone: a run whose app has more models (make
+test-two-models) synthesizes the example for them, and checks the app under test's estimate has a row set
+per model."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from config import DEV, ENVIRONMENTS, PROD
+from config import DEV, ENVIRONMENTS, FRAUD_DETECTION, MODELS, PROD
 from tests.support.environments import PROD_WITH_MODEL_MONITOR
 from tests.support.synth import Synthesized, synthesize
 from tools.cost.cli import estimate, main
@@ -38,23 +42,42 @@ VARIANT = replace(
 )
 
 
+EXAMPLE = (FRAUD_DETECTION,)
+
+
 @pytest.fixture(scope="module")
-def estimates(synth: Synthesized) -> dict[str, EnvironmentEstimate]:
-    return {e.environment: e for e in estimate(synth.outdir, ENVIRONMENTS)}
+def example(synth: Synthesized, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The example config's app: the session's synth when it is that app, else one synth of the example."""
+    if tuple(MODELS) == EXAMPLE:
+        return synth
+    return synthesize(Path(tmp_path_factory.mktemp("cdk.out.example")), models=EXAMPLE)
+
+
+@pytest.fixture(scope="module")
+def example_model_monitor(model_monitor_synth: Synthesized, tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    if tuple(MODELS) == EXAMPLE:
+        return model_monitor_synth
+    outdir = Path(tmp_path_factory.mktemp("cdk.out.example-mm"))
+    return synthesize(outdir, environments=[PROD_WITH_MODEL_MONITOR], models=EXAMPLE)
+
+
+@pytest.fixture(scope="module")
+def estimates(example: Synthesized) -> dict[str, EnvironmentEstimate]:
+    return {e.environment: e for e in estimate(example.outdir, ENVIRONMENTS)}
 
 
 @pytest.fixture(scope="module")
 def changed(tmp_path_factory: pytest.TempPathFactory) -> EnvironmentEstimate:
     """DEV with a larger endpoint instance, monitoring every 6 hours and weekly retraining (one small synth)."""
     outdir = Path(tmp_path_factory.mktemp("cdk.out.cost"))
-    [result] = estimate(synthesize(outdir, environments=[VARIANT]).outdir, [VARIANT])
+    [result] = estimate(synthesize(outdir, environments=[VARIANT], models=EXAMPLE).outdir, [VARIANT])
     return result
 
 
 @pytest.fixture(scope="module")
-def model_monitor_prod(model_monitor_synth: Synthesized) -> EnvironmentEstimate:
+def model_monitor_prod(example_model_monitor: Synthesized) -> EnvironmentEstimate:
     """prod with the model_monitor backend (the opt-in for accounts that already have Model Monitor)."""
-    [result] = estimate(model_monitor_synth.outdir, [PROD_WITH_MODEL_MONITOR])
+    [result] = estimate(example_model_monitor.outdir, [PROD_WITH_MODEL_MONITOR])
     return result
 
 
@@ -162,11 +185,20 @@ def test_every_environment_total_is_the_sum_of_its_rows_and_is_stated_with_its_p
     assert estimates["dev"].total < estimates["staging"].total < estimates["prod"].total
 
 
+def test_the_app_under_test_is_estimated_per_model(synth: Synthesized) -> None:
+    for result in estimate(synth.outdir, ENVIRONMENTS):
+        assert {x.model for x in result.lines} == {*(m.name for m in MODELS), "platform"}
+        for model in MODELS:
+            rows = [x.item for x in result.lines if x.model == model.name]
+            assert f"training pipeline {model.name}-{result.environment}-training" in " ".join(rows), rows
+            assert any(item.startswith(f"endpoint {model.name}-{result.environment}/") for item in rows), rows
+
+
 def test_without_traffic_neither_monitoring_backend_runs_a_paid_job(
-    synth: Synthesized, model_monitor_synth: Synthesized
+    example: Synthesized, example_model_monitor: Synthesized
 ) -> None:
-    [dev] = estimate(synth.outdir, [DEV], overrides={"requests_per_day": "0"})
-    [prod] = estimate(model_monitor_synth.outdir, [PROD_WITH_MODEL_MONITOR], overrides={"requests_per_day": "0"})
+    [dev] = estimate(example.outdir, [DEV], overrides={"requests_per_day": "0"})
+    [prod] = estimate(example_model_monitor.outdir, [PROD_WITH_MODEL_MONITOR], overrides={"requests_per_day": "0"})
 
     assert line(dev, "Drift monitoring").usd == 0  # processing backend: an empty window ends without a job
     assert line(prod, "Model Monitor DataQuality").usd == 0
@@ -195,9 +227,9 @@ def test_config_changes_move_the_estimate(
 
 
 def test_the_command_prints_tables_or_json_and_fails_clearly(
-    synth: Synthesized, capsys: pytest.CaptureFixture[str]
+    example: Synthesized, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["--no-synth", "--cdk-out", str(synth.outdir), "--env", "dev"]) == 0
+    assert main(["--no-synth", "--cdk-out", str(example.outdir), "--env", "dev"]) == 0
     text = capsys.readouterr().out
     assert "dev (account 111111111111, us-east-1): monthly estimate in USD" in text
     assert "total dev" in text
@@ -205,12 +237,12 @@ def test_the_command_prints_tables_or_json_and_fails_clearly(
     assert "taken 2026-12-02" in text
     assert "requests_per_day = 2,000" in text
 
-    assert main(["--no-synth", "--cdk-out", str(synth.outdir), "--env", "prod", "--json"]) == 0
+    assert main(["--no-synth", "--cdk-out", str(example.outdir), "--env", "prod", "--json"]) == 0
     [document] = json.loads(capsys.readouterr().out)
     assert document["environment"] == "prod"
     assert document["total_usd"] == pytest.approx(sum(x["usd"] for x in document["lines"]), abs=0.01)
 
-    assert main(["--no-synth", "--cdk-out", str(synth.outdir), "--env", "qa"]) == 1
+    assert main(["--no-synth", "--cdk-out", str(example.outdir), "--env", "qa"]) == 1
     assert "unknown environment(s) ['qa']" in capsys.readouterr().err
-    assert main(["--no-synth", "--cdk-out", str(synth.outdir), "--assume", "requests"]) == 1
+    assert main(["--no-synth", "--cdk-out", str(example.outdir), "--assume", "requests"]) == 1
     assert "expected name=value" in capsys.readouterr().err

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Match
 
-from config import ENVIRONMENTS, FRAUD_DETECTION, ModelDeployment
+from config import ENVIRONMENTS, MODELS, ModelDeployment, ModelSpec
 from tests.support.synth import Synthesized
 from tests.support.templates import one_resource, resources_of_type, tags_of
 
@@ -160,21 +159,23 @@ def test_glue_database_for_the_offline_store(synth: Synthesized, env: str) -> No
 
 
 @pytest.mark.parametrize("env", ENV_NAMES)
-@pytest.mark.parametrize("group", [g.name for g in FRAUD_DETECTION.feature_groups])
+@pytest.mark.parametrize(
+    ("spec", "group"), [(m, g.name) for m in MODELS for g in m.feature_groups], ids=lambda x: getattr(x, "name", x)
+)
 def test_feature_groups_follow_the_spec_with_online_and_offline_stores(
-    synth: Synthesized, env: str, group: str
+    synth: Synthesized, env: str, spec: ModelSpec, group: str
 ) -> None:
-    deployment = ModelDeployment(spec=FRAUD_DETECTION, env=next(e for e in ENVIRONMENTS if e.name == env))
+    deployment = ModelDeployment(spec=spec, env=next(e for e in ENVIRONMENTS if e.name == env))
     name = deployment.feature_group_name(group)
     _, fg = one_resource(platform(synth, env), "AWS::SageMaker::FeatureGroup", FeatureGroupName=name)
     props = fg["Properties"]
-    assert props["RecordIdentifierFeatureName"] == "customer_id"
-    assert props["EventTimeFeatureName"] == "event_time"
-    expected = [("customer_id", "String"), ("event_time", "String")] + [
-        (f.name, f.type.value) for f in FRAUD_DETECTION.features_of(group)
+    assert props["RecordIdentifierFeatureName"] == spec.entity_id
+    assert props["EventTimeFeatureName"] == spec.event_time
+    expected = [(spec.entity_id, "String"), (spec.event_time, "String")] + [
+        (f.name, f.type.value) for f in spec.features_of(group)
     ]
     assert [(d["FeatureName"], d["FeatureType"]) for d in props["FeatureDefinitions"]] == expected
-    ttl_days = next(g.online_ttl_days for g in FRAUD_DETECTION.feature_groups if g.name == group)
+    ttl_days = next(g.online_ttl_days for g in spec.feature_groups if g.name == group)
     assert props["OnlineStoreConfig"] == {
         "EnableOnlineStore": True,
         "SecurityConfig": {"KmsKeyId": {"Fn::GetAtt": [KEY, "Arn"]}},
@@ -183,7 +184,7 @@ def test_feature_groups_follow_the_spec_with_online_and_offline_stores(
     offline = props["OfflineStoreConfig"]
     assert offline["S3StorageConfig"]["KmsKeyId"] == {"Fn::GetAtt": [KEY, "Arn"]}
     assert offline["S3StorageConfig"]["S3Uri"] == {
-        "Fn::Join": ["", ["s3://", {"Ref": DATA_BUCKETS["OfflineStore"]}, "/offline-store/fraud-detection"]]
+        "Fn::Join": ["", ["s3://", {"Ref": DATA_BUCKETS["OfflineStore"]}, f"/offline-store/{spec.name}"]]
     }
     assert offline["TableFormat"] == "Iceberg"
     assert offline["DataCatalogConfig"] == {
@@ -194,13 +195,22 @@ def test_feature_groups_follow_the_spec_with_online_and_offline_stores(
     assert "OfflineStoreDatabase" in fg["DependsOn"]
 
 
-def test_offline_store_role_is_least_privilege(synth: Synthesized) -> None:
+@pytest.mark.parametrize("spec", MODELS, ids=lambda m: m.name)
+def test_offline_store_role_is_least_privilege(synth: Synthesized, spec: ModelSpec) -> None:
     template = platform(synth, "prod")
-    _, role = one_resource(template, "AWS::IAM::Role")
+    # Each model's feature store has its own role, in the construct named after the model.
+    prefix = f"{spec.name.replace('-', '')}FeatureStore"
+    [(role_id, role)] = [
+        (k, v) for k, v in resources_of_type(template, "AWS::IAM::Role").items() if k.startswith(prefix)
+    ]
     assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
         "Service": "sagemaker.amazonaws.com"
     }
-    _, policy = one_resource(template, "AWS::IAM::Policy")
+    [policy] = [
+        v
+        for v in resources_of_type(template, "AWS::IAM::Policy").values()
+        if v["Properties"]["Roles"] == [{"Ref": role_id}]
+    ]
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     for statement in statements:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
@@ -208,42 +218,8 @@ def test_offline_store_role_is_least_privilege(synth: Synthesized) -> None:
         assert statement["Resource"] != "*"
     object_access = next(s for s in statements if "s3:PutObject" in s["Action"])
     assert object_access["Resource"] == {
-        "Fn::Join": ["", [{"Fn::GetAtt": [DATA_BUCKETS["OfflineStore"], "Arn"]}, "/offline-store/fraud-detection/*"]]
+        "Fn::Join": ["", [{"Fn::GetAtt": [DATA_BUCKETS["OfflineStore"], "Arn"]}, f"/offline-store/{spec.name}/*"]]
     }
-
-
-@pytest.mark.parametrize("env", ENV_NAMES)
-def test_model_package_group_is_described_and_tagged_with_the_owner(synth: Synthesized, env: str) -> None:
-    synth.template(env, "platform").has_resource(
-        "AWS::SageMaker::ModelPackageGroup",
-        {
-            "Properties": {
-                "ModelPackageGroupName": f"fraud-detection-{env}",
-                "ModelPackageGroupDescription": Match.string_like_regexp("risk-ml-oncall@example.com"),
-                "Tags": Match.array_with([{"Key": "mlops:owner", "Value": "risk-ml-oncall@example.com"}]),
-            },
-            "DeletionPolicy": "Retain",
-        },
-    )
-
-
-@pytest.mark.parametrize("env", ENV_NAMES)
-def test_owner_topic_is_encrypted_tls_only_and_mails_the_owner(synth: Synthesized, env: str) -> None:
-    template = synth.template(env, "platform")
-    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [KEY, "Arn"]}})
-    template.has_resource_properties(
-        "AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "risk-ml-oncall@example.com"}
-    )
-    template.has_resource_properties(
-        "AWS::SNS::TopicPolicy",
-        {
-            "PolicyDocument": {
-                "Statement": Match.array_with(
-                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
-                )
-            }
-        },
-    )
 
 
 @pytest.mark.parametrize("env", ENV_NAMES)
@@ -291,19 +267,23 @@ def test_athena_workgroup_enforces_encrypted_results_and_a_scan_limit(synth: Syn
     }
 
 
-def test_labels_table_describes_the_specs_label_columns(synth: Synthesized) -> None:
-    tables = resources_of_type(platform(synth, "prod"), "AWS::Glue::Table")
-    (table,) = tables.values()
+@pytest.mark.parametrize("spec", MODELS, ids=lambda m: m.name)
+def test_labels_table_describes_the_specs_label_columns(synth: Synthesized, spec: ModelSpec) -> None:
+    name = f"{spec.name.replace('-', '_')}_prod_labels"
+    [table] = [
+        t
+        for t in resources_of_type(platform(synth, "prod"), "AWS::Glue::Table").values()
+        if t["Properties"]["TableInput"]["Name"] == name
+    ]
     table_input = table["Properties"]["TableInput"]
-    assert table_input["Name"] == "fraud_detection_prod_labels"
     columns = [(c["Name"], c["Type"]) for c in table_input["StorageDescriptor"]["Columns"]]
     assert columns == [
-        ("transaction_id", "string"),
-        ("customer_id", "string"),
-        ("event_time", "string"),
-        ("is_fraud", "bigint"),
+        *([(spec.label_id, "string")] if spec.label_id else []),
+        (spec.entity_id, "string"),
+        (spec.event_time, "string"),
+        (spec.label, "bigint"),
     ]
     assert table_input["StorageDescriptor"]["Location"] == {
-        "Fn::Join": ["", ["s3://", {"Ref": DATA_BUCKETS["GroundTruth"]}, "/labels/fraud-detection/"]]
+        "Fn::Join": ["", ["s3://", {"Ref": DATA_BUCKETS["GroundTruth"]}, f"/labels/{spec.name}/"]]
     }
     assert table["Properties"]["DatabaseName"] == "mlops_prod_feature_store"

@@ -11,7 +11,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_lambda as lambda_
 
-from config import DEV
+from config import DEV, MODELS
 from mlops_constructs import code_bundle
 from mlops_constructs.drift_job import BUNDLE_INCLUDES as DRIFT_BUNDLE
 from mlops_constructs.training_pipeline import BUNDLE_INCLUDES as TRAINING_BUNDLE
@@ -73,7 +73,7 @@ def test_a_pipeline_script_edit_leaves_the_real_apps_masked_templates_unchanged_
 
     dev = [key for key in synth.templates if key[0] == "dev"]
     assert [key for key in dev if synth.templates[key] != edited.templates[key]] == [
-        ("dev", "fraud-detection-training")
-    ], "the training stack must change with its script (new asset key, new definition)"
+        ("dev", f"{model.name}-training") for model in MODELS
+    ], "every training stack must change with its script (new asset key, new definition)"
     assert all(masked(edited.templates[key]) == masked(synth.templates[key]) for key in dev)
     assert [key for key in dev if masked(setting_changed.templates[key]) != masked(synth.templates[key])] != []

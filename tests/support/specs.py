@@ -1,7 +1,17 @@
-"""A second, different model spec: proves a model is added by writing one spec and nothing else."""
+"""A second, different model spec: proves a model is added by writing one spec and nothing else.
+
+``MLOPS_TEST_EXTRA_SPECS=churn`` (``make test-two-models``) adds it to ``config.MODELS`` for a whole test run
+(tests/conftest.py does it before anything reads ``MODELS``), so every test runs against an app with two models.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Mapping
+
+import config
+import config.models
 from config import (
     Feature,
     FeatureGroupSpec,
@@ -9,6 +19,7 @@ from config import (
     ModelSpec,
     ObjectiveMetric,
     Owner,
+    check_models,
 )
 
 CHURN = ModelSpec(
@@ -28,3 +39,33 @@ CHURN = ModelSpec(
     absolute_threshold=0.7,
     min_improvement=0.005,
 )
+
+
+EXTRA_SPECS_VARIABLE = "MLOPS_TEST_EXTRA_SPECS"
+SPECS: dict[str, ModelSpec] = {CHURN.name: CHURN}
+
+
+def extra_specs(environ: Mapping[str, str]) -> tuple[ModelSpec, ...]:
+    """The specs ``MLOPS_TEST_EXTRA_SPECS`` (comma-separated names from ``SPECS``) adds to the models under test."""
+    names = [n.strip() for n in environ.get(EXTRA_SPECS_VARIABLE, "").split(",") if n.strip()]
+    unknown = sorted(set(names) - set(SPECS))
+    if unknown:
+        raise ValueError(f"{EXTRA_SPECS_VARIABLE}: unknown spec(s) {unknown}; known: {sorted(SPECS)}")
+    return tuple(SPECS[n] for n in names)
+
+
+def add_to_models(specs: tuple[ModelSpec, ...]) -> tuple[ModelSpec, ...]:
+    """Make ``specs`` part of ``config.MODELS``, as if the user had added them to ``config/models/__init__.py``.
+
+    Must run before any module binds ``MODELS`` (the app's ``build_app`` default, the tools' choices)."""
+    bound = sorted(m for m in ("app", "tools.bootstrap_serving", "tools.mlops_cli.cli") if m in sys.modules)
+    if bound:
+        raise RuntimeError(f"{EXTRA_SPECS_VARIABLE}: {bound} already imported MODELS; set it before they load")
+    models = check_models((*config.models.MODELS, *specs))
+    config.models.MODELS = models
+    config.MODELS = models
+    return models
+
+
+# The specs this test run adds (empty unless MLOPS_TEST_EXTRA_SPECS is set); tests/conftest.py adds them.
+EXTRA_SPECS = extra_specs(os.environ)
