@@ -10,7 +10,16 @@ from collections.abc import Sequence
 import aws_cdk as cdk
 import cdk_nag
 
-from config import ENVIRONMENTS, MODELS, Environment, ModelSpec, resolve_environments
+from config import (
+    ENVIRONMENTS,
+    MODELS,
+    PLATFORM_OWNER,
+    Environment,
+    ModelSpec,
+    Owner,
+    check_models,
+    resolve_environments,
+)
 from stacks.stage import MlopsStage
 
 
@@ -19,10 +28,14 @@ def build_app(
     *,
     environments: Sequence[Environment] = ENVIRONMENTS,
     models: Sequence[ModelSpec] = MODELS,
+    platform_owner: Owner = PLATFORM_OWNER,
 ) -> dict[str, MlopsStage]:
     """Add every environment's stage to ``app``; account/region overrides come from context or env vars."""
     resolved = resolve_environments(tuple(environments), context=app.node.try_get_context, environ=os.environ)
-    stages = {env.name: MlopsStage(app, environment=env, models=models) for env in resolved}
+    specs = check_models(models)
+    stages = {
+        env.name: MlopsStage(app, environment=env, models=specs, platform_owner=platform_owner) for env in resolved
+    }
     # cdk-nag (v3 plugin API): any unacknowledged AwsSolutions finding fails the synth.
     cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(app))
     return stages

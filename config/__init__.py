@@ -31,14 +31,17 @@ from config.model_spec import (
     ModelSpec,
     ObjectiveMetric,
     Owner,
+    check_models,
 )
 from config.models import FRAUD_DETECTION, MODELS
+from config.platform import PLATFORM_OWNER
 
 __all__ = [
     "DEV",
     "ENVIRONMENTS",
     "FRAUD_DETECTION",
     "MODELS",
+    "PLATFORM_OWNER",
     "PROD",
     "STAGING",
     "AbSettings",
@@ -67,6 +70,7 @@ __all__ = [
     "RetrainingPolicy",
     "ShadowSettings",
     "StorageLifecycle",
+    "check_models",
     "has_local_nvme",
     "resolve_environments",
 ]

@@ -7,6 +7,7 @@ alarms, the retraining loop) is derived from it, so adding a model is adding a s
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -15,6 +16,12 @@ from config.errors import ConfigError
 from config.naming import check_feature_name, check_sagemaker_name
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Resource tag values: letters, digits, spaces and ``_ . : / = + - @``, at most 256 (the owner's e-mail is a tag).
+_TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{0,256}$")
+# Names Feature Store keeps for its own offline-store columns (CreateFeatureGroup, FeatureDefinitions).
+RESERVED_FEATURE_NAMES = frozenset({"is_deleted", "write_time", "api_invocation_time"})
+# CreateFeatureGroup's Description is at most 128 characters.
+FEATURE_GROUP_DESCRIPTION_MAX = 128
 
 
 class FeatureType(StrEnum):
@@ -64,8 +71,25 @@ class Owner:
 
     def __post_init__(self) -> None:
         non_empty("owner.team", self.team)
-        if not _EMAIL.match(self.email):
-            raise ConfigError("owner.email", f"'{self.email}' is not an e-mail address")
+        check_email("owner.email", self.email)
+
+
+def check_email(field: str, value: str) -> str:
+    """An e-mail address that can also be a resource tag value (owners are tagged on every resource)."""
+    if not isinstance(value, str) or not _EMAIL.match(value):
+        raise ConfigError(field, f"{value!r} is not an e-mail address")
+    if not _TAG_VALUE.match(value):
+        raise ConfigError(
+            field, f"'{value}' has characters a resource tag value cannot hold (letters, digits, _ . : / = + - @ only)"
+        )
+    return value
+
+
+def check_lowercase(field: str, value: str) -> str:
+    """Model and feature group names become Glue table names (``fraud_detection_dev_labels``): lower case only."""
+    if value != value.lower():
+        raise ConfigError(field, f"'{value}' must be lower case: it becomes part of Glue table names")
+    return value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,7 +102,13 @@ class FeatureGroupSpec:
 
     def __post_init__(self) -> None:
         check_sagemaker_name("feature_groups.name", self.name)
+        check_lowercase("feature_groups.name", self.name)
         non_empty(f"feature_groups[{self.name}].description", self.description)
+        if len(self.description) > FEATURE_GROUP_DESCRIPTION_MAX:
+            raise ConfigError(
+                f"feature_groups[{self.name}].description",
+                f"is {len(self.description)} characters; Feature Store allows at most {FEATURE_GROUP_DESCRIPTION_MAX}",
+            )
         positive_int(f"feature_groups[{self.name}].online_ttl_days", self.online_ttl_days)
 
 
@@ -95,6 +125,10 @@ class Feature:
 
     def __post_init__(self) -> None:
         check_feature_name("features.name", self.name)
+        if self.name.lower() in RESERVED_FEATURE_NAMES:
+            raise ConfigError(
+                f"features[{self.name}]", f"is reserved by Feature Store ({', '.join(sorted(RESERVED_FEATURE_NAMES))})"
+            )
         object.__setattr__(self, "type", coerce_enum(f"features[{self.name}].type", FeatureType, self.type))
         if self.drift_threshold is not None:
             in_range(f"features[{self.name}].drift_threshold", self.drift_threshold, 0.0, 1.0)
@@ -181,12 +215,15 @@ class ModelSpec:
 
     def __post_init__(self) -> None:
         check_sagemaker_name("name", self.name)
+        check_lowercase("name", self.name)
         non_empty("description", self.description)
-        check_feature_name("entity_id", self.entity_id)
-        check_feature_name("event_time", self.event_time)
-        check_feature_name("label", self.label)
-        if self.label_id is not None:
-            check_feature_name("label_id", self.label_id)
+        # Sequences given as lists still work: the spec is frozen and hashable, so store tuples.
+        for many in ("feature_groups", "features", "business_metrics"):
+            value = getattr(self, many)
+            if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list)):
+                raise ConfigError(many, f"expected a tuple, got {type(value).__name__}")
+            object.__setattr__(self, many, tuple(value))
+        self._check_key_columns()
         object.__setattr__(self, "objective", coerce_enum("objective", ObjectiveMetric, self.objective))
         in_range("absolute_threshold", self.absolute_threshold, 0.0, 1.0)
         in_range("min_improvement", self.min_improvement, 0.0, 1.0)
@@ -195,6 +232,20 @@ class ModelSpec:
         self._check_feature_groups()
         self._check_features()
         self._check_business_metrics()
+
+    def _check_key_columns(self) -> None:
+        """Entity id, event time, label and label id are distinct columns of the training set."""
+        seen: dict[str, str] = {}
+        columns = [("entity_id", self.entity_id), ("event_time", self.event_time), ("label", self.label)]
+        if self.label_id is not None:
+            columns.append(("label_id", self.label_id))
+        for field_name, column in columns:
+            check_feature_name(field_name, column)
+            if column.lower() in RESERVED_FEATURE_NAMES:
+                raise ConfigError(field_name, f"'{column}' is reserved by Feature Store")
+            if column.lower() in seen:
+                raise ConfigError(field_name, f"'{column}' is already the spec's {seen[column.lower()]}")
+            seen[column.lower()] = field_name
 
     def _check_feature_groups(self) -> None:
         if not self.feature_groups:
@@ -208,36 +259,43 @@ class ModelSpec:
     def _check_features(self) -> None:
         if not self.features:
             raise ConfigError("features", "at least one feature is required")
-        reserved = {self.entity_id, self.event_time, self.label, *([self.label_id] if self.label_id else [])}
+        keys = (self.entity_id, self.event_time, self.label, *([self.label_id] if self.label_id else []))
+        reserved = {column.lower() for column in keys}
         groups = {g.name for g in self.feature_groups}
         seen: set[str] = set()
         for feature in self.features:
-            if feature.name in seen:
-                raise ConfigError("features", f"duplicate feature name '{feature.name}'")
-            if feature.name in reserved:
+            # Athena and Glue column names are case-insensitive: 'Plan' and 'plan' are one column.
+            if feature.name.lower() in seen:
+                raise ConfigError("features", f"duplicate feature name '{feature.name}' (names ignore case)")
+            if feature.name.lower() in reserved:
                 raise ConfigError(f"features[{feature.name}]", "clashes with the entity id, event time or label column")
             if feature.feature_group not in groups:
                 raise ConfigError(
                     f"features[{feature.name}].feature_group",
                     f"'{feature.feature_group}' is not one of the spec's feature groups {sorted(groups)}",
                 )
-            seen.add(feature.name)
+            seen.add(feature.name.lower())
         used = {f.feature_group for f in self.features}
         unused = groups - used
         if unused:
             raise ConfigError("feature_groups", f"groups with no features: {sorted(unused)}")
 
     def _check_business_metrics(self) -> None:
-        names = {f.name for f in self.features}
+        types = {f.name: f.type for f in self.features}
         seen: set[str] = set()
         for metric in self.business_metrics:
             if metric.name in seen:
                 raise ConfigError("business_metrics", f"duplicate business metric name '{metric.name}'")
             seen.add(metric.name)
-            if metric.value_feature is not None and metric.value_feature not in names:
+            if metric.value_feature is not None and metric.value_feature not in types:
                 raise ConfigError(
                     f"business_metrics[{metric.name}].value_feature",
                     f"'{metric.value_feature}' is not a feature of the model",
+                )
+            if metric.value_feature is not None and types[metric.value_feature] is FeatureType.STRING:
+                raise ConfigError(
+                    f"business_metrics[{metric.name}].value_feature",
+                    f"'{metric.value_feature}' is categorical; a value is summed, so it must be a numeric feature",
                 )
 
     # ---- derived views used by training, serving and monitoring alike ----
@@ -255,3 +313,17 @@ class ModelSpec:
             if f.name == feature:
                 return f.drift_threshold if f.drift_threshold is not None else self.default_drift_threshold
         raise KeyError(feature)
+
+
+def check_models(models: Sequence[ModelSpec]) -> tuple[ModelSpec, ...]:
+    """The set of models one app deploys: specs with unique names (each name prefixes every resource)."""
+    seen: set[str] = set()
+    for index, model in enumerate(models):
+        if not isinstance(model, ModelSpec):
+            raise ConfigError(f"models[{index}]", f"expected a ModelSpec, got {type(model).__name__}")
+        if model.name in seen:
+            raise ConfigError(
+                f"models[{model.name}].name", f"duplicate model name '{model.name}': names must be unique"
+            )
+        seen.add(model.name)
+    return tuple(models)

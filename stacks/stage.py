@@ -7,21 +7,26 @@ from collections.abc import Sequence
 import aws_cdk as cdk
 from constructs import Construct
 
-from config import Environment, ModelDeployment, ModelSpec
+from config import Environment, ModelDeployment, ModelSpec, Owner
 from stacks.monitoring_stack import MonitoringStack
 from stacks.platform_stack import PlatformStack
 from stacks.retraining_stack import RetrainingStack
 from stacks.serving_stack import ServingStack
 from stacks.training_stack import TrainingStack
 
-PLATFORM_TEAM_EMAIL = "ml-platform@example.com"
-
 
 class MlopsStage(cdk.Stage):
     """Everything one environment deploys. Stack names are prefixed with the environment name, so
     ``npx cdk deploy 'dev/*'`` deploys one environment."""
 
-    def __init__(self, scope: Construct, *, environment: Environment, models: Sequence[ModelSpec]) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        environment: Environment,
+        models: Sequence[ModelSpec],
+        platform_owner: Owner,
+    ) -> None:
         super().__init__(
             scope,
             environment.name,
@@ -32,7 +37,7 @@ class MlopsStage(cdk.Stage):
         # Resource-level tags: platform-wide defaults, overridden per model inside each model's scope.
         cdk.Tags.of(self).add("mlops:environment", environment.name)
         cdk.Tags.of(self).add("mlops:model", "platform")
-        cdk.Tags.of(self).add("mlops:owner", PLATFORM_TEAM_EMAIL)
+        cdk.Tags.of(self).add("mlops:owner", platform_owner.email)
         self.platform = PlatformStack(
             self,
             "platform",

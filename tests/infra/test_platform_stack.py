@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from config import ENVIRONMENTS, MODELS, ModelDeployment, ModelSpec
+from config import ENVIRONMENTS, MODELS, PLATFORM_OWNER, ModelDeployment, ModelSpec
 from tests.support.synth import Synthesized
 from tests.support.templates import one_resource, resources_of_type, tags_of
 
@@ -227,15 +227,18 @@ def test_every_taggable_resource_carries_model_owner_and_environment_tags(synth:
     resources = platform(synth, env)["Resources"]
     taggable = {k: v for k, v in resources.items() if "Tags" in v.get("Properties", {})}
     assert len(taggable) >= 12
+    # A model's resources live under a construct named after it, so their logical ids start with its name.
+    owners = {spec.name.replace("-", ""): spec for spec in MODELS}
     for logical_id, resource in taggable.items():
         tags = tags_of(resource)
         assert tags["mlops:environment"] == env, logical_id
-        if logical_id.startswith("frauddetection"):
-            assert tags["mlops:model"] == "fraud-detection", logical_id
-            assert tags["mlops:owner"] == "risk-ml-oncall@example.com", logical_id
+        spec = next((s for prefix, s in owners.items() if logical_id.startswith(prefix)), None)
+        if spec is not None:
+            assert tags["mlops:model"] == spec.name, logical_id
+            assert tags["mlops:owner"] == spec.owner.email, logical_id
         else:
             assert tags["mlops:model"] == "platform", logical_id
-            assert tags["mlops:owner"] == "ml-platform@example.com", logical_id
+            assert tags["mlops:owner"] == PLATFORM_OWNER.email, logical_id
 
 
 @pytest.mark.parametrize(("env", "retained"), [("dev", False), ("prod", True)])

@@ -7,15 +7,22 @@ from pathlib import Path
 
 import pytest
 
-from config import DEV, FRAUD_DETECTION
+from config import DEV, FRAUD_DETECTION, PLATFORM_OWNER, ConfigError, Owner
 from tests.support.specs import CHURN
 from tests.support.synth import Synthesized, synthesize
 from tests.support.templates import one_resource, tags_of
 
+DATA_PLATFORM = Owner(team="data-platform", email="data-platform@example.com")
+
 
 @pytest.fixture(scope="module")
 def two_models(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return synthesize(Path(tmp_path_factory.mktemp("two-models")), environments=[DEV], models=[FRAUD_DETECTION, CHURN])
+    return synthesize(
+        Path(tmp_path_factory.mktemp("two-models")),
+        environments=[DEV],
+        models=[FRAUD_DETECTION, CHURN],
+        platform_owner=DATA_PLATFORM,
+    )
 
 
 def test_second_model_gets_its_own_feature_store_registry_and_topic(two_models: Synthesized) -> None:
@@ -36,7 +43,19 @@ def test_adding_a_model_does_not_touch_the_first_models_resources(two_models: Sy
     for logical_id, resource in alone.items():
         if resource["Type"] == "AWS::IAM::Policy":
             continue
-        assert together[logical_id] == resource, logical_id
+        expected = json.loads(json.dumps(resource).replace(PLATFORM_OWNER.email, DATA_PLATFORM.email))
+        assert together[logical_id] == expected, logical_id
+
+
+def test_platform_resources_carry_the_configured_platform_owner(two_models: Synthesized) -> None:
+    _, key = one_resource(two_models.json("dev", "platform"), "AWS::KMS::Key")
+    assert tags_of(key)["mlops:owner"] == "data-platform@example.com"
+    assert tags_of(key)["mlops:model"] == "platform"
+
+
+def test_a_duplicate_model_name_fails_in_config_before_any_construct(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^models\[churn\]\.name: duplicate model name 'churn'"):
+        synthesize(tmp_path, environments=[DEV], models=[FRAUD_DETECTION, CHURN, CHURN])
 
 
 def test_a_model_without_raw_event_ingestion_gets_no_ingestion_functions(two_models: Synthesized) -> None:

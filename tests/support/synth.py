@@ -12,7 +12,7 @@ import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
 from app import build_app
-from config import ENVIRONMENTS, MODELS, Environment, ModelSpec
+from config import ENVIRONMENTS, MODELS, PLATFORM_OWNER, Environment, ModelSpec, Owner
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,9 +46,10 @@ def synthesize(
     *,
     environments: Sequence[Environment] = ENVIRONMENTS,
     models: Sequence[ModelSpec] = MODELS,
+    platform_owner: Owner = PLATFORM_OWNER,
 ) -> Synthesized:
     app = cdk.App(outdir=str(outdir), context=cdk_json_context())
-    stages = build_app(app, environments=environments, models=models)
+    stages = build_app(app, environments=environments, models=models, platform_owner=platform_owner)
     app.synth()
     templates: dict[tuple[str, str], dict[str, Any]] = {}
     protection: dict[tuple[str, str], bool] = {}

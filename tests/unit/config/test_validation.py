@@ -11,18 +11,25 @@ from config import (
     DEV,
     ENVIRONMENTS,
     FRAUD_DETECTION,
+    PLATFORM_OWNER,
     PROD,
     AbSettings,
     AlarmSettings,
+    BusinessMetric,
+    BusinessMetricKind,
     ConfigError,
     DeploymentSettings,
+    Direction,
     EndpointSettings,
     Feature,
     FeatureGroupSpec,
+    FeatureType,
     ModelDeployment,
     MonitoringBackend,
     MonitoringSettings,
+    Owner,
     ShadowSettings,
+    check_models,
 )
 from tests.support.specs import CHURN
 
@@ -199,3 +206,93 @@ def test_bad_account_is_rejected() -> None:
 def test_owner_email_is_checked() -> None:
     with raises_on("owner.email"):
         dataclasses.replace(FRAUD_DETECTION.owner, email="not-an-address")
+
+
+# Spec errors that used to escape as a jsii stack trace or a CloudFormation validation report at synth
+# (found by putting bad specs through the app), or as a failed deployment.
+
+
+def test_a_duplicate_model_name_names_the_model() -> None:
+    with pytest.raises(ConfigError, match=r"^models\[churn\]\.name: duplicate model name 'churn'"):
+        check_models([FRAUD_DETECTION, CHURN, dataclasses.replace(CHURN, description="Again.")])
+
+
+def test_models_must_be_specs() -> None:
+    with raises_on("models[1]"):
+        check_models([FRAUD_DETECTION, "churn"])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize("name", ["Churn", "CHURN-model"])
+def test_an_upper_case_model_name_is_rejected_because_it_names_glue_tables(name: str) -> None:
+    with pytest.raises(ConfigError, match=r"^name: .* must be lower case"):
+        dataclasses.replace(CHURN, name=name)
+
+
+def test_an_upper_case_feature_group_name_is_rejected() -> None:
+    with raises_on("feature_groups.name"):
+        FeatureGroupSpec(name="Usage", description="Weekly usage")
+
+
+def test_a_feature_group_description_over_128_characters_is_rejected() -> None:
+    with pytest.raises(ConfigError, match=r"^feature_groups\[usage\]\.description: is 129 characters"):
+        FeatureGroupSpec(name="usage", description="x" * 129)
+
+
+@pytest.mark.parametrize("email", ["o'brien@example.com", "team#ml@example.com"])
+def test_an_owner_email_that_cannot_be_a_tag_value_is_rejected(email: str) -> None:
+    with pytest.raises(ConfigError, match=r"^owner\.email: .* tag value"):
+        Owner(team="growth-ml", email=email)
+
+
+@pytest.mark.parametrize("name", ["write_time", "is_deleted", "api_invocation_time"])
+def test_feature_store_reserved_names_are_rejected(name: str) -> None:
+    with raises_on(f"features[{name}]"):
+        Feature(name=name, type=FeatureType.INTEGRAL, feature_group="usage")
+
+
+def test_feature_names_differing_only_in_case_are_one_column() -> None:
+    features = (*CHURN.features, Feature(name="Plan", type=FeatureType.STRING, feature_group="usage"))
+    with pytest.raises(ConfigError, match=r"^features: duplicate feature name 'Plan' \(names ignore case\)"):
+        dataclasses.replace(CHURN, features=features)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"label": "subscriber_id"}, "label"),
+        ({"event_time": "subscriber_id"}, "event_time"),
+        ({"label_id": "churned"}, "label_id"),
+        ({"event_time": "write_time"}, "event_time"),
+    ],
+)
+def test_key_columns_must_be_distinct_and_not_reserved(changes: dict[str, str], field: str) -> None:
+    with raises_on(field):
+        dataclasses.replace(CHURN, **changes)  # type: ignore[arg-type]
+
+
+def test_feature_lists_are_stored_as_tuples() -> None:
+    spec = dataclasses.replace(CHURN, features=list(CHURN.features))  # type: ignore[arg-type]
+    assert spec.features == CHURN.features
+    assert hash(spec) == hash(CHURN)
+
+
+def test_a_feature_set_is_rejected_because_order_matters() -> None:
+    with raises_on("features"):
+        dataclasses.replace(CHURN, features=set(CHURN.features))  # type: ignore[arg-type]
+
+
+def test_a_business_metric_value_must_be_a_numeric_feature() -> None:
+    metric = BusinessMetric(
+        name="plan_value",
+        kind=BusinessMetricKind.VALUE_MISSED,
+        description="d",
+        unit="USD",
+        direction=Direction.LOWER_IS_BETTER,
+        value_feature="plan",
+    )
+    with pytest.raises(ConfigError, match=r"^business_metrics\[plan_value\]\.value_feature: 'plan' is categorical"):
+        dataclasses.replace(CHURN, business_metrics=(metric,))
+
+
+def test_the_platform_owner_is_configuration() -> None:
+    assert PLATFORM_OWNER.email == "ml-platform@example.com"
