@@ -26,6 +26,7 @@ from typing import Any
 import boto3
 import pytest
 
+from config import FRAUD_DETECTION
 from lambdas.shared.features import format_event_time, parse_event
 from monitoring_job.synthetic import capture_lines, fraud_features, generate
 from pipeline_defs.local_run import LocalRunConfig, run
@@ -76,7 +77,9 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     root = tmp_path_factory.mktemp("demo")
     paths = DemoPaths(root / "state")
     paths.root.mkdir()
-    synth = synthesize(paths.cdk_out, environments=[demo_environment()])
+    # The demo deploys the example model, the one its local pipeline run trains and bootstraps (`make demo`
+    # synthesizes app.py, whose MODELS it is): an added model's serving stack would need its own first model.
+    synth = synthesize(paths.cdk_out, environments=[demo_environment()], models=[FRAUD_DETECTION])
     local_run = root / "pipeline-local"
     run(LocalRunConfig(out=local_run, seed=7, customers=150, days=30))
     info = deploy.start_emulator(paths)
