@@ -58,7 +58,7 @@ class MonitoringBackend(StrEnum):
     """Where drift and quality monitoring runs (ADR 0008).
 
     ``processing`` is the default everywhere. ``model_monitor`` is an opt-in for accounts that already use
-    SageMaker Model Monitor: it is closed to new customers (docs/platform-facts.md#model-monitor-availability),
+    SageMaker Model Monitor: it is closed to new customers (docs/aws-facts.md#model-monitor-availability),
     so in a new account its schedules cannot be created."""
 
     MODEL_MONITOR = "model_monitor"  # SageMaker Model Monitor schedules (existing Model Monitor customers only)

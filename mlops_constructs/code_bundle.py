@@ -12,7 +12,7 @@ A job gets the zip as its ``code`` input (``pipeline_defs.definition.bundle_inpu
 standard library before it runs (``bundle_entrypoint``). ``grant_read`` lets a job role read exactly that
 object. The bootstrap bucket is encrypted with the AWS managed S3 key (``cdk bootstrap``'s default) or the
 bootstrap's own key, whose policy lets the account's principals use it through S3: a reader needs no KMS
-statement of its own (docs/platform-facts.md#cdk-file-assets).
+statement of its own (docs/aws-facts.md#cdk-file-assets).
 """
 
 from __future__ import annotations

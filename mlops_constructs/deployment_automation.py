@@ -154,7 +154,7 @@ class DeploymentAutomation(Construct):
                 # grant permission to the IAM role that you specify in your CreateEndpoint, UpdateEndpoint requests"
                 # (SageMaker API Reference, CreateEndpointConfig, KmsKeyId): SageMaker creates grants on the key
                 # for the endpoint's volumes and captures as the caller, so the caller may create grants for AWS
-                # resources only, and describe the key (docs/platform-facts.md#kms-for-endpoint-configs).
+                # resources only, and describe the key (docs/aws-facts.md#kms-for-endpoint-configs).
                 role.add_to_policy(
                     iam.PolicyStatement(
                         actions=["kms:CreateGrant"],

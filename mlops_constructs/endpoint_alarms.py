@@ -2,7 +2,7 @@
 
 Metrics are ``AWS/SageMaker`` with dimensions ``EndpointName`` and ``VariantName``, 1-minute resolution.
 ``Invocation5XXErrors`` and ``InvocationModelErrors`` are 1 per failed request and 0 otherwise, so their
-Average over a period is the error rate. ``ModelLatency`` is in microseconds (docs/platform-facts.md#endpoint-metrics).
+Average over a period is the error rate. ``ModelLatency`` is in microseconds (docs/aws-facts.md#endpoint-metrics).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Each group has an online store (latest values for serving, KMS, TTL) and an offline store (history for
 point-in-time training sets: S3 + Glue catalog, KMS, Iceberg). Online ``SecurityConfig``, the whole
 ``OfflineStoreConfig``, ``RoleArn``, ``Description`` and ``Tags`` are create-only
-(docs/platform-facts.md#feature-store), so changing any of them replaces the group and loses its online data: logical
+(docs/aws-facts.md#feature-store), so changing any of them replaces the group and loses its online data: logical
 IDs are pinned by tests.
 """
 

@@ -1,6 +1,6 @@
 """Backend ``model_monitor``: SageMaker Model Monitor data-quality and model-quality schedules.
 
-Model Monitor is closed to new customers (docs/platform-facts.md#model-monitor-availability): accounts that have it
+Model Monitor is closed to new customers (docs/aws-facts.md#model-monitor-availability): accounts that have it
 keep it; others use the ``processing`` backend. Both read the serving model's baselines from the stable "current
 baseline" prefix that promotion updates, encrypt outputs and volumes with the platform key, encrypt inter-container
 traffic and run network-isolated. Every job-definition property is create-only, so definitions have generated names
@@ -9,7 +9,7 @@ and a change creates a new definition that the schedule then points to.
 The data-quality job runs a record preprocessor (``monitor_stats.preprocessor``, generated from the same monitored
 columns as the drift job's config) so that the built-in analyzer sees what the baseline describes: the model's
 inputs with categoricals as their labels, then the prediction
-(docs/platform-facts.md#model-monitor-record-preprocessor).
+(docs/aws-facts.md#model-monitor-record-preprocessor).
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ class ModelMonitorSchedules(Construct):
             writes=[(reports_bucket, f"{reports}/*")],
             image_repositories=["sagemaker-model-monitor-analyzer"],
             log_groups="/aws/sagemaker/ProcessingJobs*",
-            # Model Monitor's container publishes to its own namespaces (docs/platform-facts.md#model-monitor-metrics).
+            # Model Monitor's container publishes to its own namespaces (docs/aws-facts.md#model-monitor-metrics).
             metrics_namespace=None,
             lists_prefixes=True,
         )

@@ -11,7 +11,7 @@ from config import ModelDeployment
 
 class ModelRegistry(Construct):
     """A model package group, always retained: it is the audit trail of every candidate, its metrics and
-    approvals, and outlives any stack. Its description is create-only (docs/platform-facts.md#model-registry)."""
+    approvals, and outlives any stack. Its description is create-only (docs/aws-facts.md#model-registry)."""
 
     def __init__(self, scope: Construct, id_: str, *, deployment: ModelDeployment) -> None:
         super().__init__(scope, id_)

@@ -10,7 +10,7 @@ from monitoring_job.config import AlertingConfig, job_config_from_spec
 
 DATA_QUALITY_NAMESPACE = "MLOps/DataQuality"  # the processing backend's drift job (monitoring_job)
 MODEL_QUALITY_NAMESPACE = "MLOps/ModelQuality"  # the retroactive ground-truth evaluation (lambdas/quality)
-# SageMaker Model Monitor's built-in data-quality container (docs/platform-facts.md#model-monitor-metrics):
+# SageMaker Model Monitor's built-in data-quality container (docs/aws-facts.md#model-monitor-metrics):
 # note "data-metric", singular.
 MODEL_MONITOR_DATA_NAMESPACE = "/aws/sagemaker/Endpoints/data-metric"
 

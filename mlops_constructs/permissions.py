@@ -4,7 +4,7 @@ The IAM Service Authorization Reference lists, for every action, the resource ty
 An action with none (an empty "Resource types" column, for example ``states:SendTaskSuccess`` or
 ``cloudwatch:PutMetricData``) is authorized against ``"*"`` only: a statement that names ARNs for it never
 matches, and every call is AccessDenied in a real account while every offline test passes
-(docs/platform-facts.md#actions-without-resource-types).
+(docs/aws-facts.md#actions-without-resource-types).
 
 So every such action the project grants is listed in ``UNSCOPED_ACTIONS`` and granted with ``allow_unscoped``:
 its own statement on ``"*"`` (never mixed with scoped actions), and a cdk-nag acknowledgement that names the

@@ -209,7 +209,7 @@ class TrainingPipeline(Construct):
                 resources=[artifacts.arn_for_objects("athena-results/*")],
             ),
             # Athena needs GetBucketLocation (with ListBucket and GetObject, below) on every bucket a query reads,
-            # not only on its results bucket (docs/platform-facts.md#athena-source-buckets).
+            # not only on its results bucket (docs/aws-facts.md#athena-source-buckets).
             iam.PolicyStatement(
                 actions=["s3:GetBucketLocation"],
                 resources=[artifacts.bucket_arn, offline_store.bucket_arn, ground_truth.bucket_arn],

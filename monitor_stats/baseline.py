@@ -1,7 +1,7 @@
 """Read a Model Monitor baseline: ``statistics.json`` and ``constraints.json``.
 
 Formats (Amazon SageMaker Developer Guide, "Schema for Statistics" and "Schema for Constraints";
-summarised in docs/platform-facts.md#baseline-and-report-files):
+summarised in docs/aws-facts.md#baseline-and-report-files):
 
 - statistics.json: ``{"version": 0, "dataset": {"item_count": N}, "features": [...]}``. A numeric feature has
   ``numerical_statistics{common{num_present, num_missing}, mean, sum, std_dev, min, max,

@@ -7,7 +7,7 @@ Edges ``e_0 < e_1 < ... < e_m`` (m >= 1) give ``m + 2`` bins:
 - bin m + 1: overflow, ``x > e_m``.
 
 That is the convention of Model Monitor's KLL buckets, ``[lower_bound, upper_bound)`` with the last bucket
-closed at the baseline maximum (statistics.json, docs/platform-facts.md#baseline-and-report-files); the under/overflow
+closed at the baseline maximum (statistics.json, docs/aws-facts.md#baseline-and-report-files); the under/overflow
 bins catch current values outside the baseline range. A single edge (a constant baseline feature) is widened by one
 ulp so that the value itself has a bin of its own.
 """

@@ -1,7 +1,7 @@
 """Structural checks of Model Monitor files, so tests (and the job, on its own output) can prove conformance.
 
 The rules are the documented schemas (Developer Guide "Schema for Statistics", "Schema for Constraints",
-"Schema for Violations"; docs/platform-facts.md#baseline-and-report-files). Each function returns a list of problems,
+"Schema for Violations"; docs/aws-facts.md#baseline-and-report-files). Each function returns a list of problems,
 empty when the document conforms. ``sketch`` is optional in statistics (the built-in container and the baseline
 writer write one; the drift job's window statistics do not).
 """

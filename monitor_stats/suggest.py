@@ -2,7 +2,7 @@
 writer, and the test and benchmark data's.
 
 Model Monitor's baselining job does this in AWS; this is the project's equivalent for both backends. The files
-follow the documented formats (docs/platform-facts.md#baseline-and-report-files):
+follow the documented formats (docs/aws-facts.md#baseline-and-report-files):
 
 - numeric columns: 10 equal-width KLL buckets between min and max (the built-in container materialises 10),
   and a ``sketch`` that is a fully compacted KLL sketch of the exact sorted data: every ``2**h``-th order

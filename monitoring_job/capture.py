@@ -1,7 +1,7 @@
 """Stream SageMaker data-capture files into column batches; quarantine every line that cannot be used.
 
 Capture format (Amazon SageMaker Developer Guide, "Capture data from real-time endpoint";
-docs/platform-facts.md#data-capture): files ``{endpoint}/{variant}/yyyy/mm/dd/hh/<name>.jsonl`` under the capture
+docs/aws-facts.md#data-capture): files ``{endpoint}/{variant}/yyyy/mm/dd/hh/<name>.jsonl`` under the capture
 prefix, one JSON object per line::
 
     {"captureData": {"endpointInput":  {"observedContentType": "text/csv", "mode": "INPUT",

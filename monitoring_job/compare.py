@@ -1,7 +1,7 @@
 """Compare a window's statistics with the baseline and list violations in Model Monitor's vocabulary.
 
 Check types are those of ``constraint_violations.json`` (Developer Guide, "Schema for Violations";
-docs/platform-facts.md#baseline-and-report-files): data_type_check, completeness_check, baseline_drift_check,
+docs/aws-facts.md#baseline-and-report-files): data_type_check, completeness_check, baseline_drift_check,
 missing_column_check, extra_column_check, categorical_values_check.
 
 Drift (baseline_drift_check) -- a feature drifts when its distance exceeds its threshold AND the difference is

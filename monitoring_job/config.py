@@ -30,7 +30,7 @@ Schema (``schema_version`` 1), one JSON object::
 
 Types are the Feature Store / Model Monitor names ``Integral``, ``Fractional``, ``String``
 (``config.model_spec.FeatureType``; Model Monitor ``inferred_type`` in statistics.json, see
-docs/platform-facts.md#baseline-and-report-files). ``drift_threshold`` is the spec's
+docs/aws-facts.md#baseline-and-report-files). ``drift_threshold`` is the spec's
 ``ModelSpec.drift_threshold_of(name)``: the largest tolerated distribution distance (see compare.py). A
 ``String`` feature's ``categories`` decode the captured vocabulary codes into labels (``monitor_stats.columns``).
 

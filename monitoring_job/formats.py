@@ -1,7 +1,7 @@
 """Write the window's ``statistics.json`` and ``constraint_violations.json`` in Model Monitor's formats.
 
 Formats: Developer Guide "Schema for Statistics" and "Schema for Violations"
-(docs/platform-facts.md#baseline-and-report-files); schema.py checks them. Differences from the built-in container,
+(docs/aws-facts.md#baseline-and-report-files); schema.py checks them. Differences from the built-in container,
 all within the documented schema:
 
 - numeric ``kll.buckets`` are the *baseline's* buckets with the current counts (so the two files line up

@@ -2,7 +2,7 @@
 
 Namespace and dimensions come from the job config (default namespace ``MLOps/DataQuality``, dimensions
 ``Model`` and ``Environment``); per-feature metrics add ``Feature``. This is deliberately not Model Monitor's
-``/aws/sagemaker/Endpoints/data-metric`` namespace (docs/platform-facts.md#model-monitor-metrics): both backends'
+``/aws/sagemaker/Endpoints/data-metric`` namespace (docs/aws-facts.md#model-monitor-metrics): both backends'
 alarms are wired by the monitoring construct, which picks the namespace of the backend in use.
 
 Metrics (Unit ``None`` unless said):

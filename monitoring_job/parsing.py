@@ -1,6 +1,6 @@
 """Turn captured payloads (CSV rows, JSON objects) into typed columns, one batch at a time.
 
-Payload formats (SageMaker data capture, docs/platform-facts.md#data-capture): ``endpointInput.data`` holds the
+Payload formats (SageMaker data capture, docs/aws-facts.md#data-capture): ``endpointInput.data`` holds the
 request body as sent, with ``encoding`` ``CSV`` (the CSV text), ``JSON`` (the JSON text) or ``BASE64`` (the body
 encoded; ``observedContentType`` says whether it is CSV or JSON). A CSV body is one row of the model's features in
 spec order, or several rows separated by newlines; a JSON body is an object ``{feature: value}`` or a list of them.

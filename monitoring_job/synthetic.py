@@ -11,7 +11,7 @@ person would call drift (about half a standard deviation, or a category share up
 drift distance at 0.15-0.3, well above the default threshold 0.1. The prediction is a fixed function of the
 inputs plus noise, so input drift shows up as prediction drift too.
 
-Lines follow the capture format (docs/platform-facts.md#data-capture) byte for byte as SageMaker writes them: compact
+Lines follow the capture format (docs/aws-facts.md#data-capture) byte for byte as SageMaker writes them: compact
 JSON, ``"encoding": "CSV"`` with the features in spec order, the score in ``endpointOutput``.
 """
 

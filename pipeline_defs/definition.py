@@ -499,7 +499,7 @@ _OFFLINE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "offline-build", "AWS_SECRET_ACCESS
 def _offline_sdk(region: str) -> Iterator[_Sdk]:
     """Import the SDK with the offline knobs set, and undo what the import and the build change globally.
 
-    Knobs (docs/platform-facts.md#sagemaker-python-sdk-offline): ``AWS_DEFAULT_REGION`` (an import-time boto3 client
+    Knobs (docs/aws-facts.md#sagemaker-python-sdk-offline): ``AWS_DEFAULT_REGION`` (an import-time boto3 client
     needs it), ``SAGEMAKER_VALIDATE_ROLE=false`` (no IAM SimulatePrincipalPolicy), a config file that opts out
     of telemetry, no EC2 metadata lookups, static credentials and no profile for import-time clients. Restored:
     the environment, the root logger (the SDK calls ``logging.basicConfig`` on import), boto3's default

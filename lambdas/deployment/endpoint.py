@@ -1,7 +1,7 @@
 """SageMaker endpoint building blocks shared by the steps: describe, create-if-missing, update, check.
 
-Facts relied on (docs/platform-facts.md#endpoint-configs and
-docs/platform-facts.md#endpoint-updates-and-silent-rollbacks):
+Facts relied on (docs/aws-facts.md#endpoint-configs and
+docs/aws-facts.md#endpoint-updates-and-silent-rollbacks):
 - every EndpointConfig property is create-only, so a change is a new config; the production variant name stays
   the same (guardrails and autoscaling are keyed on it);
 - while an update runs, ``DescribeEndpoint.EndpointConfigName`` still names the old config and

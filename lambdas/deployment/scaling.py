@@ -2,7 +2,7 @@
 
 "If the update would change the instance type for any model that is a target for auto scaling, the update fails"
 (SageMaker Developer Guide, "Update endpoints that use auto scaling";
-docs/platform-facts.md#autoscaling-and-instance-types). The same holds for an update that removes a scaled
+docs/aws-facts.md#autoscaling-and-instance-types). The same holds for an update that removes a scaled
 variant. So every endpoint update the steps make goes through ``update_endpoint``:
 
 - it compares the live config's production variants with the target config's; for each variant whose instance

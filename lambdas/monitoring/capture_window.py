@@ -7,7 +7,7 @@ the hour, and:
 - **discovers the variants** with a delimiter listing of ``<DATA_CAPTURE_S3_URI>/<ENDPOINT_NAME>/`` (every
   variant that ever captured, so a new or shadow variant is never missed);
 - **lists** every object under ``<variant>/yyyy/mm/dd/hh/`` for each variant and each hour of the window
-  (docs/platform-facts.md#data-capture: the capture path is
+  (docs/aws-facts.md#data-capture: the capture path is
   ``<DestinationS3Uri>/<endpoint>/<variant>/yyyy/mm/dd/hh/<file>.jsonl``, ``hh`` being when the file was written).
   Every listing is paginated;
 - **writes the manifest** to ``s3://<REPORTS_BUCKET>/<REPORTS_PREFIX>/yyyy/mm/dd/hh/manifest.json`` (``hh`` = the

@@ -2,7 +2,7 @@
 
 Tracer is not imported here: X-Ray tracing is enabled on the function (active tracing) and boto3 calls are
 traced by the runtime; importing Powertools' Tracer costs ~0.4 s of cold start
-(docs/platform-facts.md#powertools-tracer-import-cost).
+(docs/aws-facts.md#powertools-tracer-import-cost).
 """
 
 from __future__ import annotations

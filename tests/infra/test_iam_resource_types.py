@@ -26,7 +26,7 @@ from tests.support.iam_policies import Grant, grants
 from tests.support.synth import Synthesized
 
 # Actions whose request names no resource of the type the reference lists for them, so they are authorized against
-# "*" as well (docs/platform-facts.md#actions-without-resource-types).
+# "*" as well (docs/aws-facts.md#actions-without-resource-types).
 NAMES_NO_RESOURCE_OF_ITS_TYPE = {
     "sagemaker:ListModelPackages": "the request names a package group (a filter), not a package; the reference "
     "gives only an optional model-package type",

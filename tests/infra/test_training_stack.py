@@ -348,7 +348,7 @@ def test_pipeline_role_may_query_only_its_workgroup_and_tables(synth: Synthesize
 @pytest.mark.parametrize("bucket", ["offlinestore", "groundtruth"])
 def test_pipeline_role_may_read_every_bucket_its_athena_query_reads(synth: Synthesized, bucket: str) -> None:
     # Athena needs GetBucketLocation, ListBucket and GetObject on each source bucket, not only on the results
-    # bucket (docs/platform-facts.md#athena-source-buckets).
+    # bucket (docs/aws-facts.md#athena-source-buckets).
     template = synth.json("prod", STACK)
     role = role_id(template, "Runs the fraud-detection-prod-training pipeline and its jobs")
     statements = [g for g in grants(synth) if g.where.startswith("prod/") and role in g.roles]

@@ -3,7 +3,7 @@
 Nothing may refer to documents that are not in the repository (a sibling ``../shared`` folder, design or style
 guides kept elsewhere), to an absolute path of one machine (``/work/...``, ``/root/...``, a home directory), or
 to a ``docs/*.md`` file or ``#section`` that does not exist. Facts the code relies on are cited as
-``docs/platform-facts.md#<section>`` and the design as ``docs/architecture.md#<section>``.
+``docs/aws-facts.md#<section>`` and the design as ``docs/architecture.md#<section>``.
 
 Every file git tracks (or would track: untracked files that are not ignored) is checked, except this one,
 which has to spell out what it looks for.
@@ -26,12 +26,12 @@ FORBIDDEN: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\.\./shared\b"), "refers to ../shared, which is outside the repository"),
     (re.compile(r"/work/|/root/|/home/[A-Za-z]|/Users/[A-Za-z]"), "contains an absolute path of a machine"),
     (
-        re.compile(r"\b(?:DESIGN|STYLE)\.md\b|\b(?:offline-testing|local-aws)(?:\.md\b|\s+\d)"),
-        "cites a document that is not in the repository (use docs/architecture.md or docs/platform-facts.md)",
+        re.compile(r"\b(?:DESIGN|STYLE)\.md\b|\b(?:offline-testing|local-aws)(?:\.md\b|\s+\d)|platform-facts"),
+        "cites a document that is not in the repository (use docs/architecture.md or docs/aws-facts.md)",
     ),
     (
-        re.compile(r"(?<!docs/)platform-facts"),
-        "cites platform facts other than as docs/platform-facts.md#<section>",
+        re.compile(r"(?<!docs/)aws-facts"),
+        "cites platform facts other than as docs/aws-facts.md#<section>",
     ),
 )
 # A reference to a document under docs/, with an optional section anchor. Not when part of a longer path
@@ -108,7 +108,7 @@ def test_no_file_points_outside_the_repository() -> None:
     files = repository_files()
     # The listing is the real repository.
     assert "README.md" in files
-    assert "docs/platform-facts.md" in files
+    assert "docs/aws-facts.md" in files
     docs = docs_index(files)
     found = []
     for name in files:
@@ -121,7 +121,7 @@ def test_no_file_points_outside_the_repository() -> None:
 
 
 DOCS = {
-    "platform-facts.md": frozenset({"data-capture", "endpoint-metrics"}),
+    "aws-facts.md": frozenset({"data-capture", "endpoint-metrics"}),
     "architecture.md": frozenset({"serving-pointer"}),
 }
 
@@ -134,13 +134,15 @@ DOCS = {
         ("as STYLE.md says", "cites a document that is not in the repository"),
         ("Knobs (docs: shared/reference/offline-testing.md 1.3)", "cites a document that is not in the repository"),
         ("(platform-facts 0.4, offline-testing 4.5.)", "cites a document that is not in the repository"),
-        ("(platform-facts §2.4)", "cites platform facts other than as docs/platform-facts.md"),
-        ("summarised in reference/platform-facts.md", "cites platform facts other than as docs/platform-facts.md"),
+        ("summarised in reference/platform-facts.md", "cites a document that is not in the repository"),
+        ("see docs/platform-facts.md#data-capture", "cites a document that is not in the repository"),
+        ("(aws-facts §2.4)", "cites platform facts other than as docs/aws-facts.md"),
+        ("summarised in reference/aws-facts.md", "cites platform facts other than as docs/aws-facts.md"),
         ("--evidently-python /work/bench-venv/bin/python", "contains an absolute path of a machine"),
         ("cd /root/project", "contains an absolute path of a machine"),
         ("open /home/alice/notes", "contains an absolute path of a machine"),
         ("see docs/design.md", "docs/design.md does not exist"),
-        ("see docs/platform-facts.md#capture-format", "docs/platform-facts.md has no section #capture-format"),
+        ("see docs/aws-facts.md#capture-format", "docs/aws-facts.md has no section #capture-format"),
     ],
 )
 def test_a_reference_outside_the_repository_is_reported(sample: str, expected: str) -> None:
@@ -153,8 +155,8 @@ def test_a_reference_outside_the_repository_is_reported(sample: str, expected: s
 @pytest.mark.parametrize(
     "sample",
     [
-        "ModelLatency is in microseconds (docs/platform-facts.md#endpoint-metrics).",
-        "Capture format (docs/platform-facts.md#data-capture): files under the prefix",
+        "ModelLatency is in microseconds (docs/aws-facts.md#endpoint-metrics).",
+        "Capture format (docs/aws-facts.md#data-capture): files under the prefix",
         "How it works: docs/architecture.md in the repository.",
         "(`docs/architecture.md#serving-pointer`)",
         "c=/tmp/champion.tar.gz inside the job's container",

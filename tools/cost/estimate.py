@@ -4,7 +4,7 @@ Everything that can be read from the templates is read from them (instance types
 scheduled actions, schedules, state machine definitions, pipeline steps, alarms, lifecycle rules, VPC
 endpoints); the config supplies the retraining budget and the usage the templates cannot know
 (``config.cost.CostAssumptions``). Storage is priced at its steady state after a year of traffic. What each
-service bills for: ``docs/platform-facts.md#billing-units``; how the estimate is built: ADR 0010.
+service bills for: ``docs/aws-facts.md#billing-units``; how the estimate is built: ADR 0010.
 """
 
 from __future__ import annotations

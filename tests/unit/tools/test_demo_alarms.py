@@ -1,7 +1,7 @@
 """The alarm emulator's judgement, case by case: statistics, missing data, M of N, composite rules.
 
 The integration tests (tests/integration/demo/test_alarms.py) run it over deployed alarms and published metrics;
-these pin the CloudWatch semantics it emulates (docs/platform-facts.md#alarm-evaluation).
+these pin the CloudWatch semantics it emulates (docs/aws-facts.md#alarm-evaluation).
 """
 
 from __future__ import annotations

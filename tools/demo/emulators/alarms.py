@@ -6,7 +6,7 @@ low-sample percentile setting; a composite alarm's rule), the metric data as pub
 store, read in-process as CloudWatch's own evaluator reads its store), ``SetAlarmState``, ``PutEvents`` to the
 default bus, ``Publish`` to the alarm's SNS actions.
 
-Emulated (docs/platform-facts.md#alarm-evaluation), by ``evaluate_all(aws, now)``, which CloudWatch does for
+Emulated (docs/aws-facts.md#alarm-evaluation), by ``evaluate_all(aws, now)``, which CloudWatch does for
 every alarm every minute:
 
 - a metric alarm's datapoints are its statistic over periods aligned to multiples of the period (UTC), the

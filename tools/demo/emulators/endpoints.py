@@ -17,16 +17,16 @@ Emulated:
 - shadow variants: ``ShadowProductionVariants`` (moto drops them; ``remember_shadow_variants`` keeps them)
   receive a copy of a sampled share of the requests (shadow weight / production weight); their answers are
   captured and measured under their own variant name, never returned;
-- data capture (docs/platform-facts.md#data-capture): per request, sampled at ``InitialSamplingPercentage``,
+- data capture (docs/aws-facts.md#data-capture): per request, sampled at ``InitialSamplingPercentage``,
   one JSON line with the ``CaptureOptions``' input and/or output (``CSV``/``JSON`` for the content types named
   in ``CaptureContentTypeHeader``, else ``BASE64``), ``eventId``, ``inferenceTime`` and the caller's
   ``inferenceId``; lines are buffered and written by ``flush`` to
   ``<DestinationS3Uri>/<endpoint>/<variant>/yyyy/mm/dd/hh/<mm-ss-mmm>-<uuid>.jsonl`` with the capture KMS key;
-- metrics (docs/platform-facts.md#endpoint-metrics): per request ``Invocations``, ``InvocationsPerInstance``,
+- metrics (docs/aws-facts.md#endpoint-metrics): per request ``Invocations``, ``InvocationsPerInstance``,
   ``Invocation4XXErrors``, ``Invocation5XXErrors``, ``InvocationModelErrors`` (1 or 0), ``ModelLatency`` and
   ``OverheadLatency`` in microseconds (measured), in ``AWS/SageMaker`` with ``EndpointName`` and ``VariantName``,
   and also ``EndpointConfigName`` for the new fleet during a guardrail deployment; published by ``flush``;
-- ``update_endpoint`` (moto has none) with the deployment guardrails of docs/platform-facts.md#deployment-guardrails:
+- ``update_endpoint`` (moto has none) with the deployment guardrails of docs/aws-facts.md#deployment-guardrails:
   ``Updating`` with ``PendingDeploymentSummary`` (the new config, variant statuses ``Creating``,
   ``ActivatingTraffic``, ``Baking``); the new fleet's models are loaded first (one that cannot be loaded fails the
   update, as a failed health check does); traffic then shifts to it ALL_AT_ONCE, in a CANARY step or in LINEAR

@@ -174,7 +174,7 @@ class ModelPackageGroup(EmulatedResource, CloudFormationModel):
         region_name: str,
     ) -> EmulatedResource:
         """In place for tags; a new name or description means replacement, which CloudFormation cannot do for a
-        named group (the new one's name is taken), so it fails as in AWS (docs/platform-facts.md#model-registry)."""
+        named group (the new one's name is taken), so it fails as in AWS (docs/aws-facts.md#model-registry)."""
         from moto.cloudformation.exceptions import ValidationError  # noqa: PLC0415
 
         properties = cloudformation_json.get("Properties", {})
@@ -245,7 +245,7 @@ class FeatureGroup(EmulatedResource, CloudFormationModel):
         region_name: str,
     ) -> EmulatedResource:
         """``TtlDuration`` and appended ``FeatureDefinitions`` update in place; any other change is a replacement,
-        which fails for a named group as in AWS (docs/platform-facts.md#feature-store)."""
+        which fails for a named group as in AWS (docs/aws-facts.md#feature-store)."""
         from moto.cloudformation.exceptions import ValidationError  # noqa: PLC0415
 
         properties = cloudformation_json.get("Properties", {})
