@@ -9,6 +9,10 @@ from a model artifact (by default the local pipeline run's, ``make pipeline-loca
     .venv/bin/python -m tools.bootstrap_serving --env dev --model fraud-detection
     npx cdk deploy 'dev/*'
 
+The artifact must be this model's: the evaluation of its run (``evaluation.json``, by default in the run's
+``evaluation/`` folder beside ``model/``) records the feature list it was trained on, which must be the spec's,
+and the booster must take that many inputs; otherwise the command refuses with one line and exit code 1.
+
 The package is registered Approved with metadata ``mlops:source=bootstrap`` and the local run's monitoring
 baselines as its drift-check baselines, which are also published to the current-baseline prefix the monitors
 read; the first retraining replaces it through the normal gate. An existing pointer is never overwritten
@@ -22,18 +26,22 @@ current-baseline prefix as promotion publishes them, and the pointer names it.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from config import ENVIRONMENTS, MODELS, ModelDeployment, resolve_environments
+from config import ENVIRONMENTS, MODELS, ModelDeployment, ModelSpec, resolve_environments
 from lambdas.deployment.baselines import publish_current_baselines
 from lambdas.shared.features import CATEGORY_VOCABULARIES
 from mlops_constructs.monitoring_common import current_baseline_prefix
 from monitor_stats.baseline import column_mismatches, load_baseline
 from monitor_stats.columns import spec_columns
 from monitor_stats.errors import BaselineError
+from pipeline_defs.scripts.common import StepInputError
+from pipeline_defs.scripts.score import load_model
 from stacks.platform_stack import bucket_name
 
 DEFAULT_ARTIFACT = Path("build/pipeline-local/model/model.tar.gz")
@@ -66,6 +74,40 @@ def xgboost_image_uri(region: str) -> str:
     return uri
 
 
+def evaluation_of(artifact: Path) -> Path:
+    """Where a local pipeline run keeps the evaluation of the model in ``<run>/model/model.tar.gz``."""
+    return artifact.parent.parent / "evaluation" / "evaluation.json"
+
+
+def check_artifact(spec: ModelSpec, *, artifact: Path, evaluation: Path) -> None:
+    """Refuse an artifact that is not ``spec``'s model: its run's recorded feature list must be the spec's."""
+    if not artifact.is_file():
+        raise BootstrapError(f"model artifact {artifact} does not exist; run `make pipeline-local` first")
+    if not evaluation.is_file():
+        raise BootstrapError(
+            f"{evaluation} does not exist: the evaluation of the artifact's run records the features it was "
+            "trained on; pass --evaluation"
+        )
+    try:
+        recorded = json.loads(evaluation.read_text(encoding="utf-8"))["model_input"]["feature_names"]
+    except (ValueError, KeyError, TypeError):
+        raise BootstrapError(f"{evaluation} records no feature list (model_input.feature_names)") from None
+    expected = list(spec.feature_names)
+    if recorded != expected:
+        raise BootstrapError(
+            f"model artifact {artifact} is not a '{spec.name}' model: it was trained on {len(recorded)} features "
+            f"{recorded}, the spec's are {len(expected)} {expected}"
+        )
+    try:
+        inputs = load_model(artifact, "model artifact").num_features()
+    except StepInputError as error:
+        raise BootstrapError(str(error)) from None
+    if inputs != len(expected):
+        raise BootstrapError(
+            f"model artifact {artifact} takes {inputs} inputs, not the {len(expected)} features of '{spec.name}'"
+        )
+
+
 def _current(ssm: Any, pointer: str) -> str | None:
     try:
         value: str = ssm.get_parameter(Name=pointer)["Parameter"]["Value"]
@@ -96,13 +138,14 @@ def bootstrap(
     sagemaker: Any,
     ssm: Any,
     force: bool = False,
+    evaluation: Path | None = None,
 ) -> BootstrapResult:
+    """Register ``artifact`` (checked to be the model's, ``evaluation`` defaulting to its run's) and point to it."""
+    check_artifact(deployment.spec, artifact=artifact, evaluation=evaluation or evaluation_of(artifact))
     pointer = deployment.serving_pointer_parameter
     current = None if force else _current(ssm, pointer)
     if current:
         return BootstrapResult(model_package_arn=current, pointer_parameter=pointer, created=False)
-    if not artifact.is_file():
-        raise BootstrapError(f"model artifact {artifact} does not exist; run `make pipeline-local` first")
     missing = [name for *_, name in BASELINE_FILES if not (baselines / name).is_file()]
     if missing:
         raise BootstrapError(f"baselines {missing} are missing under {baselines}; run `make pipeline-local` first")
@@ -189,11 +232,25 @@ def check_data_quality_baseline(deployment: ModelDeployment, directory: Path) ->
 
 
 def main(argv: list[str] | None = None) -> None:
+    try:
+        _main(argv)
+    except BootstrapError as error:
+        print(f"bootstrap_serving: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def _main(argv: list[str] | None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", required=True, choices=[e.name for e in ENVIRONMENTS])
     parser.add_argument("--model", required=True, choices=[m.name for m in MODELS])
     parser.add_argument("--artifact", type=Path, default=DEFAULT_ARTIFACT)
     parser.add_argument("--baselines", type=Path, default=DEFAULT_BASELINES)
+    parser.add_argument(
+        "--evaluation",
+        type=Path,
+        default=None,
+        help="the artifact's evaluation.json (default: the run's evaluation/ beside the artifact's model/)",
+    )
     parser.add_argument(
         "--package", metavar="ARN", help="adopt this package the pipeline registered instead of --artifact"
     )
@@ -205,6 +262,10 @@ def main(argv: list[str] | None = None) -> None:
         e for e in resolve_environments(ENVIRONMENTS, context=lambda _: None, environ=os.environ) if e.name == args.env
     )
     deployment = ModelDeployment(spec=next(m for m in MODELS if m.name == args.model), env=env)
+    evaluation = args.evaluation or evaluation_of(args.artifact)
+    if not args.package:
+        # Before anything reaches AWS: a wrong artifact is refused without credentials or a network.
+        check_artifact(deployment.spec, artifact=args.artifact, evaluation=evaluation)
     session = boto3.Session(region_name=env.region)
     if args.package:
         adopted = adopt(
@@ -227,6 +288,7 @@ def main(argv: list[str] | None = None) -> None:
         sagemaker=session.client("sagemaker"),
         ssm=session.client("ssm"),
         force=args.force,
+        evaluation=evaluation,
     )
     verb = "registered and pointed to" if result.created else "already points to"
     print(f"{result.pointer_parameter} {verb} {result.model_package_arn}")

@@ -134,6 +134,8 @@ def _run(args: argparse.Namespace) -> None:
         ),
         min_improvement=args.min_improvement if args.min_improvement is not None else spec.min_improvement,
     )
+    # The model's inputs, in order: what a consumer of this run's artifact checks it against (the bootstrap).
+    evaluation["model_input"] = {"feature_names": list(spec.feature_names)}
     write_json(args.output_dir / "evaluation.json", evaluation)
     write_predictions(args.output_dir / "predictions.csv", labels, scores, decision_threshold)
     inputs = evaluation["decision_inputs"]

@@ -21,6 +21,7 @@ from lambdas.deployment.verify import verify
 from mlops_constructs.monitoring_common import current_baseline_prefix
 from stacks.platform_stack import bucket_name
 from tests.support.baselines import tagged_baselines
+from tests.support.trained import train_run
 from tests.unit.deployment.conftest import World, build_world, environ
 from tests.unit.deployment.support import deploy_and_promote, rollback_until_done
 from tools.bootstrap_serving import BASELINE_FILES, bootstrap
@@ -42,11 +43,10 @@ def world(tmp_path: Path) -> Iterator[World]:
 
     def bootstrapped(world: World) -> str:
         world.s3.create_bucket(Bucket=ARTIFACTS)
-        artifact = tmp_path / "model.tar.gz"
-        artifact.write_bytes(b"the bootstrap model")
+        run = train_run(FRAUD_DETECTION, tmp_path / "run")
         result = bootstrap(
             DEPLOYMENT,
-            artifact=artifact,
+            artifact=run / "model" / "model.tar.gz",
             baselines=baselines(tmp_path / "bootstrap", "bootstrap"),
             image_uri=IMAGE,
             s3=world.s3,

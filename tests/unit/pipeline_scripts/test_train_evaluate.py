@@ -13,6 +13,7 @@ import pytest
 import xgboost as xgb
 from sklearn import metrics as sk
 
+from config import FRAUD_DETECTION
 from pipeline_defs.scripts import evaluate, score, train_local
 from pipeline_defs.scripts.common import StepInputError
 from pipeline_defs.scripts.score import load_model
@@ -119,6 +120,8 @@ def test_no_champion_is_recorded_as_null(channels: Path, tmp_path: Path, spec_fi
     assert result["champion"] is None
     assert result["decision_inputs"]["champion_objective"] is None
     assert result["decision_inputs"]["objective"] == "pr_auc"
+    # The model's inputs are recorded with its evaluation: the bootstrap checks an artifact against them.
+    assert result["model_input"] == {"feature_names": list(FRAUD_DETECTION.feature_names)}
     header = (tmp_path / "eval" / "predictions.csv").read_text().splitlines()[0]
     assert header == "label,probability,prediction"
 

@@ -15,7 +15,9 @@ from moto import mock_aws
 from config import DEV, FRAUD_DETECTION, ModelDeployment
 from stacks.platform_stack import bucket_name
 from tests.support.baselines import baseline_step_outputs
-from tools.bootstrap_serving import BootstrapError, adopt, bootstrap, xgboost_image_uri
+from tests.support.specs import CHURN
+from tests.support.trained import train_run
+from tools.bootstrap_serving import BootstrapError, adopt, bootstrap, main, xgboost_image_uri
 
 DEPLOYMENT = ModelDeployment(spec=FRAUD_DETECTION, env=DEV)
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
@@ -31,11 +33,19 @@ def clients() -> Iterator[dict[str, Any]]:
         yield {"s3": s3, "sagemaker": sagemaker, "ssm": boto3.client("ssm", region_name="us-east-1")}
 
 
+@pytest.fixture(scope="module")
+def fraud_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return train_run(FRAUD_DETECTION, tmp_path_factory.mktemp("fraud-run"))
+
+
+@pytest.fixture(scope="module")
+def churn_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return train_run(CHURN, tmp_path_factory.mktemp("churn-run"))
+
+
 @pytest.fixture
-def artifact(tmp_path: Path) -> Path:
-    path = tmp_path / "model.tar.gz"
-    path.write_bytes(b"not really a model, but bytes to upload")
-    return path
+def artifact(fraud_run: Path) -> Path:
+    return fraud_run / "model" / "model.tar.gz"
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +119,61 @@ def test_a_missing_artifact_is_a_clear_error_and_writes_nothing(clients: dict[st
         bootstrap(DEPLOYMENT, artifact=tmp_path / "missing.tar.gz", baselines=tmp_path, image_uri=IMAGE, **clients)
     with pytest.raises(clients["ssm"].exceptions.ParameterNotFound):
         clients["ssm"].get_parameter(Name=DEPLOYMENT.serving_pointer_parameter)
+
+
+def test_another_models_artifact_is_refused_and_writes_nothing(
+    clients: dict[str, Any], churn_run: Path, baselines: Path
+) -> None:
+    with pytest.raises(BootstrapError, match=r"is not a 'fraud-detection' model: it was trained on 3 features"):
+        bootstrap(
+            DEPLOYMENT, artifact=churn_run / "model" / "model.tar.gz", baselines=baselines, image_uri=IMAGE, **clients
+        )
+    with pytest.raises(clients["ssm"].exceptions.ParameterNotFound):
+        clients["ssm"].get_parameter(Name=DEPLOYMENT.serving_pointer_parameter)
+    assert (
+        clients["sagemaker"].list_model_packages(ModelPackageGroupName=DEPLOYMENT.model_package_group_name)[
+            "ModelPackageSummaryList"
+        ]
+        == []
+    )
+
+
+def test_an_artifact_whose_booster_takes_other_inputs_is_refused(
+    clients: dict[str, Any], fraud_run: Path, churn_run: Path, baselines: Path
+) -> None:
+    # The fraud run's evaluation (the right feature list) beside the churn run's 3-input booster.
+    with pytest.raises(BootstrapError, match=r"takes 3 inputs, not the 12 features of 'fraud-detection'"):
+        bootstrap(
+            DEPLOYMENT,
+            artifact=churn_run / "model" / "model.tar.gz",
+            evaluation=fraud_run / "evaluation" / "evaluation.json",
+            baselines=baselines,
+            image_uri=IMAGE,
+            **clients,
+        )
+
+
+def test_an_artifact_without_its_runs_evaluation_is_refused(clients: dict[str, Any], tmp_path: Path) -> None:
+    artifact = tmp_path / "model" / "model.tar.gz"
+    artifact.parent.mkdir()
+    artifact.write_bytes(b"bytes from somewhere")
+    with pytest.raises(BootstrapError, match=r"evaluation\.json does not exist: .* pass --evaluation"):
+        bootstrap(DEPLOYMENT, artifact=artifact, baselines=tmp_path, image_uri=IMAGE, **clients)
+
+
+def test_the_command_refuses_another_models_artifact_in_one_line_with_exit_code_1(
+    churn_run: Path, baselines: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--env", "dev", "--model", "fraud-detection", "--artifact", str(churn_run / "model" / "model.tar.gz")]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--baselines", str(baselines)])
+    assert exit_info.value.code == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    [line] = captured.err.splitlines()
+    assert line.startswith("bootstrap_serving: model artifact ")
+    assert "is not a 'fraud-detection' model" in line
+    assert "Traceback" not in captured.err
 
 
 def test_image_uri_is_resolved_offline_for_the_region() -> None:
