@@ -91,7 +91,9 @@ def check_artifact(spec: ModelSpec, *, artifact: Path, evaluation: Path) -> None
     try:
         recorded = json.loads(evaluation.read_text(encoding="utf-8"))["model_input"]["feature_names"]
     except (ValueError, KeyError, TypeError):
-        raise BootstrapError(f"{evaluation} records no feature list (model_input.feature_names)") from None
+        raise BootstrapError(
+            f"{evaluation} records no feature list (model_input.feature_names): run `make pipeline-local` again"
+        ) from None
     expected = list(spec.feature_names)
     if recorded != expected:
         raise BootstrapError(

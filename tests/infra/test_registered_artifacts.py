@@ -23,6 +23,7 @@ from stacks.platform_stack import bucket_name
 from tests.support.baselines import baseline_step_outputs
 from tests.support.iam_policies import Grant, grants, role_id
 from tests.support.synth import Synthesized
+from tests.support.trained import train_run
 from tools.bootstrap_serving import BASELINE_FILES, bootstrap
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
@@ -43,8 +44,7 @@ class Bootstrapped:
 def run_bootstrap(env: Environment, tmp_path: Path) -> Bootstrapped:
     deployment = ModelDeployment(spec=FRAUD_DETECTION, env=env)
     bucket = bucket_name(env, "Artifacts")
-    artifact = tmp_path / "model.tar.gz"
-    artifact.write_bytes(b"model")
+    artifact = train_run(FRAUD_DETECTION, tmp_path / "run") / "model" / "model.tar.gz"
     # What the pipeline's Baseline step writes (the bootstrap refuses a baseline not of the spec's columns).
     baselines = baseline_step_outputs(tmp_path / "baseline-step")
     with mock_aws():

@@ -88,6 +88,7 @@ from pipeline_defs.scripts import condition, evaluate
 from tests.contract.recorder import contract_double
 from tests.support.baselines import tagged_baselines
 from tests.support.synth import Synthesized, synthesize
+from tests.support.trained import train_run
 from tests.unit.deployment.conftest import AutoScaling, FakeCloudWatch, FakeSageMaker
 from tools import bootstrap_serving
 from tools.demo.emulators import pipelines
@@ -1081,9 +1082,10 @@ def _zip() -> bytes:
 
 def _bootstrap_champion(resolved: Resolved, session: Any, workdir: Path) -> str:
     """The first serving model, registered by the real bootstrap command from a model artifact and baselines."""
-    artifact, baselines = workdir / "bootstrap" / "model.tar.gz", workdir / "bootstrap" / "baselines"
+    # A real (small) model of the spec: the bootstrap checks the artifact's recorded features are the spec's.
+    run = train_run(resolved.deployment.spec, workdir / "bootstrap")
+    artifact, baselines = run / "model" / "model.tar.gz", run / "baselines"
     tagged_baselines(baselines, written_by="bootstrap")  # the real Baseline step's files: the bootstrap checks them
-    artifact.write_bytes(b"the bootstrap model.tar.gz")
     result = bootstrap_serving.bootstrap(
         resolved.deployment,
         artifact=artifact,
