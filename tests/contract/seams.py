@@ -28,6 +28,7 @@ from lambdas.monitoring.settings import WindowSettings
 from stacks.platform_stack import bucket_name
 from tests.contract import recorder
 from tests.support.baselines import tagged_baselines
+from tests.support.trained import train_run
 from tools.bootstrap_serving import bootstrap as bootstrap_tool
 
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
@@ -62,11 +63,11 @@ def deployment(env: str, model: str = "fraud-detection") -> ModelDeployment:
 
 
 def bootstrap(env: str, workdir: Path) -> Scenario:
-    """The real bootstrap tool, with a stand-in model artifact and the real Baseline step's baseline files."""
+    """The real bootstrap tool, with a small real model of the spec (the tool checks its recorded features) and
+    the real Baseline step's baseline files."""
     target = deployment(env)
     scenario = Scenario(env)
-    artifact = workdir / "model.tar.gz"
-    artifact.write_bytes(b"model bytes")
+    artifact = train_run(target.spec, workdir / "run") / "model" / "model.tar.gz"
     # The real Baseline step's files: the bootstrap refuses a baseline that does not describe the spec's columns.
     baselines = tagged_baselines(workdir / "baselines")
     with mock_aws():
