@@ -28,7 +28,10 @@ than ``min_invocations`` requests; if its 5xx rate exceeds the champion's by mor
 ``max_error_rate_increase_percent`` points; if its p99 latency exceeds ``max_p99_latency_ratio`` x the
 champion's; if the score distance exceeds ``max_prediction_distance``; if agreement is below
 ``min_agreement_rate``. Shadow and ab need at least ``min_captured_predictions`` captured scores per variant
-(and matched ids for agreement); the guardrail bake check compares predictions only when both windows have them.
+(and matched ids for agreement). The score distance judges shadow and ab only: there both models score the same
+population at the same time. A guardrail bake records it (when both windows have captures) but does not fail on
+it: its windows are different requests, before and after the deployment, scored by different models, and a model
+retrained after drift is expected to move the distribution (``docs/decisions/0016-bake-judges-service-not-scores.md``).
 """
 
 from __future__ import annotations
@@ -361,7 +364,10 @@ def _prediction_checks(
     if min(len(champion), len(candidate)) >= needed:
         distance = ks_distance(list(champion.values()), list(candidate.values()))
         predictions["distance"] = distance
-        if distance > limits.max_prediction_distance:
+        # A guardrail bake compares the old model on the traffic before the deployment with the new model on the
+        # traffic after it: a retrained model is meant to score differently (ADR 0016), so its distance
+        # is evidence, not a reason; shadow and ab compare both models on the same traffic at the same time.
+        if not strategy.uses_guardrails and distance > limits.max_prediction_distance:
             reasons.append(f"score distribution distance (KS) {distance:.3f} exceeds {limits.max_prediction_distance}")
     elif required:
         reasons.append(

@@ -15,6 +15,7 @@ from tests.unit.deployment.conftest import ENDPOINT, INITIAL_CONFIG, INITIAL_MOD
 from tests.unit.deployment.support import (
     deploy_and_promote,
     prepare_and_deploy,
+    promote_until_done,
     run_compare,
     scores,
 )
@@ -120,6 +121,31 @@ def test_a_regression_found_in_the_bake_window_blocks_a_canary(world: World) -> 
     with pytest.raises(CandidateRegressed, match="5xx error rate"):
         world.run(promote, {"deployment_id": "exec-1"}, env)
     assert world.pointer() == world.packages["v1"]
+
+
+@pytest.mark.parametrize("strategy", ["blue_green", "canary", "linear"])
+def test_a_guardrail_bake_records_a_moved_score_distribution_without_failing_on_it(
+    world: World, strategy: str
+) -> None:
+    """A model retrained after drift scores the traffic after its deployment differently from how the old model
+    scored the traffic before it: the distance is evidence, serving health decides (ADR 0016)."""
+    env = world.env(strategy)
+    prepare_and_deploy(world, env, "exec-1", "v2")
+    world.sagemaker.finish_update()
+    world.now += timedelta(minutes=20)
+    before_end = parse_time(store(world).get("exec-1").started_at).replace(second=0, microsecond=0)
+    world.cloudwatch.set("primary", invocations=3000, errors=1, p99_us=40_000, window_end=before_end)
+    world.cloudwatch.set("primary", invocations=3000, errors=1, p99_us=41_000)
+    world.write_captures("primary", scores(100), at=before_end - timedelta(minutes=3), name="before")
+    world.write_captures("primary", scores(100, shift=0.45), at=world.now - timedelta(minutes=3), name="after")
+
+    comparison = run_compare(world, env, "exec-1")
+
+    assert comparison["passed"] is True, comparison["reasons"]
+    assert comparison["metrics"]["predictions"]["distance"] == pytest.approx(0.45, abs=0.01)
+    assert comparison["metrics"]["predictions"]["distance"] > env.settings.shadow.max_prediction_distance
+    promote_until_done(world, env, "exec-1")
+    assert world.pointer() == world.packages["v2"]
 
 
 def test_history_lists_deployments_newest_first(world: World) -> None:

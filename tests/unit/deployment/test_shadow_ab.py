@@ -17,6 +17,7 @@ from tests.unit.deployment.support import (
     promote_until_done,
     regressed_evidence,
     run_compare,
+    scores,
 )
 
 STEPS = (10, 50, 100)  # conftest's ab.weight_steps_percent
@@ -144,6 +145,25 @@ def test_each_ab_step_moves_a_good_challenger_on_and_blocks_a_bad_one(world: Wor
         world.run(step, event, env)
     assert weights(world) == before
     assert world.pointer() == world.packages["v1"]
+
+
+def test_an_ab_challenger_whose_scores_moved_is_blocked_even_when_it_serves_well(world: World) -> None:
+    """The other side of ADR 0016: champion and challenger score the same traffic at the same time, so a moved
+    score distribution is the models' difference and the distance limit holds."""
+    env = world.env("ab")
+    prepare_and_deploy(world, env, "exec-1", "v2")
+    world.sagemaker.finish_update()
+    world.run(deploy, {"deployment_id": "exec-1", "action": "ab_step", "step_index": 0}, env)
+    world.now += timedelta(hours=1)
+    world.cloudwatch.set("primary", invocations=5000, errors=2, p99_us=40_000)
+    world.cloudwatch.set("challenger", invocations=5000, errors=2, p99_us=40_000)
+    world.write_captures("primary", scores(200), at=world.now - timedelta(minutes=5))
+    world.write_captures("challenger", scores(200, shift=0.45, prefix="other"), at=world.now - timedelta(minutes=5))
+
+    comparison = run_compare(world, env, "exec-1")
+
+    assert comparison["passed"] is False
+    assert comparison["reasons"] == ["score distribution distance (KS) 0.455 exceeds 0.1"]
 
 
 def test_ab_steps_cannot_be_skipped_or_taken_before_a_comparison(world: World) -> None:
