@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="a smaller world, the loop followed through its first promotion (the test's run)",
+        help="a smaller world (the test's run)",
     )
     parser.add_argument(
         "--reuse-synth", action="store_true", help="deploy the last synthesized app (skip synth if there is one)"
@@ -32,9 +32,9 @@ def main(argv: list[str] | None = None) -> int:
         "--runs",
         type=int,
         choices=(0, 1, 2, 3),
-        default=0,
+        default=StoryConfig.retraining_runs,
         help="retraining runs to follow: 1 promoted (and a retrigger skipped), 2 not better, 3 rolled back "
-        "(default 0: the loop runs on in the emulator; see tools.demo.story.run for why)",
+        "(default 3: all of them; 0: the story ends once the drift alarm started the loop, which runs on)",
     )
     args = parser.parse_args(argv)
     paths = DemoPaths(args.state_dir.resolve())

@@ -19,7 +19,7 @@ Stages, in order:
    the captures' hour; the drift workflow (window Lambda, drift job, merge) publishes its metrics; the alarms
    are evaluated as CloudWatch would; the drift alarm's state-change event goes through the deployed rule to
    the trigger Lambda, which starts the retraining state machine;
-6. with ``retraining_runs`` >= 1 (``--runs``; not the default, see ``run``), ``retrain 1``: that run is
+6. with ``retraining_runs`` >= 1 (``--runs``, default 3), ``retrain 1``: that run is
    followed to its end (guard, pipeline on the drifted data, the wait completed by the pipeline's status event
    through the callback rule, registration, approval, blue/green deployment with verify and bake, promote); a
    retrigger right after it is skipped by the cooldown;
@@ -49,13 +49,13 @@ import pyarrow.parquet as pq
 
 from config import FRAUD_DETECTION, ModelDeployment
 from lambdas.deployment.registry import CHAMPION_TAG
+from lambdas.deployment.settings import StrategySettings
 from lambdas.retraining.state import Run, Skip, StateStore
 from lambdas.shared.features import format_event_time, parse_event
 from pipeline_defs import sample_data
 from tools.demo.emulators.runtime import Aws
 from tools.demo.server import deploy, launcher
 from tools.demo.server.environment import ROOT, DemoPaths, demo_environment
-from tools.demo.server.patches import DEFAULT_CLOCK_SPEEDUP
 from tools.mlops_cli.target import Target
 
 T = TypeVar("T")
@@ -65,9 +65,9 @@ SCORING_THREADS = 4
 SCORE_HANDLER = "lambdas.deployment.score.handler"
 EVENT_INGESTION_HANDLER = "lambdas.ingestion.handler.event_handler"
 CANDIDATE_FAULT = {"latency_ms": 150.0, "error_rate": 0.3}
-# the third run's bake on the wall clock: the comparison's windows are whole minutes of real metrics, so the
-# candidate's window holds its traffic only once a minute boundary passed after the deployment
-BAKE_WALL_SECONDS = 90.0
+COMPARE_HANDLER = "lambdas.deployment.compare.handler"
+BAKE_TRAFFIC_MARGIN = 1.5  # requests sent per bake: this many times the comparison's minimum
+TRAFFIC_THREADS = 3
 
 
 class StoryError(RuntimeError):
@@ -87,15 +87,14 @@ class StoryConfig:
     seed: int = 11
     timeout_seconds: float = 600.0  # any single wait of the story (a whole retraining run is one)
     # retraining runs followed: 1 the drift alarm's (promoted; a retrigger skipped), 2 the "not better" one,
-    # 3 the rolled-back one
-    # (0: the story ends once the drift alarm started the loop, which runs on in the emulator). Following them is
-    # not the default: the deployment comparison is decided by timing (see ``run``)
-    retraining_runs: int = 0
+    # 3 the rolled-back one (0: the story ends once the drift alarm started the loop, which runs on in the emulator)
+    retraining_runs: int = 3
 
     @classmethod
     def quick(cls) -> StoryConfig:
-        """The test's run: a smaller world."""
-        return cls(customers=30, base_days=8, drift_days=8, later_days=4)
+        """``make test``'s run: a smaller world, up to the alarm starting the loop (CI runs the whole story with
+        ``make demo``; ``python -m tools.demo --quick`` follows the runs in the smaller world)."""
+        return cls(customers=30, base_days=8, drift_days=8, later_days=4, retraining_runs=0)
 
 
 @dataclass
@@ -646,31 +645,26 @@ class Story:
         self.say(stage, f"on-call CLI: retrain --reason {reason!r}: execution {started['execution_name']}")
         return str(started["execution_arn"])
 
-    def retrain_with_bake(self, stage: str, reason: str, *, real_seconds: float) -> str:
-        """Start a manual run whose bake lasts ``real_seconds`` on the wall clock (the run's ``settings``, which
-        the state machine takes from its input, as an operator may): the guardrail comparison reads the metrics
-        of the real minutes since the deployment, which a bake compressed to seconds does not reach."""
-        deployment = self.env.deployment
-        settings = {
-            "bake_seconds": round(real_seconds * DEFAULT_CLOCK_SPEEDUP),
-            "shadow_seconds": deployment.shadow.window_minutes * 60,
-            "ab_step_seconds": deployment.ab.step_minutes * 60,
-        }
-        run_input = {
-            "trigger": {"source": "manual", "detail": {"requested_by": "the demo's story", "reason": reason}},
-            "settings": settings,
-        }
-        name = f"manual-{datetime.now(UTC):%Y%m%dT%H%M%S}-story"
-        machine = self.state_machine("retraining")
-        started = self.client("stepfunctions").start_execution(
-            stateMachineArn=machine, name=name, input=json.dumps(run_input)
-        )
+    def clock(self) -> dict[str, Any]:
+        """The emulator's clock: ``now`` (a datetime), ``offset_seconds`` from real time, ``speedup``."""
+        answer = self.demo_api("clock", {})
+        return {**answer, "now": datetime.fromisoformat(str(answer["now"]))}
+
+    def traffic_pace(self) -> float:
+        """Seconds between the background requests of each traffic thread, so that a bake (``bake_minutes``
+        compressed ``speedup`` times on the emulator's clock) holds ``BAKE_TRAFFIC_MARGIN`` times the
+        ``min_invocations`` the deployed comparison needs."""
+        variables = self.function(COMPARE_HANDLER)["Environment"]["Variables"]
+        settings = StrategySettings.from_json(variables["DEPLOYMENT_SETTINGS"])
+        bake_seconds = settings.bake_minutes * 60 / float(self.clock()["speedup"])
+        per_second = BAKE_TRAFFIC_MARGIN * settings.min_invocations / bake_seconds
         self.say(
-            stage,
-            f"retraining run {name} started with a bake of {settings['bake_seconds'] // 60} min "
-            f"({real_seconds:.0f} s on the wall clock): {reason}",
+            "traffic",
+            f"background traffic: {per_second:.0f} requests/s, so that a {settings.bake_minutes} min bake "
+            f"({bake_seconds:.0f} s here) holds {BAKE_TRAFFIC_MARGIN:.0f}x the {settings.min_invocations} "
+            "invocations the comparison needs",
         )
-        return str(started["executionArn"])
+        return TRAFFIC_THREADS / per_second
 
     def advance(self, stage: str, seconds: float, why: str) -> None:
         moved = self.demo_api("clock", {"advance_seconds": seconds})
@@ -724,31 +718,44 @@ class Story:
 
 
 class Traffic:
-    """Requests that keep coming while the loop runs (a deployment is baked and compared on real traffic)."""
+    """Requests that keep coming while the loop runs (a deployment is baked and compared on real traffic):
+    ``TRAFFIC_THREADS`` clients, each sending one request every ``every_seconds`` (less the request's time)."""
 
     def __init__(self, story: Story, customers: Sequence[str], *, every_seconds: float = 0.2) -> None:
         self.story, self.customers, self.every = story, list(customers), every_seconds
         self.sent = self.failed = 0
+        self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="traffic", daemon=True)
+        self._threads = [
+            threading.Thread(target=self._run, args=(index,), name=f"traffic-{index}", daemon=True)
+            for index in range(TRAFFIC_THREADS)
+        ]
 
     def __enter__(self) -> Traffic:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def __exit__(self, *_: object) -> None:
         self._stop.set()
-        self._thread.join()
+        for thread in self._threads:
+            thread.join()
 
-    def _run(self) -> None:
-        rng = np.random.default_rng(0)
-        while not self._stop.wait(self.every):
+    def _run(self, index: int) -> None:
+        rng = np.random.default_rng(index)
+        pause = 0.0
+        while not self._stop.wait(pause):
+            started = time.monotonic()
             customer = self.customers[int(rng.integers(len(self.customers)))]
+            with self._lock:
+                number = self.sent
+                self.sent += 1
             try:
-                self.story.score_one(customer, f"bg-{self.sent:06d}")
+                self.story.score_one(customer, f"bg-{number:06d}")
             except StoryError:
-                self.failed += 1
-            self.sent += 1
+                with self._lock:
+                    self.failed += 1
+            pause = max(0.0, self.every - (time.monotonic() - started))
 
 
 def run(
@@ -777,7 +784,7 @@ def run(
     history = story.sample(days=config.drift_days - 1, start=story.drift_start, seed=config.seed + 1, **DRIFT)
     story.land("drift", history, name="drifted-history")
     today = story.sample(days=1, start=story.today, seed=config.seed + 2, **DRIFT)
-    capture_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    capture_hour = story.clock()["now"].replace(minute=0, second=0, microsecond=0)
     story.live("drift", today, label="today")
     labels = [*base.labels, *history.labels, *today.labels]
     story.land_labels("drift", [*history.labels, *today.labels], name="drifted")
@@ -790,12 +797,9 @@ def run(
         for line in story.status().splitlines():
             story.say("status", line)
         return timeline
-    # Known issue: the blue/green bake's comparison (lambdas/deployment/compare.py) compares the minutes before the
-    # deployment with the minutes before Compare, floored to whole minutes of real metrics, while the bake is
-    # compressed to seconds. When both fall in the same minute the windows are equal and the candidate passes;
-    # when a minute boundary passes between them, the retrained model's scores differ from the champion's by more
-    # than the score-distance limit (KS 0.18 > 0.1 seen) and the run rolls back. Hence not the default.
-    with Traffic(story, customers) as traffic:
+    # The bakes are compressed on the emulator's clock, which also stamps the endpoint's metrics: the traffic is
+    # sized so that a compressed bake holds enough requests for the deployed comparison (``Story.traffic_pace``).
+    with Traffic(story, customers, every_seconds=story.traffic_pace()) as traffic:
         story.loop("retrain 1", execution, expect="promoted")
         skipped = story.retrain("retrain 1", "right after the promotion")
         story.loop("retrain 1", skipped, expect="skipped")
@@ -812,9 +816,7 @@ def run(
             story.land("retrain 3", later, name="later")
             story.flush_offline_store("retrain 3")
             story.relabel("retrain 3", [*labels, *later.labels], shuffled=False)
-            execution = story.retrain_with_bake(
-                "retrain 3", "more data; the candidate regresses in the bake", real_seconds=BAKE_WALL_SECONDS
-            )
+            execution = story.retrain("retrain 3", "more data; the candidate regresses in the bake")
             story.loop("retrain 3", execution, expect="rolled_back", on_state=story.fault_on_candidate("retrain 3"))
     story.say("status", f"background traffic during the runs: {traffic.sent} requests, {traffic.failed} failed")
     story.say("status", f"drift report: {story.report_html}")

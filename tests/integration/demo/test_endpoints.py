@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ import requests
 import xgboost as xgb
 
 from config import DEV, FRAUD_DETECTION, ModelDeployment
+from lambdas.deployment.compare import Window
 from lambdas.deployment.deploy import ab_step, deploy
 from lambdas.deployment.endpoint import check_serving, describe_endpoint, guardrail_deployment_config, request_update
 from lambdas.deployment.errors import SilentRollbackDetected
@@ -51,7 +53,7 @@ from tests.integration.demo.conftest import LOOPBACK_ONLY, Routed
 from tests.integration.demo.support import MONITORING, REGION, SERVING, World
 from tools.bootstrap_serving import bootstrap, xgboost_image_uri
 from tools.demo.emulators import alarms, endpoints
-from tools.demo.emulators.runtime import Aws, SimulatedClock
+from tools.demo.emulators.runtime import Aws, DemoClock, SimulatedClock
 
 pytestmark = LOOPBACK_ONLY
 
@@ -337,6 +339,52 @@ def test_the_quality_evaluation_joins_the_captures_with_ground_truth(
 
     direct = serving.booster.predict(xgb.DMatrix(np.array(vectors)))
     assert primary.auc == pytest.approx(roc_auc_score([int(r["is_fraud"]) for r in rows], direct), abs=1e-9)
+
+
+def test_a_bake_compressed_on_the_demo_clock_is_measured_over_the_minutes_it_stands_for(
+    serving: Serving, routed: Routed, local: Path
+) -> None:
+    """A 10-minute bake lasts 2 s at 300x; the requests sent meanwhile are stamped over its 10 minutes, so the
+    compare Lambda's window (whole minutes ending at the bake's end) holds them, minute by minute."""
+    clock = DemoClock(speedup=300.0)
+    bodies = [format_csv_row(v).encode() for v in model_inputs(dataset_rows(local, 20))]
+    baking = threading.Thread(target=clock.sleep, args=(600,))
+    start = clock.now()
+    baking.start()
+    sent = 0
+    while baking.is_alive():
+        endpoints.invoke_endpoint(serving.aws, endpoint_name=ENDPOINT, body=bodies[sent % 20], now=clock.now())
+        sent += 1
+        time.sleep(0.02)
+    end = clock.now()
+    flush(routed)
+    assert end - start >= timedelta(minutes=10)
+
+    variant = serving.deployment_env().variant_name
+    window = Window.ending(end + timedelta(minutes=1), 12)  # whole minutes, as compare reads them
+    per_minute = serving.client("cloudwatch").get_metric_data(
+        MetricDataQueries=[
+            {
+                "Id": "m",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/SageMaker",
+                        "MetricName": "Invocations",
+                        "Dimensions": [
+                            {"Name": "EndpointName", "Value": ENDPOINT},
+                            {"Name": "VariantName", "Value": variant},
+                        ],
+                    },
+                    "Period": 60,
+                    "Stat": "Sum",
+                },
+            }
+        ],
+        StartTime=window.start,
+        EndTime=window.end,
+    )["MetricDataResults"][0]["Values"]
+    assert sum(per_minute) == sent >= 20
+    assert len([v for v in per_minute if v > 0]) >= 9  # spread over the bake's minutes, not bunched in one
 
 
 # ---- UpdateEndpoint: blue/green, guardrail rollback ---------------------------------------------------------------

@@ -124,9 +124,7 @@ def test_a_regression_found_in_the_bake_window_blocks_a_canary(world: World) -> 
 
 
 @pytest.mark.parametrize("strategy", ["blue_green", "canary", "linear"])
-def test_a_guardrail_bake_records_a_moved_score_distribution_without_failing_on_it(
-    world: World, strategy: str
-) -> None:
+def test_a_guardrail_bake_records_a_moved_score_distribution_without_failing_on_it(world: World, strategy: str) -> None:
     """A model retrained after drift scores the traffic after its deployment differently from how the old model
     scored the traffic before it: the distance is evidence, serving health decides (ADR 0016)."""
     env = world.env(strategy)

@@ -15,6 +15,7 @@ import json
 import sys
 import zipfile
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -133,3 +134,43 @@ def test_each_invocation_logs_only_its_own_output(context: ServerContext) -> Non
     calls = sorted(next(m for m in messages if m.startswith("call ")) for messages in streams)
     assert [c.split(" request ")[0] for c in calls] == ["call 1", "call 2"]
     assert all(sum(m.startswith("call ") for m in messages) == 1 for messages in streams)
+
+
+CLOCK_HANDLER = """
+import datetime as dt
+from datetime import UTC, datetime
+
+
+def handler(event, context):
+    real = dt.datetime.__mro__[1].fromtimestamp(0, UTC)  # a plain datetime, as a parser might build one
+    return {"now": datetime.now(UTC).isoformat(), "plain_is_datetime": isinstance(real, datetime)}
+"""
+
+
+def test_a_handler_reads_the_demo_clock_of_each_invocation(tmp_path: Path) -> None:
+    """The compare Lambda's bake window and the endpoint's metric stamps must agree on the time."""
+    context = ServerContext(
+        endpoint_url="http://127.0.0.1:1",
+        account=ACCOUNT,
+        region=REGION,
+        python=sys.executable,
+        paths=DemoPaths(tmp_path / "state"),
+        clock_speedup=7.0,  # a clock of its own: the process keeps one per speedup
+    )
+    fn = function("clocked", CLOCK_HANDLER)
+    try:
+        context.clock.advance(2 * 86400)
+        first, failed = invoke(fn, context, {})
+        context.clock.advance(86400)
+        second, _ = invoke(fn, context, {})  # the same warm environment, the clock moved on
+    finally:
+        with lambda_python._pool_lock:
+            environments = [e for group in lambda_python._idle.values() for e in group]
+            lambda_python._idle.clear()
+        for environment in environments:
+            environment.close()
+    assert not failed, first
+    real = datetime.now(UTC)
+    assert abs(datetime.fromisoformat(first["now"]) - (real + timedelta(days=2))) < timedelta(seconds=60)
+    assert abs(datetime.fromisoformat(second["now"]) - (real + timedelta(days=3))) < timedelta(seconds=60)
+    assert first["plain_is_datetime"] is True

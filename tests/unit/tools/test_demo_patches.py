@@ -197,11 +197,12 @@ def test_state_machine_waits_are_compressed_and_its_clock_moves_ahead(monkeypatc
     import boto3  # noqa: PLC0415
     from moto import mock_aws  # noqa: PLC0415
 
+    from tools.demo.emulators.runtime import DemoClock  # noqa: PLC0415
     from tools.demo.server.patches import sfn_clock  # noqa: PLC0415
 
-    for owner, name, value in sfn_clock.replacements(speedup=120.0):
+    clock = DemoClock(speedup=120.0)
+    for owner, name, value in sfn_clock.replacements(clock):
         monkeypatch.setattr(owner, name, value)
-    monkeypatch.setattr(sfn_clock, "_offset_seconds", [0.0])
     definition = {
         "StartAt": "Bake",
         "States": {
@@ -210,8 +211,8 @@ def test_state_machine_waits_are_compressed_and_its_clock_moves_ahead(monkeypatc
         },
     }
     with pytest.raises(ValueError, match="only moves ahead"):
-        sfn_clock.advance(-1)
-    assert sfn_clock.advance(3600) == 3600
+        clock.advance(-1)
+    assert clock.advance(3600) == 3600
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
         machine = sfn.create_state_machine(
@@ -226,4 +227,6 @@ def test_state_machine_waits_are_compressed_and_its_clock_moves_ahead(monkeypatc
     assert described["status"] == "SUCCEEDED"
     assert 1.5 < took < 60
     entered = datetime.fromisoformat(json.loads(described["output"])["now"])
-    assert abs(entered - (datetime.now(UTC) + timedelta(hours=1))) < timedelta(seconds=took + 5)
+    # the hour it was moved ahead, and the 240 s the wait stood for (kept, not lost)
+    assert abs(entered - (datetime.now(UTC) + timedelta(hours=1, seconds=240))) < timedelta(seconds=took + 5)
+    assert clock.offset_seconds() >= 3600 + 240 * (1 - 1 / 120)  # ahead of real time, which moved 2 s

@@ -8,11 +8,17 @@ job ``InProgress`` or ``Failed`` with a reason) are written into moto's in-memor
 That only works when the emulator runs in the moto server's process, as ``tools/demo/server`` starts it.
 
 ``Clock``: durations (guardrail waits, bakes, polling) are divided by ``speedup``; timestamps stay real UTC
-time, so metrics, alarms and the real Lambdas that read them agree on what "now" is. What it could hide: a
-step that is too slow in real time (a 600 s bake) looks instant, and an alarm that needs more real minutes of
-data than the compressed wait lasts cannot fire inside it. ``SimulatedClock``: time that moves only when a
-single driver sleeps (``sleep`` returns at once), so a test steps a deployment, its traffic and the alarms
-minute by minute with the timestamps a real run would have.
+time. ``DemoClock`` (the demo server's one clock): the same compressed waits, but the time they skip is not
+lost: while anything waits on it, its time runs ``speedup`` times faster than the wall clock, so a 600 s bake
+takes 30 s at 20x and the clock reads 600 s later at its end; ``advance`` moves it ahead at once (days between
+the story's runs). Everything that stamps or reads time in the emulated world reads it (state machines, endpoint
+metrics and captures, alarm evaluation, the Lambda handlers' ``datetime``), so a compressed 10-minute bake sees
+10 minutes of metrics, which are the requests sent during its 10 real seconds. What it could hide: a step that
+is too slow in real time looks instant; work done in real time while something waits (requests, a Lambda) is
+stamped as if spread over the compressed minutes, so per-minute rates are lower than the real ones (the story
+sends enough requests per bake for the deployed ``min_invocations``). ``SimulatedClock``: time that moves only
+when a single driver sleeps (``sleep`` returns at once), so a test steps a deployment, its traffic and the
+alarms minute by minute with the timestamps a real run would have.
 """
 
 from __future__ import annotations
@@ -48,6 +54,57 @@ class Clock:
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
             time.sleep(seconds / self.speedup)
+
+
+class DemoClock:
+    """Real UTC time plus an offset that only grows: by ``advance``, and while any ``sleep`` is running, when the
+    clock runs ``speedup`` times faster than real time (so a sleep of ``s`` lasts ``s / speedup`` real seconds and
+    the clock reads at least ``s`` later at its end). Thread-safe; overlapping sleeps do not add up."""
+
+    def __init__(self, *, speedup: float) -> None:
+        if not speedup >= 1.0:
+            raise ValueError(f"clock speedup {speedup} must be at least 1")
+        self.speedup = speedup
+        self._lock = threading.Lock()
+        self._offset = 0.0  # seconds ahead of real time, not counting the running sleeps
+        self._sleeping = 0
+        self._since = 0.0  # time.monotonic() when the running sleeps began
+
+    def _offset_now(self) -> float:
+        flying = (time.monotonic() - self._since) * (self.speedup - 1) if self._sleeping else 0.0
+        return self._offset + flying
+
+    def offset_seconds(self) -> float:
+        with self._lock:
+            return self._offset_now()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return datetime.now(UTC) + timedelta(seconds=self._offset_now())
+
+    def advance(self, seconds: float) -> float:
+        """Move the clock ``seconds`` ahead at once; returns its new offset from real time."""
+        if seconds < 0:
+            raise ValueError(f"the clock only moves ahead, not by {seconds} s")
+        with self._lock:
+            self._offset += seconds
+            return self._offset_now()
+
+    def sleep(self, seconds: float, *, stop: threading.Event | None = None) -> None:
+        """Wait until the clock is ``seconds`` later (``seconds / speedup`` real seconds; ``stop`` ends it early)."""
+        if seconds <= 0:
+            return
+        with self._lock:
+            if not self._sleeping:
+                self._since = time.monotonic()
+            self._sleeping += 1
+        try:
+            (stop or threading.Event()).wait(seconds / self.speedup)
+        finally:
+            with self._lock:
+                self._sleeping -= 1
+                if not self._sleeping:
+                    self._offset += (time.monotonic() - self._since) * (self.speedup - 1)
 
 
 class Ticking(Protocol):

@@ -1,20 +1,25 @@
 """The child side of the demo's Python Lambda runtime: one execution environment of a deployed function.
 
-Run by ``patches.lambda_python`` as ``python -I lambda_bootstrap.py <code dir> <module.function> <done fd>`` in
-the function's environment, from the extracted deployment package (the code directory comes first on
-``sys.path``, as ``/var/task`` does in Lambda). Like a Lambda execution environment it serves invocations one
-after the other: the handler module is imported once, in an init phase before the first invocation (not
-counted against the function's timeout; one byte on ``done`` says it is over), and module-level state lives
-on between invocations. Each invocation is one JSON line on stdin (``event``, ``request_id``, ``log_stream``,
-``result_file``); the outcome goes to the result file as JSON, ``{"result": ...}`` or Lambda's error shape
-``{"errorType", "errorMessage", "stackTrace"}`` (the handler's own stdout and stderr are its log), then one
-byte on ``done`` says it is there. End of stdin ends the environment. Standard library only: it must import
-nothing of the repository, so the handler runs the deployed code and nothing else.
+Run by ``patches.lambda_python`` as ``python -I lambda_bootstrap.py <code dir> <module.function> <done fd>`` in the
+function's environment, from the extracted deployment package (the code directory comes first on ``sys.path``, as
+``/var/task`` does in Lambda). Like a Lambda execution environment it serves invocations one after the other: the
+handler module is imported once, in an init phase before the first invocation (not counted against the function's
+timeout; one byte on ``done`` says it is over), and module-level state lives on between invocations. Each invocation
+is one JSON line on stdin (``event``, ``request_id``, ``log_stream``, ``result_file``, ``clock_offset_seconds``);
+the outcome goes to the result file as JSON, ``{"result": ...}`` or Lambda's error shape ``{"errorType",
+"errorMessage", "stackTrace"}`` (the handler's own stdout and stderr are its log), then one byte on ``done`` says it
+is there. End of stdin ends the environment. Standard library only: it must import nothing of the repository, so the
+handler runs the deployed code and nothing else.
+
+The demo's clock: before anything else is imported, ``datetime.datetime`` becomes a subclass whose ``now``,
+``utcnow`` and ``today`` are real time plus the invocation's ``clock_offset_seconds`` (the emulator's clock runs
+ahead of real time through compressed waits and moves); ``isinstance`` still accepts every datetime.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as _datetime
 import importlib
 import json
 import os
@@ -22,6 +27,36 @@ import sys
 import time
 import traceback
 from typing import Any
+
+_REAL_DATETIME = _datetime.datetime
+_offset = [0.0]  # seconds the demo's clock is ahead of real time, for the running invocation
+
+
+class _AnyDatetime(type):
+    def __instancecheck__(cls, instance: object) -> bool:
+        return isinstance(instance, _REAL_DATETIME)
+
+    def __subclasscheck__(cls, subclass: type) -> bool:
+        return issubclass(subclass, _REAL_DATETIME)
+
+
+class DemoDatetime(_REAL_DATETIME, metaclass=_AnyDatetime):
+    """``datetime.datetime`` on the demo's clock."""
+
+    @classmethod
+    def now(cls, tz: _datetime.tzinfo | None = None) -> Any:
+        return cls.fromtimestamp(time.time() + _offset[0], tz)
+
+    @classmethod
+    def utcnow(cls) -> Any:
+        return cls.now(_datetime.UTC).replace(tzinfo=None)
+
+    @classmethod
+    def today(cls) -> Any:
+        return cls.now()
+
+
+_datetime.datetime = DemoDatetime  # type: ignore[misc]  # before the handler's modules import it
 
 
 class LambdaContext:
@@ -74,6 +109,7 @@ def main() -> None:
             request = json.loads(line)
             os.environ["DEMO_LAMBDA_REQUEST_ID"] = request["request_id"]
             os.environ["AWS_LAMBDA_LOG_STREAM_NAME"] = request["log_stream"]
+            _offset[0] = float(request.get("clock_offset_seconds", 0.0))
             outcome = run(handler, request["event"])
             try:
                 text = json.dumps(outcome)

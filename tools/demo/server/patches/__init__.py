@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 from tools.demo.server.environment import DemoPaths
 
 if TYPE_CHECKING:
-    from tools.demo.emulators.runtime import Aws, Clock
+    from tools.demo.emulators.runtime import Aws, DemoClock
 
 
-DEFAULT_CLOCK_SPEEDUP = 60.0  # a 300 s guardrail bake takes 5 s
+DEFAULT_CLOCK_SPEEDUP = 20.0  # a 300 s guardrail bake takes 15 s (long enough for its requests on a loaded machine)
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,21 @@ class ServerContext:
     alarm_evaluation_seconds: float | None = None  # evaluate every alarm this often; None: only when asked
 
     @property
-    def clock(self) -> Clock:
-        from tools.demo.emulators.runtime import Clock  # noqa: PLC0415
+    def clock(self) -> DemoClock:
+        """The server's one clock (state machines, endpoints, alarms, Lambda handlers: ``sfn_clock``)."""
+        return server_clock(self.clock_speedup)
 
-        return Clock(speedup=self.clock_speedup)
+
+_clocks: dict[float, DemoClock] = {}
+
+
+def server_clock(speedup: float) -> DemoClock:
+    """This process's demo clock at ``speedup`` (created on first use)."""
+    from tools.demo.emulators.runtime import DemoClock  # noqa: PLC0415
+
+    if speedup not in _clocks:
+        _clocks[speedup] = DemoClock(speedup=speedup)
+    return _clocks[speedup]
 
 
 def _modules() -> tuple[ModuleType, ...]:

@@ -12,14 +12,15 @@ function's CloudWatch Logs group ``/aws/lambda/<name>``. Lambda's contract is ke
 ``FunctionError: Unhandled`` with ``{errorType, errorMessage, stackTrace}``, the function's timeout ends the run
 (``Task timed out``), an ``Event`` invocation returns at once and runs in the background.
 
-What differs from Lambda (and could hide a defect): the venv's Python (3.11) runs code declared for the
-function's runtime; layers are not mounted (the venv provides boto3 and the pinned Powertools, the same
-versions); there is no memory limit, no isolation between invocations beyond the process, no X-Ray daemon
-(``POWERTOOLS_TRACE_DISABLED``). Execution environments are reused as Lambda reuses them: an invocation takes an
-idle environment of the same function version (code and configuration) or starts one (a cold start, which
-imports the handler's module in an init phase that is not counted against the function's timeout, as in
-Lambda), serves one invocation at a time, and is reclaimed after ``IDLE_SECONDS`` idle
-or when the function's code or configuration changes. Non-Python runtimes keep moto's echo.
+What differs from Lambda (and could hide a defect): the venv's Python (3.11) runs code declared for the function's
+runtime; layers are not mounted (the venv provides boto3 and the pinned Powertools, the same versions); there is no
+memory limit, no isolation between invocations beyond the process, no X-Ray daemon (``POWERTOOLS_TRACE_DISABLED``).
+The handler's ``datetime.datetime.now``/``utcnow``/``today`` read the demo's clock (its offset from real time is
+sent with each invocation; ``time.time`` stays real). Execution environments are reused as Lambda reuses them: an
+invocation takes an idle environment of the same function version (code and configuration) or starts one (a cold
+start, which imports the handler's module in an init phase that is not counted against the function's timeout, as in
+Lambda), serves one invocation at a time, and is reclaimed after ``IDLE_SECONDS`` idle or when the function's code
+or configuration changes. Non-Python runtimes keep moto's echo.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ class _Environment:
         ready, _, _ = select.select([self.done], [], [], INIT_TIMEOUT_SECONDS)
         self.ready = bool(ready) and self.done.read(1) == b"\n"
 
-    def invoke(self, payload: bytes, request_id: str, result_path: Path) -> tuple[bool, bytes]:
+    def invoke(self, payload: bytes, request_id: str, result_path: Path, *, clock_offset: float) -> tuple[bool, bytes]:
         """(whether it answered in time, its log output); the outcome is in ``result_path``."""
         offset = 0 if not self.ready else self.log.stat().st_size
         if not self.ready:  # the init phase did not finish: its output is this invocation's
@@ -135,6 +136,7 @@ class _Environment:
             "request_id": request_id,
             "log_stream": request_id,
             "result_file": str(result_path),
+            "clock_offset_seconds": clock_offset,  # the handler's clock is the demo's (sfn_clock)
         }
         assert self.process.stdin is not None
         try:
@@ -204,7 +206,9 @@ def run_handler(function: Any, payload: bytes, context: ServerContext) -> tuple[
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as result_file:
         result_path = Path(result_file.name)
     try:
-        answered, output = environment.invoke(payload, request_id, result_path)
+        answered, output = environment.invoke(
+            payload, request_id, result_path, clock_offset=context.clock.offset_seconds()
+        )
         text = result_path.read_text(encoding="utf-8") if answered and result_path.stat().st_size else ""
         if text:
             outcome: dict[str, Any] = json.loads(text)

@@ -93,6 +93,7 @@ def replacements(context: ServerContext) -> list[tuple[Any, str, Any]]:
                 target_variant=headers.get("X-Amzn-SageMaker-Target-Variant"),
                 inference_id=headers.get("X-Amzn-SageMaker-Inference-Id"),
                 custom_attributes=headers.get("X-Amzn-SageMaker-Custom-Attributes"),
+                now=context.clock.now(),  # metrics and captures are stamped on the demo's clock (sfn_clock)
             )
         except endpoints.EndpointError as error:
             return _error(error, "application/json")
