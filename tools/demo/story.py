@@ -661,7 +661,7 @@ class Story:
         self.say(
             "traffic",
             f"background traffic: {per_second:.0f} requests/s, so that a {settings.bake_minutes} min bake "
-            f"({bake_seconds:.0f} s here) holds {BAKE_TRAFFIC_MARGIN:.0f}x the {settings.min_invocations} "
+            f"({bake_seconds:.0f} s here) holds {BAKE_TRAFFIC_MARGIN:g}x the {settings.min_invocations} "
             "invocations the comparison needs",
         )
         return TRAFFIC_THREADS / per_second
