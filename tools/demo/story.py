@@ -161,8 +161,9 @@ class Story:
         self.work.mkdir(parents=True, exist_ok=True)
         self.started_at = (now or datetime.now(UTC)).replace(microsecond=0)
         # clean history, then drifted history ending with the last day (today's live traffic): all in the past;
-        # the later days are in the future, reached by moving the state machines' clock ahead (``advance``)
-        self.today = (self.started_at - timedelta(days=1)).replace(second=0)
+        # the later days are in the future, reached by moving the clock ahead (``advance``). Days start at midnight
+        # UTC, so the world (hours of day included) and the models trained on it are the same on every run.
+        self.today = (self.started_at - timedelta(days=1)).replace(hour=0, minute=0, second=0)
         self.drift_start = self.today - timedelta(days=config.drift_days - 1)
         self.data_start = self.drift_start - timedelta(days=config.base_days)
 
@@ -811,7 +812,9 @@ def run(
             story.loop("retrain 2", story.retrain("retrain 2", "labels shuffled"), expect="not_better")
 
         if config.retraining_runs >= 3:
-            later = story.sample(days=config.later_days, start=story.started_at, seed=config.seed + 3, **DRIFT)
+            later = story.sample(
+                days=config.later_days, start=story.today + timedelta(days=1), seed=config.seed + 3, **DRIFT
+            )
             story.advance("retrain 3", config.later_days * 86400, f"{config.later_days} days later")
             story.land("retrain 3", later, name="later")
             story.flush_offline_store("retrain 3")
