@@ -24,10 +24,11 @@ Emulated:
   ``<DestinationS3Uri>/<endpoint>/<variant>/yyyy/mm/dd/hh/<mm-ss-mmm>-<uuid>.jsonl`` with the capture KMS key;
 - metrics (docs/aws-facts.md#endpoint-metrics): per request ``Invocations``, ``InvocationsPerInstance``,
   ``Invocation4XXErrors``, ``Invocation5XXErrors``, ``InvocationModelErrors`` (1 or 0), ``ModelLatency`` and
-  ``OverheadLatency`` in microseconds (measured; the model's time leaves out the wait for the emulator's one
-  shared booster, which a container's own workers do not have), in ``AWS/SageMaker`` with ``EndpointName`` and
-  ``VariantName``, and also ``EndpointConfigName`` for the new fleet during a guardrail deployment; published
-  by ``flush``;
+  ``OverheadLatency`` in microseconds (measured: ``ModelLatency`` is the CPU time the request's thread spent
+  reading and scoring it, plus a fault's added latency, as a container with its own CPUs would see it; the
+  demo machine's load and the wait for the emulator's one shared booster are overhead), in ``AWS/SageMaker``
+  with ``EndpointName`` and ``VariantName``, and also ``EndpointConfigName`` for the new fleet during a
+  guardrail deployment; published by ``flush``;
 - ``update_endpoint`` (moto has none) with the deployment guardrails of docs/aws-facts.md#deployment-guardrails:
   ``Updating`` with ``PendingDeploymentSummary`` (the new config, variant statuses ``Creating``,
   ``ActivatingTraffic``, ``Baking``); the new fleet's models are loaded first (one that cannot be loaded fails the
@@ -48,7 +49,8 @@ What it could hide: the container's real Python and packages (this virtualenv's 
 XGBoost's own format is loaded), content types other than ``text/csv`` and the container's JSON output,
 instance limits, cold starts, autoscaling, timeouts, throttling, IAM and KMS permissions, the delay before
 captures and metrics appear (``flush``), SageMaker's own validation of the alarms and capacities of a
-DeploymentConfig, and how long provisioning takes (instant here).
+DeploymentConfig, how long provisioning takes (instant here), and a model that is slow for a reason other than
+its CPU work (its latency counts CPU time only).
 """
 
 from __future__ import annotations
@@ -84,9 +86,6 @@ MAX_DATA_PER_REQUEST = 1000  # PutMetricData: metric data per request
 WEIGHT_CHANGE_SECONDS = 60.0  # how long an UpdateEndpointWeightsAndCapacities takes to apply
 _LOCK = threading.RLock()  # endpoint states, buffers and models of this process
 _PREDICT = threading.Lock()  # the built-in container loads one booster per worker: predict is not shared
-# how long this thread's last predict waited for ``_PREDICT``: the emulator shares one booster between requests
-# where the container gives each worker its own, so that wait is not the model's latency
-_LOCK_WAIT = threading.local()
 
 
 class EndpointError(Exception):
@@ -236,9 +235,7 @@ def predict(model: ServedModel, body: bytes, content_type: str) -> bytes:
     except ValueError as error:
         raise _model_error(415, f"Loading csv data failed, please ensure data is in csv format: {error}") from None
     try:
-        waiting = time.perf_counter()
         with _PREDICT:
-            _LOCK_WAIT.seconds = time.perf_counter() - waiting
             predictions = [b.predict(xgb.DMatrix(matrix, nthread=1), validate_features=False) for b in model.boosters]
     except Exception as error:
         raise _model_error(400, f"Unable to evaluate payload provided: {error}") from None
@@ -500,17 +497,18 @@ def _serve(aws: Aws, record: Any, state: _State, fleet: _Fleet, request: _Reques
     status, answer, error = 200, b"", None
     try:
         model = load_model(aws, str(fleet.variant["ModelName"]))
-        model_started = time.perf_counter()
+        added = 0.0
+        computing = time.thread_time()  # the container's own CPU: this thread's time, not the machine's load
         try:
             fault = _FAULTS.get(model.model_data_url)
             if fault is not None:
-                time.sleep(fault.latency_ms / 1000)
+                added = fault.latency_ms / 1000
+                time.sleep(added)
                 if state.rng.random() < fault.error_rate:
                     raise _model_error(500, "injected fault: the container failed")
-            _LOCK_WAIT.seconds = 0.0
             answer = predict(model, request.body, request.content_type)
         finally:
-            model_us = (time.perf_counter() - model_started - getattr(_LOCK_WAIT, "seconds", 0.0)) * 1e6
+            model_us = (added + time.thread_time() - computing) * 1e6
     except EndpointError as failure:
         error = failure
         status = int(failure.extra.get("OriginalStatusCode", failure.status))
