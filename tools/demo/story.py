@@ -66,7 +66,7 @@ SCORE_HANDLER = "lambdas.deployment.score.handler"
 EVENT_INGESTION_HANDLER = "lambdas.ingestion.handler.event_handler"
 CANDIDATE_FAULT = {"latency_ms": 150.0, "error_rate": 0.3}
 COMPARE_HANDLER = "lambdas.deployment.compare.handler"
-BAKE_TRAFFIC_MARGIN = 1.5  # requests sent per bake: this many times the comparison's minimum
+BAKE_TRAFFIC_MARGIN = 2.0  # requests sent per bake: this many times the comparison's minimum
 TRAFFIC_THREADS = 3
 
 
