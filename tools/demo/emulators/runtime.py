@@ -10,7 +10,7 @@ That only works when the emulator runs in the moto server's process, as ``tools/
 ``Clock``: durations (guardrail waits, bakes, polling) are divided by ``speedup``; timestamps stay real UTC
 time. ``DemoClock`` (the demo server's one clock): the same compressed waits, but the time they skip is not
 lost: while anything waits on it, its time runs ``speedup`` times faster than the wall clock, so a 600 s bake
-takes 30 s at 20x and the clock reads 600 s later at its end; ``advance`` moves it ahead at once (days between
+takes 60 s at 10x and the clock reads 600 s later at its end; ``advance`` moves it ahead at once (days between
 the story's runs). Everything that stamps or reads time in the emulated world reads it (state machines, endpoint
 metrics and captures, alarm evaluation, the Lambda handlers' ``datetime``), so a compressed 10-minute bake sees
 10 minutes of metrics, which are the requests sent during its 10 real seconds. What it could hide: a step that

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from tools.demo.emulators.runtime import Aws, DemoClock
 
 
-DEFAULT_CLOCK_SPEEDUP = 20.0  # a 300 s guardrail bake takes 15 s (long enough for its requests on a loaded machine)
+DEFAULT_CLOCK_SPEEDUP = 10.0  # a 300 s guardrail bake takes 30 s: long enough for its requests on a loaded machine
 
 
 @dataclass(frozen=True)
