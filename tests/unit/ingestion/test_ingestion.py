@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
-from lambdas.ingestion.logic import IngestionConfigError, IngestionTarget
+from lambdas.ingestion.logic import IngestionConfigError, IngestionReport, IngestionTarget, Ingestor
 from lambdas.shared.features import batch_feature_records, parse_event, to_put_record
 from tests.unit.ingestion.conftest import TARGET, Harness
 
@@ -162,3 +166,63 @@ def test_missing_configuration_is_named() -> None:
         IngestionTarget.from_env({"FEATURE_GROUPS": "{}"})
     with pytest.raises(IngestionConfigError, match="FEATURE_GROUPS is not JSON"):
         IngestionTarget.from_env({"FEATURE_GROUPS": "{", "HISTORY_TABLE": "t", "DEAD_LETTER_BUCKET": "b"})
+
+
+class _Claimer:
+    """One invocation's DynamoDB client, gated so two invocations race on the same event deterministically.
+
+    Both read the customer's history (and see no claim) before either claims; the second claimer's write is
+    sent only once the first's has been written. Everything else goes to the real (moto) client.
+    """
+
+    def __init__(self, client: Any, *, both_read: threading.Barrier, first_claimed: threading.Event, first: bool):
+        self._client = client
+        self._both_read = both_read
+        self._first_claimed = first_claimed
+        self._first = first
+
+    def query(self, **kwargs: Any) -> Any:
+        page = self._client.query(**kwargs)
+        self._both_read.wait(timeout=10)
+        return page
+
+    def put_item(self, **kwargs: Any) -> Any:
+        if self._first:
+            try:
+                return self._client.put_item(**kwargs)
+            finally:
+                self._first_claimed.set()
+        assert self._first_claimed.wait(timeout=10), "the first claimer never claimed"
+        return self._client.put_item(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+def test_two_concurrent_invocations_of_one_event_write_it_once(harness: Harness) -> None:
+    # Given two invocations of the same event that both read the history before either claims it
+    event = BATCH[1]
+    both_read, first_claimed = threading.Barrier(2), threading.Event()
+    loser_featurestore = boto3.client("sagemaker-featurestore-runtime", region_name="us-east-1")
+    for call in expected_put_records([event]):
+        harness.stubber.add_response("put_record", {}, expected_params=call)
+
+    def invocation(first: bool) -> IngestionReport:
+        dynamodb = _Claimer(harness.dynamodb, both_read=both_read, first_claimed=first_claimed, first=first)
+        featurestore = harness.featurestore if first else loser_featurestore
+        ingestor = Ingestor(featurestore=featurestore, dynamodb=dynamodb, s3=harness.s3, target=TARGET)
+        return ingestor.ingest_lines(lines([event]), source=f"race-{first}")
+
+    # When they run at the same time (the loser's Feature Store client has no stubbed response: any write fails)
+    with Stubber(loser_featurestore) as loser_stubber, ThreadPoolExecutor(max_workers=2) as pool:
+        winner, loser = pool.submit(invocation, True), pool.submit(invocation, False)
+        won, lost = winner.result(timeout=30), loser.result(timeout=30)
+        loser_stubber.assert_no_pending_responses()
+
+    # Then the claim decides: the winner writes the records once, the loser counts a duplicate and writes nothing
+    harness.stubber.assert_no_pending_responses()
+    assert (won.ingested, won.duplicates) == (1, 0)
+    assert (lost.ingested, lost.duplicates, lost.dead_lettered) == (0, 1, 0)
+    assert won.balanced
+    assert lost.balanced
+    assert harness.history_status() == {"t2": "ingested"}
