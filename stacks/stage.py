@@ -1,4 +1,5 @@
-"""One deployable environment: the platform stack plus, later, each model's stateless stacks."""
+"""One deployable environment: the platform stack and, per model, its training, serving, monitoring and retraining
+stacks."""
 
 from __future__ import annotations
 

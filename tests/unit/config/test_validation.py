@@ -208,7 +208,7 @@ def test_owner_email_is_checked() -> None:
         dataclasses.replace(FRAUD_DETECTION.owner, email="not-an-address")
 
 
-# Spec errors that used to escape as a jsii stack trace or a CloudFormation validation report at synth
+# Spec errors that would otherwise escape as a jsii stack trace or a CloudFormation validation report at synth
 # (found by putting bad specs through the app), or as a failed deployment.
 
 
