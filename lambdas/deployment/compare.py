@@ -49,9 +49,10 @@ from lambdas.deployment import events
 from lambdas.deployment.endpoint import check_serving, describe_config, describe_endpoint
 from lambdas.deployment.errors import MalformedRequest, StepOutOfOrder
 from lambdas.deployment.history import DEPLOYING
-from lambdas.deployment.runtime import Aws, deployment_clients, deployment_env, history_store, request_time
+from lambdas.deployment.runtime import Aws, deployment_clients, deployment_env, history_store
 from lambdas.deployment.scores import NotAScore, parse_score
 from lambdas.deployment.settings import DeploymentEnv, Strategy, StrategySettings
+from lambdas.shared.events import request_time
 from lambdas.shared.observability import logger, metrics
 
 NAMESPACE = "AWS/SageMaker"

@@ -30,9 +30,10 @@ from lambdas.deployment.endpoint import IN_SERVICE, check_serving, describe_endp
 from lambdas.deployment.errors import DeploymentConflict, MalformedRequest, StepOutOfOrder
 from lambdas.deployment.gates import require_passing_comparison
 from lambdas.deployment.history import DEPLOYING, PREPARED
-from lambdas.deployment.runtime import Aws, deployment_clients, deployment_env, history_store, request_time
+from lambdas.deployment.runtime import Aws, deployment_clients, deployment_env, history_store
 from lambdas.deployment.scaling import update_endpoint
 from lambdas.deployment.settings import CHALLENGER_VARIANT, DeploymentEnv, Strategy
+from lambdas.shared.events import request_time
 from lambdas.shared.observability import logger
 
 

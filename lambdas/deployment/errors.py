@@ -5,22 +5,39 @@ BY NAME. Keep the names stable: they are part of the contract with the Step Func
 
 Retry (transient, the step is safe to re-invoke): ``EndpointNotReady``.
 Catch -> roll back: ``SilentRollbackDetected``, ``CandidateRegressed``, ``EndpointFailed``.
-Catch -> notify (bad input or configuration, nothing was changed): every other class here.
+Catch -> notify (bad input or configuration, nothing was changed): every other class here, and
+``MalformedRequest`` and ``ConfigurationError``, shared with the retraining functions (``lambdas/shared/errors.py``).
 """
 
 from __future__ import annotations
 
+from lambdas.shared.errors import ConfigurationError, MalformedRequest
+
+# ConfigurationError and MalformedRequest are the shared classes: every package raises the same two names.
+__all__ = [
+    "CandidateRegressed",
+    "ConfigurationError",
+    "DeploymentConflict",
+    "DeploymentError",
+    "DeploymentNotFound",
+    "EndpointFailed",
+    "EndpointNotFound",
+    "EndpointNotReady",
+    "EntityNotFound",
+    "InvalidModelResponse",
+    "MalformedRequest",
+    "PackageNotApproved",
+    "PackageNotFound",
+    "PackageNotInGroup",
+    "PromotionBlocked",
+    "RollbackImpossible",
+    "SilentRollbackDetected",
+    "StepOutOfOrder",
+]
+
 
 class DeploymentError(Exception):
     """Base class of every typed deployment failure."""
-
-
-class ConfigurationError(DeploymentError):
-    """The function's environment is incomplete or invalid; the message names the variable."""
-
-
-class MalformedRequest(DeploymentError):  # noqa: N818 - named by what it is; the state machine catches it by name
-    """The event is missing a field or has a wrong value; the message names the field."""
 
 
 class PackageNotFound(DeploymentError):  # noqa: N818

@@ -42,8 +42,9 @@ from lambdas.deployment.errors import DeploymentConflict, EndpointFailed
 from lambdas.deployment.history import PREPARED, Deployment
 from lambdas.deployment.names import deployment_names, tag_value
 from lambdas.deployment.registry import approved_package, read_pointer
-from lambdas.deployment.runtime import Aws, deployment_clients, deployment_env, history_store, request_time
+from lambdas.deployment.runtime import Aws, deployment_clients, deployment_env, history_store
 from lambdas.deployment.settings import CHALLENGER_VARIANT, SHADOW_VARIANT, DeploymentEnv, Strategy
+from lambdas.shared.events import request_time
 from lambdas.shared.observability import logger
 
 

@@ -29,9 +29,10 @@ from lambdas.deployment.errors import DeploymentConflict, EndpointNotReady, Step
 from lambdas.deployment.gates import require_promotable
 from lambdas.deployment.history import COLLAPSING, DEPLOYING, PROMOTED, Champion, Deployment
 from lambdas.deployment.registry import move_champion_tag, write_pointer
-from lambdas.deployment.runtime import Aws, deployment_clients, deployment_env, history_store, request_time
+from lambdas.deployment.runtime import Aws, deployment_clients, deployment_env, history_store
 from lambdas.deployment.scaling import resume_if_suspended, update_endpoint
 from lambdas.deployment.settings import DeploymentEnv, Strategy
+from lambdas.shared.events import request_time
 from lambdas.shared.observability import logger, metrics
 
 

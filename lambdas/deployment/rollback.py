@@ -62,9 +62,10 @@ from lambdas.deployment.history import (
 )
 from lambdas.deployment.names import rollback_names, tag_value
 from lambdas.deployment.registry import move_champion_tag, write_pointer
-from lambdas.deployment.runtime import Aws, deployment_clients, deployment_env, history_store, request_time
+from lambdas.deployment.runtime import Aws, deployment_clients, deployment_env, history_store
 from lambdas.deployment.scaling import resume_if_suspended, update_endpoint
 from lambdas.deployment.settings import DeploymentEnv
+from lambdas.shared.events import request_time
 from lambdas.shared.observability import logger, metrics
 
 UPDATE_ROLLBACK_FAILED = "UpdateRollbackFailed"

@@ -1,27 +1,22 @@
-"""What a handler needs besides its event: settings, AWS clients and the time, each created once.
+"""What a handler needs besides its event: settings and AWS clients, each created once.
 
-Clients are created on first use, not at import: a SageMaker client alone costs about as much as importing
-boto3, and the cold-start budget (import + init <= 1.3x ``import boto3`` + one Powertools Logger) leaves no
-room for it. The environment is validated once per execution environment, on the first invocation.
+Clients are ``LazyClient``s (``lambdas/shared/aws.py``): created on first use, not at import (a SageMaker client
+alone costs about as much as importing boto3), so a function pays only for the services it calls. The
+environment is validated once per execution environment, on the first invocation.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-import boto3
 from botocore.config import Config
 
-from lambdas.deployment.events import optional_time
 from lambdas.deployment.history import HistoryStore
 from lambdas.deployment.settings import DeploymentEnv, ScoreEnv
-
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+from lambdas.shared.aws import STEP_CONFIG, LazyClient
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,12 +50,12 @@ def score_env() -> ScoreEnv:
 @cache
 def deployment_clients() -> Aws:
     return Aws(
-        sagemaker=boto3.client("sagemaker", config=_CONFIG),
-        ssm=boto3.client("ssm", config=_CONFIG),
-        dynamodb=boto3.client("dynamodb", config=_CONFIG),
-        cloudwatch=boto3.client("cloudwatch", config=_CONFIG),
-        s3=boto3.client("s3", config=_CONFIG),
-        autoscaling=boto3.client("application-autoscaling", config=_CONFIG),
+        sagemaker=LazyClient("sagemaker", STEP_CONFIG),
+        ssm=LazyClient("ssm", STEP_CONFIG),
+        dynamodb=LazyClient("dynamodb", STEP_CONFIG),
+        cloudwatch=LazyClient("cloudwatch", STEP_CONFIG),
+        s3=LazyClient("s3", STEP_CONFIG),
+        autoscaling=LazyClient("application-autoscaling", STEP_CONFIG),
     )
 
 
@@ -69,14 +64,9 @@ def scoring_clients() -> ScoringAws:
     # Scoring is on the request path: few retries, short timeouts.
     config = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=10)
     return ScoringAws(
-        featurestore=boto3.client("sagemaker-featurestore-runtime", config=config),
-        runtime=boto3.client("sagemaker-runtime", config=config),
+        featurestore=LazyClient("sagemaker-featurestore-runtime", config),
+        runtime=LazyClient("sagemaker-runtime", config),
     )
-
-
-def request_time(event: Mapping[str, Any]) -> datetime:
-    """``now`` from the event (e.g. Step Functions' ``$$.State.EnteredTime``), else the clock."""
-    return optional_time(event, "now") or datetime.now(UTC)
 
 
 def history_store(env: DeploymentEnv, aws: Aws) -> HistoryStore:

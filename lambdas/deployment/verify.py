@@ -16,9 +16,10 @@ from typing import Any
 from lambdas.deployment import events
 from lambdas.deployment.endpoint import check_serving, describe_endpoint
 from lambdas.deployment.errors import SilentRollbackDetected, StepOutOfOrder
-from lambdas.deployment.runtime import Aws, deployment_clients, deployment_env, history_store, request_time
+from lambdas.deployment.runtime import Aws, deployment_clients, deployment_env, history_store
 from lambdas.deployment.scaling import resume_if_suspended
 from lambdas.deployment.settings import DeploymentEnv
+from lambdas.shared.events import request_time
 from lambdas.shared.observability import logger, metrics
 
 

@@ -24,9 +24,10 @@ from typing import Any
 from lambdas.retraining import events, tokens
 from lambdas.retraining.errors import CandidateRejected
 from lambdas.retraining.registry import APPROVED, REJECTED, describe_package
-from lambdas.retraining.runtime import Aws, approval_env, clients, request_time, state_store
+from lambdas.retraining.runtime import Aws, approval_env, clients, state_store
 from lambdas.retraining.settings import ApprovalEnv, ApprovalMode
 from lambdas.retraining.state import PendingToken, StateStore, WaitKind
+from lambdas.shared.events import request_time
 from lambdas.shared.observability import logger
 
 _DESCRIPTION_MAX = 1024

@@ -21,9 +21,10 @@ from botocore.exceptions import ClientError
 from lambdas.retraining import events
 from lambdas.retraining.approval import finish_approval
 from lambdas.retraining.registry import APPROVED, REJECTED
-from lambdas.retraining.runtime import Aws, approval_env, clients, request_time, state_store
+from lambdas.retraining.runtime import Aws, approval_env, clients, state_store
 from lambdas.retraining.settings import ApprovalEnv
 from lambdas.retraining.state import WaitKind
+from lambdas.shared.events import request_time
 from lambdas.shared.observability import logger
 
 

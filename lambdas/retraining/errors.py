@@ -9,22 +9,38 @@ Skips (``guard``; the trigger is recorded with why, nothing was started): ``Retr
 Task failures sent by the callbacks (``send_task_failure`` error names, not raised by a function):
 ``PipelineFailed`` (pipeline wait), ``CandidateRejected`` (manual approval wait).
 Retry (transient): ``PipelineNotFinished``, ``CandidateNotFound`` (a few times; registry listing lags).
-Catch -> notify (outcome ``failed``): every other class here.
+Catch -> notify (outcome ``failed``): every other class here, and ``MalformedRequest`` and
+``ConfigurationError``, shared with the deployment functions (``lambdas/shared/errors.py``).
 """
 
 from __future__ import annotations
 
+from lambdas.shared.errors import ConfigurationError, MalformedRequest
+
+# ConfigurationError and MalformedRequest are the shared classes: every package raises the same two names.
+__all__ = [
+    "BudgetExhausted",
+    "CandidateNotFound",
+    "CandidateRejected",
+    "ChampionUnresolved",
+    "ConfigurationError",
+    "CooldownActive",
+    "DecisionMissing",
+    "MalformedRequest",
+    "PackageNotFound",
+    "PackageNotInGroup",
+    "PipelineFailed",
+    "PipelineNotFinished",
+    "RetrainingError",
+    "RetrainingInProgress",
+    "RetrainingPaused",
+    "RunNotFound",
+    "TriggerSkipped",
+]
+
 
 class RetrainingError(Exception):
     """Base class of every typed retraining failure."""
-
-
-class ConfigurationError(RetrainingError):
-    """The function's environment is incomplete or invalid; the message names the variable."""
-
-
-class MalformedRequest(RetrainingError):  # noqa: N818 - named by what it is; the state machine catches it by name
-    """The event is missing a field or has a wrong value; the message names the field."""
 
 
 class TriggerSkipped(RetrainingError):  # noqa: N818

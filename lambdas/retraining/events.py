@@ -1,6 +1,6 @@
-"""Parsing of the events the retraining functions receive. Every problem is a ``MalformedRequest`` naming the field.
-
-Extra keys are ignored, so the state machine may pass its whole state to a step.
+"""The event readers of the retraining functions: the shared ones (``lambdas/shared/events.py``) and what only
+these functions read (the execution name, pipeline execution ARNs, task tokens, the trigger, a caught error).
+Every problem is a ``MalformedRequest`` naming the field.
 """
 
 from __future__ import annotations
@@ -12,51 +12,53 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from lambdas.retraining.errors import MalformedRequest
+from lambdas.shared.errors import MalformedRequest
+from lambdas.shared.events import (
+    as_mapping,
+    format_time,
+    identifier,
+    optional_text,
+    optional_time,
+    package_arn,
+    parse_time,
+    text,
+    time,
+)
 
-# Step Functions execution names (1-80 characters) and the deployment ids derived from them.
-_EXECUTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
+# The shared readers and this package's own: what the retraining functions read from their events.
+__all__ = [
+    "REASON_MAX",
+    "TRIGGER_DETAIL_MAX",
+    "Trigger",
+    "as_mapping",
+    "error_message",
+    "execution_name",
+    "format_time",
+    "format_window_time",
+    "optional_text",
+    "optional_time",
+    "outcome_reason",
+    "package_arn",
+    "parse_time",
+    "pipeline_execution_arn",
+    "split_pipeline_execution_arn",
+    "task_token",
+    "text",
+    "time",
+    "trigger",
+]
+
 _PIPELINE_EXECUTION_ARN = re.compile(
     r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]+:\d{12}:pipeline/(?P<pipeline>[A-Za-z0-9\-]{1,256})"
     r"/execution/(?P<execution>[A-Za-z0-9]{1,256})$"
 )
-_PACKAGE_ARN = re.compile(r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]+:\d{12}:model-package/[A-Za-z0-9\-]{1,63}(/\d+)?$")
 TRIGGER_DETAIL_MAX = 4000  # characters of JSON kept in the state table and the notification
 REASON_MAX = 2000
 
 
-def as_mapping(event: object, *, where: str = "event") -> Mapping[str, Any]:
-    if not isinstance(event, Mapping):
-        raise MalformedRequest(f"{where}: expected a JSON object, got {type(event).__name__}")
-    return event
-
-
 def execution_name(event: Mapping[str, Any]) -> str:
     """The Step Functions execution name (``$$.Execution.Name``): the run's stable idempotency key."""
-    value = event.get("execution_name")
-    if value is None:
-        raise MalformedRequest("execution_name: missing (pass $$.Execution.Name)")
-    if not isinstance(value, str) or not _EXECUTION_NAME.match(value):
-        raise MalformedRequest(
-            f"execution_name: {value!r} must be 1-128 letters, digits, '_', '.', ':' or '-', starting alphanumeric"
-        )
-    return value
-
-
-def text(event: Mapping[str, Any], key: str, *, max_length: int = 2048) -> str:
-    value = optional_text(event, key, max_length=max_length)
-    if value is None:
-        raise MalformedRequest(f"{key}: missing")
-    return value
-
-
-def optional_text(event: Mapping[str, Any], key: str, *, max_length: int = 2048) -> str | None:
-    value = event.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip() or len(value) > max_length:
-        raise MalformedRequest(f"{key}: expected a non-empty string of at most {max_length} characters")
-    return value.strip()
+    return identifier(event, "execution_name", hint="pass $$.Execution.Name")
 
 
 def pipeline_execution_arn(event: Mapping[str, Any], key: str = "pipeline_execution_arn") -> str:
@@ -72,13 +74,6 @@ def split_pipeline_execution_arn(arn: str) -> tuple[str, str]:
     if match is None:
         raise MalformedRequest(f"{arn!r} is not a SageMaker pipeline execution ARN")
     return match["pipeline"], match["execution"]
-
-
-def package_arn(event: Mapping[str, Any], key: str = "model_package_arn") -> str:
-    value = event.get(key)
-    if not isinstance(value, str) or not _PACKAGE_ARN.match(value):
-        raise MalformedRequest(f"{key}: {value!r} is not a versioned SageMaker model package ARN")
-    return value
 
 
 def task_token(event: Mapping[str, Any]) -> str:
@@ -112,42 +107,6 @@ def trigger(event: Mapping[str, Any]) -> Trigger:
     if len(encoded) > TRIGGER_DETAIL_MAX:
         encoded = encoded[: TRIGGER_DETAIL_MAX - 3] + "..."
     return Trigger(source=source.strip(), detail=encoded)
-
-
-def optional_time(event: Mapping[str, Any], key: str) -> datetime | None:
-    """An ISO-8601 timestamp with an offset (``Z`` included), e.g. Step Functions' ``$$.State.EnteredTime``."""
-    value = event.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise MalformedRequest(f"{key}: expected an ISO-8601 timestamp string, got {type(value).__name__}")
-    return parse_iso(value, key)
-
-
-def time(event: Mapping[str, Any], key: str) -> datetime:
-    found = optional_time(event, key)
-    if found is None:
-        raise MalformedRequest(f"{key}: missing")
-    return found
-
-
-def parse_iso(value: str, key: str) -> datetime:
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise MalformedRequest(f"{key}: {value!r} is not an ISO-8601 timestamp") from None
-    if parsed.tzinfo is None:
-        raise MalformedRequest(f"{key}: {value!r} has no UTC offset")
-    return parsed.astimezone(UTC)
-
-
-def format_time(moment: datetime) -> str:
-    """Fixed-width UTC text, so that text order is time order (state-table sort keys rely on it)."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_time(value: str) -> datetime:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
 
 
 def format_window_time(moment: datetime) -> str:

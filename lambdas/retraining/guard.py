@@ -31,9 +31,10 @@ from lambdas.retraining.errors import (
     TriggerSkipped,
 )
 from lambdas.retraining.events import Trigger, format_time
-from lambdas.retraining.runtime import Aws, clients, guard_env, request_time, state_store
+from lambdas.retraining.runtime import Aws, clients, guard_env, state_store
 from lambdas.retraining.settings import GuardEnv
 from lambdas.retraining.state import Lock, LockContended, Outcome, Run, Skip, StateStore
+from lambdas.shared.events import request_time
 from lambdas.shared.observability import logger
 
 _ATTEMPTS = 3  # re-reads when another guard changed the lock between our reads and our write

@@ -19,11 +19,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from lambdas.retraining import events, tokens
-from lambdas.retraining.errors import PipelineFailed, RetrainingError
+from lambdas.retraining.errors import MalformedRequest, PipelineFailed, RetrainingError
 from lambdas.retraining.registry import SUCCEEDED, TERMINAL, PipelineExecution, describe_execution, failure_cause
-from lambdas.retraining.runtime import Aws, clients, request_time, state_env, state_store
+from lambdas.retraining.runtime import Aws, clients, state_env, state_store
 from lambdas.retraining.settings import StateEnv
 from lambdas.retraining.state import StateStore, WaitKind
+from lambdas.shared.events import request_time
 from lambdas.shared.observability import logger
 
 
@@ -61,7 +62,7 @@ def _with_failure_reason(aws: Aws, execution: PipelineExecution) -> PipelineExec
     """The event carries no failure reason: describe the execution for it (best effort)."""
     try:
         described = describe_execution(aws.sagemaker, execution.arn)
-    except (ClientError, RetrainingError) as error:
+    except (ClientError, RetrainingError, MalformedRequest) as error:
         logger.warning("could not describe the failed pipeline execution", extra={"error": str(error)})
         return execution
     return PipelineExecution(

@@ -18,9 +18,10 @@ from typing import Any
 from lambdas.retraining import events
 from lambdas.retraining.pipeline_callback import finish_wait
 from lambdas.retraining.registry import describe_execution
-from lambdas.retraining.runtime import Aws, clients, request_time, state_store, wait_env
+from lambdas.retraining.runtime import Aws, clients, state_store, wait_env
 from lambdas.retraining.settings import WaitEnv
 from lambdas.retraining.state import WaitKind
+from lambdas.shared.events import request_time
 from lambdas.shared.observability import logger
 
 

@@ -20,9 +20,10 @@ from typing import Any
 
 from lambdas.retraining import events
 from lambdas.retraining.errors import MalformedRequest
-from lambdas.retraining.runtime import Aws, clients, request_time, state_env, state_store
+from lambdas.retraining.runtime import Aws, clients, state_env, state_store
 from lambdas.retraining.settings import StateEnv
 from lambdas.retraining.state import Outcome
+from lambdas.shared.events import request_time
 from lambdas.shared.observability import logger
 
 

@@ -1,4 +1,4 @@
-"""What a handler needs besides its event: settings, AWS clients and the time, each created once.
+"""What a handler needs besides its event: settings and AWS clients, each created once.
 
 Clients are ``LazyClient``s (``lambdas/shared/aws.py``): created on first use, so a function pays only for the
 services it calls. Each function's environment is validated once per execution environment, on the first
@@ -8,15 +8,10 @@ invocation (``functools.cache``), never at import.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
-from botocore.config import Config
-
-from lambdas.retraining.events import optional_time
 from lambdas.retraining.settings import (
     ApprovalEnv,
     GuardEnv,
@@ -27,9 +22,7 @@ from lambdas.retraining.settings import (
     WaitEnv,
 )
 from lambdas.retraining.state import StateStore
-from lambdas.shared.aws import LazyClient
-
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+from lambdas.shared.aws import STEP_CONFIG, LazyClient
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,12 +40,12 @@ class Aws:
 @cache
 def clients() -> Aws:
     return Aws(
-        dynamodb=LazyClient("dynamodb", _CONFIG),
-        sagemaker=LazyClient("sagemaker", _CONFIG),
-        ssm=LazyClient("ssm", _CONFIG),
-        s3=LazyClient("s3", _CONFIG),
-        sns=LazyClient("sns", _CONFIG),
-        sfn=LazyClient("stepfunctions", _CONFIG),
+        dynamodb=LazyClient("dynamodb", STEP_CONFIG),
+        sagemaker=LazyClient("sagemaker", STEP_CONFIG),
+        ssm=LazyClient("ssm", STEP_CONFIG),
+        s3=LazyClient("s3", STEP_CONFIG),
+        sns=LazyClient("sns", STEP_CONFIG),
+        sfn=LazyClient("stepfunctions", STEP_CONFIG),
     )
 
 
@@ -95,12 +88,6 @@ def clear_caches() -> None:
     """Forget the validated environments and clients (tests change the environment between cases)."""
     for getter in (clients, state_env, guard_env, wait_env, pipeline_env, registration_env, approval_env, notify_env):
         getter.cache_clear()
-
-
-def request_time(event: object) -> datetime:
-    """``now`` from the event (e.g. Step Functions' ``$$.State.EnteredTime``), else the clock."""
-    found = optional_time(event, "now") if isinstance(event, Mapping) else None
-    return found or datetime.now(UTC)
 
 
 def state_store(env: StateEnv, aws: Aws) -> StateStore:

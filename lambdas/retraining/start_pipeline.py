@@ -22,9 +22,10 @@ from typing import Any
 from lambdas.retraining import events
 from lambdas.retraining.errors import RunNotFound
 from lambdas.retraining.registry import resolve_champion
-from lambdas.retraining.runtime import Aws, clients, pipeline_env, request_time, state_store
+from lambdas.retraining.runtime import Aws, clients, pipeline_env, state_store
 from lambdas.retraining.settings import PipelineEnv
 from lambdas.retraining.state import Run
+from lambdas.shared.events import request_time
 from lambdas.shared.observability import logger
 
 # Parameter names of pipeline_defs/definition.py (the Lambda asset carries only lambdas/; a test pins them).

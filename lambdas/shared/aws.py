@@ -32,3 +32,7 @@ class LazyClient:
                     self._client = boto3.client(self._service, config=self._config)
                 client = self._client
         return getattr(client, name)
+
+
+# The step functions' clients (deployment and retraining): a state machine step may wait, so more retries.
+STEP_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from lambdas.deployment.errors import DeploymentError
+from lambdas.deployment.errors import ConfigurationError, DeploymentError, MalformedRequest
 from lambdas.deployment.rollback import rollback
 from lambdas.deployment.settings import DeploymentEnv
 from tests.contract.recorder import record_call
@@ -135,7 +135,7 @@ class Cli:
             assert function_name == TARGET.rollback_function
             try:
                 result = self.world.run(rollback, json.loads(json.dumps(payload)), self.env)
-            except DeploymentError as error:
+            except (DeploymentError, MalformedRequest, ConfigurationError) as error:
                 body = {"errorType": type(error).__name__, "errorMessage": str(error), "stackTrace": []}
                 return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": body}
             return {"StatusCode": 200, "Payload": json.loads(json.dumps(result))}
