@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from lambdas.deployment.errors import DeploymentConflict, DeploymentNotFound
+from lambdas.shared.table import NEW_ITEM, PartitionStore, decode, encode, text
 
 DEPLOYMENT_PREFIX = "DEPLOYMENT#"
 LOOKUP_PREFIX = "ID#"
@@ -137,31 +138,17 @@ class Champion:
     updated_by: str = ""  # deployment id whose promotion or rollback wrote this
 
 
-@dataclass
-class HistoryStore:
-    """The history table for one model in one environment. ``dynamodb`` is a low-level boto3 client."""
-
-    dynamodb: Any
-    table: str
-    model_name: str
-    environment: str
-    _fields: dict[str, type] = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self._fields = {f.name: int if f.type in (int, "int") else str for f in dataclasses.fields(Deployment)}
-
-    @property
-    def pk(self) -> str:
-        return f"{self.model_name}#{self.environment}"
+class HistoryStore(PartitionStore):
+    """The history table for one model in one environment (``lambdas/shared/table.py`` stores the records)."""
 
     # ---- deployments ----
 
     def find(self, deployment_id: str) -> Deployment | None:
-        lookup = self._get(f"{LOOKUP_PREFIX}{deployment_id}")
+        lookup = self.read(f"{LOOKUP_PREFIX}{deployment_id}")
         if lookup is None:
             return None
-        item = self._get(lookup["deployment_sk"]["S"])
-        return self._deployment(item) if item is not None else None
+        item = self.read(text(lookup, "deployment_sk"))
+        return decode(Deployment, item) if item is not None else None
 
     def get(self, deployment_id: str) -> Deployment:
         found = self.find(deployment_id)
@@ -179,19 +166,18 @@ class HistoryStore:
                     {
                         "Put": {
                             "TableName": self.table,
-                            "Item": self._item(deployment),
-                            "ConditionExpression": "attribute_not_exists(pk)",
+                            "Item": self.record_item(deployment.sort_key, deployment),
+                            **NEW_ITEM,
                         }
                     },
                     {
                         "Put": {
                             "TableName": self.table,
                             "Item": {
-                                "pk": {"S": self.pk},
-                                "sk": {"S": f"{LOOKUP_PREFIX}{deployment.deployment_id}"},
+                                **self.key(f"{LOOKUP_PREFIX}{deployment.deployment_id}"),
                                 "deployment_sk": {"S": deployment.sort_key},
                             },
-                            "ConditionExpression": "attribute_not_exists(pk)",
+                            **NEW_ITEM,
                         }
                     },
                 ]
@@ -203,7 +189,7 @@ class HistoryStore:
         return deployment
 
     def update(self, deployment: Deployment, **changes: str | int) -> Deployment:
-        self.dynamodb.update_item(**self._update_request(deployment, changes))
+        self.dynamodb.update_item(**self.update_request(deployment, changes))
         return dataclasses.replace(deployment, **changes)  # type: ignore[arg-type]
 
     def list_deployments(self, limit: int = 20) -> list[Deployment]:
@@ -216,19 +202,19 @@ class HistoryStore:
             Limit=limit,
             ConsistentRead=True,
         )
-        return [self._deployment(item) for item in page.get("Items", [])]
+        return [decode(Deployment, item) for item in page.get("Items", [])]
 
     # ---- champion ----
 
     def champion(self) -> Champion | None:
-        item = self._get(CHAMPION_SK)
+        item = self.read(CHAMPION_SK)
         if item is None:
             return None
         return Champion(
             current=_version(item, "current_"),
             previous=_version(item, "previous_") if any(k.startswith("previous_") for k in item) else None,
-            updated_at=_text(item, "updated_at"),
-            updated_by=_text(item, "updated_by"),
+            updated_at=text(item, "updated_at"),
+            updated_by=text(item, "updated_by"),
         )
 
     def finish(
@@ -245,7 +231,7 @@ class HistoryStore:
         pre-automation version, or no champion item yet); otherwise someone changed what serves since this
         deployment read it, and nothing is written (``DeploymentConflict``).
         """
-        items: list[dict[str, Any]] = [{"Update": self._update_request(deployment, changes, transact=True)}]
+        items: list[dict[str, Any]] = [{"Update": self.update_request(deployment, changes)}]
         if champion is not None:
             put: dict[str, Any] = {"TableName": self.table, "Item": self._champion_item(champion)}
             if expected_current:
@@ -268,99 +254,27 @@ class HistoryStore:
 
     # ---- items ----
 
-    def _get(self, sk: str) -> dict[str, Any] | None:
-        response = self.dynamodb.get_item(
-            TableName=self.table, Key={"pk": {"S": self.pk}, "sk": {"S": sk}}, ConsistentRead=True
-        )
-        item: dict[str, Any] | None = response.get("Item")
-        return item
-
-    def _item(self, deployment: Deployment) -> dict[str, Any]:
-        item: dict[str, Any] = {"pk": {"S": self.pk}, "sk": {"S": deployment.sort_key}}
-        for name, value in dataclasses.asdict(deployment).items():
-            encoded = _encode(value)
-            if encoded is not None:
-                item[name] = encoded
-        return item
-
-    def _deployment(self, item: dict[str, Any]) -> Deployment:
-        values: dict[str, Any] = {}
-        for name, kind in self._fields.items():
-            if name not in item:
-                continue
-            values[name] = int(item[name]["N"]) if kind is int else item[name]["S"]
-        return Deployment(**values)
-
-    def _update_request(
-        self, deployment: Deployment, changes: dict[str, str | int], *, transact: bool = False
-    ) -> dict[str, Any]:
-        unknown = set(changes) - set(self._fields)
-        if unknown:
-            raise ValueError(f"not deployment fields: {sorted(unknown)}")
-        sets, removes = [], []
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        for index, (name, value) in enumerate(sorted(changes.items())):
-            names[f"#f{index}"] = name
-            encoded = _encode(value)
-            if encoded is None:
-                removes.append(f"#f{index}")
-            else:
-                sets.append(f"#f{index} = :v{index}")
-                values[f":v{index}"] = encoded
-        expression = " ".join(
-            part
-            for part in (f"SET {', '.join(sets)}" if sets else "", f"REMOVE {', '.join(removes)}" if removes else "")
-            if part
-        )
-        request: dict[str, Any] = {
-            "TableName": self.table,
-            "Key": {"pk": {"S": self.pk}, "sk": {"S": deployment.sort_key}},
-            "UpdateExpression": expression,
-            "ExpressionAttributeNames": names,
-            "ConditionExpression": "attribute_exists(pk)",
-        }
-        if values:
-            request["ExpressionAttributeValues"] = values
-        return request
-
     def _champion_item(self, champion: Champion) -> dict[str, Any]:
-        item: dict[str, Any] = {"pk": {"S": self.pk}, "sk": {"S": CHAMPION_SK}}
+        item = self.key(CHAMPION_SK)
         versions = [("current_", champion.current)]
         if champion.previous is not None:
             versions.append(("previous_", champion.previous))
         for prefix, version in versions:
             for name, value in dataclasses.asdict(version).items():
-                encoded = _encode(value)
+                encoded = encode(value)
                 if encoded is not None:
                     item[f"{prefix}{name}"] = encoded
         for name in ("updated_at", "updated_by"):
-            encoded = _encode(getattr(champion, name))
+            encoded = encode(getattr(champion, name))
             if encoded is not None:
                 item[name] = encoded
         return item
 
 
-def _encode(value: object) -> dict[str, str] | None:
-    """DynamoDB attribute value; empty strings are left out (read back as the default ``""``)."""
-    if isinstance(value, bool):
-        raise TypeError("booleans are not stored in the history table")
-    if isinstance(value, int):
-        return {"N": str(value)}
-    if isinstance(value, str):
-        return {"S": value} if value else None
-    raise TypeError(f"cannot store {type(value).__name__} in the history table")
-
-
-def _text(item: dict[str, Any], name: str) -> str:
-    value = item.get(name)
-    return str(value["S"]) if value else ""
-
-
 def _version(item: dict[str, Any], prefix: str) -> Version:
     return Version(
-        deployment_id=_text(item, f"{prefix}deployment_id"),
-        model_package_arn=_text(item, f"{prefix}model_package_arn"),
-        endpoint_config_name=_text(item, f"{prefix}endpoint_config_name"),
-        model_name=_text(item, f"{prefix}model_name"),
+        deployment_id=text(item, f"{prefix}deployment_id"),
+        model_package_arn=text(item, f"{prefix}model_package_arn"),
+        endpoint_config_name=text(item, f"{prefix}endpoint_config_name"),
+        model_name=text(item, f"{prefix}model_name"),
     )

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from lambdas.deployment.errors import ConfigurationError
+from lambdas.shared.errors import ConfigurationError
+from lambdas.shared.settings import json_value, require
 
 SHADOW_VARIANT = "shadow"
 CHALLENGER_VARIANT = "challenger"
@@ -175,7 +176,7 @@ class DeploymentEnv:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> DeploymentEnv:
-        _require(environ, cls.VARIABLES)
+        require(environ, cls.VARIABLES)
         variant = environ["VARIANT_NAME"].strip()
         if variant in (SHADOW_VARIANT, CHALLENGER_VARIANT):
             raise ConfigurationError(f"VARIANT_NAME must not be '{variant}': that name is the candidate's")
@@ -213,15 +214,15 @@ class ScoreEnv:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ScoreEnv:
-        _require(environ, cls.VARIABLES)
-        groups = _json(environ, "FEATURE_GROUPS")
+        require(environ, cls.VARIABLES)
+        groups = json_value(environ, "FEATURE_GROUPS")
         if (
             not isinstance(groups, dict)
             or not groups
             or not all(isinstance(k, str) and isinstance(v, str) and v for k, v in groups.items())
         ):
             raise ConfigurationError("FEATURE_GROUPS must be a non-empty JSON object of group -> feature group name")
-        names = _json(environ, "FEATURE_NAMES")
+        names = json_value(environ, "FEATURE_NAMES")
         if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
             raise ConfigurationError("FEATURE_NAMES must be a non-empty JSON list of feature names")
         if len(set(names)) != len(names):
@@ -232,19 +233,6 @@ class ScoreEnv:
             feature_names=tuple(names),
             entity_id_name=environ["ENTITY_ID_NAME"].strip(),
         )
-
-
-def _require(environ: Mapping[str, str], names: tuple[str, ...]) -> None:
-    missing = [name for name in names if not environ.get(name, "").strip()]
-    if missing:
-        raise ConfigurationError(f"missing environment variables: {', '.join(missing)}")
-
-
-def _json(environ: Mapping[str, str], name: str) -> Any:
-    try:
-        return json.loads(environ[name])
-    except json.JSONDecodeError as error:
-        raise ConfigurationError(f"{name} is not JSON: {error}") from None
 
 
 class _Reader:

@@ -28,14 +28,14 @@ variable                        meaning                                         
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from lambdas.retraining.errors import ConfigurationError
+from lambdas.shared.errors import ConfigurationError
+from lambdas.shared.settings import integer, number, require
 
 
 class ApprovalMode(StrEnum):
@@ -117,7 +117,7 @@ class StateEnv:
     @classmethod
     def _state(cls, environ: Mapping[str, str]) -> dict[str, Any]:
         """The common fields, after checking that every variable of ``cls`` is set (all missing ones named)."""
-        _require(environ, cls.VARIABLES)
+        require(environ, cls.VARIABLES)
         return {
             "model_name": environ["MODEL_NAME"].strip(),
             "environment": environ["ENVIRONMENT"].strip(),
@@ -141,7 +141,7 @@ class GuardEnv(StateEnv):
         return cls(
             **cls._state(environ),
             policy=Policy.from_json(environ["RETRAINING_POLICY"]),
-            training_window_days=_integer(environ, "TRAINING_WINDOW_DAYS", 1, 3650),
+            training_window_days=integer(environ, "TRAINING_WINDOW_DAYS", 1, 3650),
         )
 
 
@@ -179,8 +179,8 @@ class PipelineEnv(StateEnv):
             **cls._state(environ),
             pipeline_name=environ["PIPELINE_NAME"].strip(),
             serving_pointer_parameter=environ["SERVING_POINTER_PARAMETER"].strip(),
-            absolute_threshold=_number(environ, "ABSOLUTE_THRESHOLD", 0.0, 1.0),
-            min_improvement=_number(environ, "MIN_IMPROVEMENT", 0.0, 1.0),
+            absolute_threshold=number(environ, "ABSOLUTE_THRESHOLD", 0.0, 1.0),
+            min_improvement=number(environ, "MIN_IMPROVEMENT", 0.0, 1.0),
         )
 
 
@@ -193,7 +193,7 @@ class RegistrationEnv:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> RegistrationEnv:
-        _require(environ, ("ARTIFACTS_BUCKET", "MODEL_PACKAGE_GROUP"))
+        require(environ, ("ARTIFACTS_BUCKET", "MODEL_PACKAGE_GROUP"))
         return cls(
             artifacts_bucket=environ["ARTIFACTS_BUCKET"].strip(),
             model_package_group=environ["MODEL_PACKAGE_GROUP"].strip(),
@@ -234,38 +234,10 @@ class NotifyEnv:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> NotifyEnv:
-        _require(environ, ("MODEL_NAME", "ENVIRONMENT", "OWNER_TOPIC_ARN"))
+        require(environ, ("MODEL_NAME", "ENVIRONMENT", "OWNER_TOPIC_ARN"))
         topic = environ["OWNER_TOPIC_ARN"].strip()
         if not topic.startswith("arn:") or ":sns:" not in topic:
             raise ConfigurationError(f"OWNER_TOPIC_ARN '{topic}' is not an SNS topic ARN")
         return cls(
             model_name=environ["MODEL_NAME"].strip(), environment=environ["ENVIRONMENT"].strip(), owner_topic_arn=topic
         )
-
-
-def _require(environ: Mapping[str, str], names: tuple[str, ...]) -> None:
-    missing = [name for name in names if not environ.get(name, "").strip()]
-    if missing:
-        raise ConfigurationError(f"missing environment variables: {', '.join(missing)}")
-
-
-def _integer(environ: Mapping[str, str], name: str, low: int, high: int) -> int:
-    text = environ[name].strip()
-    try:
-        value = int(text)
-    except ValueError:
-        raise ConfigurationError(f"{name} must be an integer, got {text!r}") from None
-    if not low <= value <= high:
-        raise ConfigurationError(f"{name}={value} is outside [{low}, {high}]")
-    return value
-
-
-def _number(environ: Mapping[str, str], name: str, low: float, high: float) -> float:
-    text = environ[name].strip()
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigurationError(f"{name} must be a number, got {text!r}") from None
-    if not math.isfinite(value) or not low <= value <= high:
-        raise ConfigurationError(f"{name}={text} is outside [{low}, {high}]")
-    return value

@@ -45,7 +45,8 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
-from lambdas.retraining.events import format_time, parse_time
+from lambdas.shared.events import format_time, parse_time
+from lambdas.shared.table import NEW_ITEM, PartitionStore, decode, text
 
 LOCK_SK = "LOCK"
 PAUSED_SK = "PAUSED"
@@ -167,26 +168,21 @@ class LockContended(Exception):  # noqa: N818 - internal signal, never leaves th
     """The lock's generation changed between the guard's reads and its conditional write."""
 
 
-class StateStore:
-    """Typed access to one model's and environment's items (a low-level DynamoDB client, moto in tests)."""
-
-    def __init__(self, *, dynamodb: Any, table: str, model_name: str, environment: str) -> None:
-        self.dynamodb = dynamodb
-        self.table = table
-        self.pk = f"{model_name}#{environment}"
+class StateStore(PartitionStore):
+    """Typed access to one model's and environment's items (``lambdas/shared/table.py`` stores the records)."""
 
     # ---- lock ----
 
     def lock(self) -> Lock:
-        item = self._get(LOCK_SK)
+        item = self.read(LOCK_SK)
         if item is None:
             return Lock(owner="", generation=0)
         return Lock(
-            owner=_text(item, "owner"),
+            owner=text(item, "owner"),
             generation=int(item["generation"]["N"]) if "generation" in item else 0,
-            run_sk=_text(item, "run_sk"),
-            acquired_at=_text(item, "acquired_at"),
-            stale_after=_text(item, "stale_after"),
+            run_sk=text(item, "run_sk"),
+            acquired_at=text(item, "acquired_at"),
+            stale_after=text(item, "stale_after"),
         )
 
     def start_run(self, run: Run, *, seen: Lock, now: datetime, stale_after: datetime) -> None:
@@ -211,7 +207,7 @@ class StateStore:
             removes += ", taken_over_from"
         lock_update: dict[str, Any] = {
             "TableName": self.table,
-            "Key": self._key(LOCK_SK),
+            "Key": self.key(LOCK_SK),
             "UpdateExpression": f"SET {sets} REMOVE {removes}",
             "ExpressionAttributeNames": {"#owner": "owner"},
             "ExpressionAttributeValues": values,
@@ -223,12 +219,12 @@ class StateStore:
             lock_update["ExpressionAttributeValues"][":seen"] = {"N": str(seen.generation)}
         items = [
             {"Update": lock_update},
-            {"Put": {"TableName": self.table, "Item": self._encode(run.sort_key, run), **_NEW}},
+            {"Put": {"TableName": self.table, "Item": self.record_item(run.sort_key, run), **NEW_ITEM}},
             {
                 "Put": {
                     "TableName": self.table,
-                    "Item": {**self._key(EXECUTION_PREFIX + run.execution_name), "record_sk": {"S": run.sort_key}},
-                    **_NEW,
+                    "Item": {**self.key(EXECUTION_PREFIX + run.execution_name), "record_sk": {"S": run.sort_key}},
+                    **NEW_ITEM,
                 }
             },
         ]
@@ -244,7 +240,7 @@ class StateStore:
         try:
             self.dynamodb.update_item(
                 TableName=self.table,
-                Key=self._key(LOCK_SK),
+                Key=self.key(LOCK_SK),
                 UpdateExpression="REMOVE #owner, stale_after SET released_at = :now, released_by = :me",
                 ConditionExpression="#owner = :me",
                 ExpressionAttributeNames={"#owner": "owner"},
@@ -259,21 +255,19 @@ class StateStore:
     # ---- pause ----
 
     def paused(self) -> Pause | None:
-        item = self._get(PAUSED_SK)
+        item = self.read(PAUSED_SK)
         if item is None:
             return None
-        return Pause(
-            paused_by=_text(item, "paused_by"), reason=_text(item, "reason"), paused_at=_text(item, "paused_at")
-        )
+        return Pause(paused_by=text(item, "paused_by"), reason=text(item, "reason"), paused_at=text(item, "paused_at"))
 
     def pause(self, *, by: str, reason: str, now: datetime) -> None:
         self.dynamodb.put_item(
             TableName=self.table,
-            Item=self._encode(PAUSED_SK, Pause(paused_by=by, reason=reason, paused_at=format_time(now))),
+            Item=self.record_item(PAUSED_SK, Pause(paused_by=by, reason=reason, paused_at=format_time(now))),
         )
 
     def resume(self) -> None:
-        self.dynamodb.delete_item(TableName=self.table, Key=self._key(PAUSED_SK))
+        self.dynamodb.delete_item(TableName=self.table, Key=self.key(PAUSED_SK))
 
     # ---- runs and skips ----
 
@@ -287,7 +281,7 @@ class StateStore:
             ConsistentRead=True,
         )
         items = response.get("Items", [])
-        return self._decode(Run, items[0]) if items else None
+        return decode(Run, items[0]) if items else None
 
     def runs_since(self, moment: datetime) -> list[Run]:
         """Runs started at or after ``moment``, oldest first."""
@@ -304,7 +298,7 @@ class StateStore:
         }
         while True:
             response = self.dynamodb.query(**request)
-            runs.extend(self._decode(Run, item) for item in response.get("Items", []))
+            runs.extend(decode(Run, item) for item in response.get("Items", []))
             if "LastEvaluatedKey" not in response:
                 return runs
             request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
@@ -312,16 +306,22 @@ class StateStore:
     def record_skip(self, skip: Skip, *, now: datetime) -> None:
         expires = {TTL_ATTRIBUTE: {"N": str(int((now + SKIP_RETENTION).timestamp()))}}
         items = [
-            {"Put": {"TableName": self.table, "Item": {**self._encode(skip.sort_key, skip), **expires}, **_NEW}},
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": {**self.record_item(skip.sort_key, skip), **expires},
+                    **NEW_ITEM,
+                }
+            },
             {
                 "Put": {
                     "TableName": self.table,
                     "Item": {
-                        **self._key(EXECUTION_PREFIX + skip.execution_name),
+                        **self.key(EXECUTION_PREFIX + skip.execution_name),
                         "record_sk": {"S": skip.sort_key},
                         **expires,
                     },
-                    **_NEW,
+                    **NEW_ITEM,
                 }
             },
         ]
@@ -333,17 +333,17 @@ class StateStore:
             # A concurrent invocation for the same execution recorded it first; its record stands.
 
     def record_of(self, execution_name: str) -> Run | Skip | None:
-        lookup = self._get(EXECUTION_PREFIX + execution_name)
-        return None if lookup is None else self.record_at(_text(lookup, "record_sk"))
+        lookup = self.read(EXECUTION_PREFIX + execution_name)
+        return None if lookup is None else self.record_at(text(lookup, "record_sk"))
 
     def record_at(self, sk: str) -> Run | Skip | None:
         """The RUN or SKIP item with this sort key."""
         if not sk.startswith((RUN_PREFIX, SKIP_PREFIX)):
             return None
-        item = self._get(sk)
+        item = self.read(sk)
         if item is None:
             return None
-        return self._decode(Run, item) if sk.startswith(RUN_PREFIX) else self._decode(Skip, item)
+        return decode(Run, item) if sk.startswith(RUN_PREFIX) else decode(Skip, item)
 
     def run_of(self, execution_name: str) -> Run | None:
         record = self.record_of(execution_name)
@@ -351,24 +351,7 @@ class StateStore:
 
     def update_record(self, record: _Record, **changes: str) -> _Record:
         """Set fields of a recorded run or skip (the item must exist); ``""`` removes the attribute."""
-        known = {f.name for f in dataclasses.fields(record)}
-        unknown = set(changes) - known
-        if unknown or not changes:
-            raise ValueError(f"not fields of {type(record).__name__}: {sorted(unknown)}")
-        names = {f"#f{i}": name for i, name in enumerate(sorted(changes))}
-        sets = [f"#f{i} = :v{i}" for i, name in enumerate(sorted(changes)) if changes[name]]
-        removes = [f"#f{i}" for i, name in enumerate(sorted(changes)) if not changes[name]]
-        values = {f":v{i}": {"S": changes[name]} for i, name in enumerate(sorted(changes)) if changes[name]}
-        request: dict[str, Any] = {
-            "TableName": self.table,
-            "Key": self._key(record.sort_key),
-            "UpdateExpression": " ".join(part for part in (_clause("SET", sets), _clause("REMOVE", removes)) if part),
-            "ConditionExpression": "attribute_exists(pk)",
-            "ExpressionAttributeNames": names,
-        }
-        if values:
-            request["ExpressionAttributeValues"] = values
-        self.dynamodb.update_item(**request)
+        self.dynamodb.update_item(**self.update_request(record, changes))
         return dataclasses.replace(record, **changes)
 
     def record_outcome(self, record: Run | Skip, *, outcome: str, reason: str, now: datetime) -> tuple[bool, str]:
@@ -376,7 +359,7 @@ class StateStore:
         try:
             self.dynamodb.update_item(
                 TableName=self.table,
-                Key=self._key(record.sort_key),
+                Key=self.key(record.sort_key),
                 UpdateExpression="SET outcome = :o, finished_at = :now" + (", outcome_reason = :r" if reason else ""),
                 ConditionExpression="attribute_exists(pk) AND attribute_not_exists(outcome)",
                 ExpressionAttributeValues={
@@ -388,8 +371,8 @@ class StateStore:
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            current = self._get(record.sort_key)
-            return False, _text(current, "outcome") if current else ""
+            current = self.read(record.sort_key)
+            return False, text(current, "outcome") if current else ""
         return True, outcome
 
     # ---- task tokens ----
@@ -399,7 +382,7 @@ class StateStore:
     ) -> None:
         """Store (or replace: a retried wait state has a new token) the pending token for ``key``."""
         item = {
-            **self._key(_token_sk(kind, key)),
+            **self.key(_token_sk(kind, key)),
             "task_token": {"S": task_token},
             "stored_at": {"S": format_time(now)},
             TTL_ATTRIBUTE: {"N": str(int((now + ttl + TOKEN_GRACE).timestamp()))},
@@ -409,15 +392,15 @@ class StateStore:
         self.dynamodb.put_item(TableName=self.table, Item=item)
 
     def token(self, kind: WaitKind, key: str) -> PendingToken | None:
-        item = self._get(_token_sk(kind, key))
+        item = self.read(_token_sk(kind, key))
         if item is None:
             return None
         return PendingToken(
             kind=kind,
             key=key,
-            task_token=_text(item, "task_token"),
-            execution_name=_text(item, "execution_name"),
-            stored_at=_text(item, "stored_at"),
+            task_token=text(item, "task_token"),
+            execution_name=text(item, "execution_name"),
+            stored_at=text(item, "stored_at"),
         )
 
     def delete_token(self, token: PendingToken) -> None:
@@ -425,7 +408,7 @@ class StateStore:
         try:
             self.dynamodb.delete_item(
                 TableName=self.table,
-                Key=self._key(_token_sk(token.kind, token.key)),
+                Key=self.key(_token_sk(token.kind, token.key)),
                 ConditionExpression="task_token = :token",
                 ExpressionAttributeValues={":token": {"S": token.task_token}},
             )
@@ -452,46 +435,13 @@ class StateStore:
                 PendingToken(
                     kind=WaitKind(kind),
                     key=key,
-                    task_token=_text(item, "task_token"),
+                    task_token=text(item, "task_token"),
                     execution_name=execution_name,
-                    stored_at=_text(item, "stored_at"),
+                    stored_at=text(item, "stored_at"),
                 )
             )
         return tokens
 
-    # ---- items ----
-
-    def _key(self, sk: str) -> dict[str, Any]:
-        return {"pk": {"S": self.pk}, "sk": {"S": sk}}
-
-    def _get(self, sk: str) -> dict[str, Any] | None:
-        response = self.dynamodb.get_item(TableName=self.table, Key=self._key(sk), ConsistentRead=True)
-        item: dict[str, Any] | None = response.get("Item")
-        return item
-
-    def _encode(self, sk: str, record: Run | Skip | Pause) -> dict[str, Any]:
-        item = self._key(sk)
-        for name, value in dataclasses.asdict(record).items():
-            if value:  # empty strings are left out and read back as ""
-                item[name] = {"S": str(value)}
-        return item
-
-    def _decode(self, cls: type[_Record], item: dict[str, Any]) -> _Record:
-        values = {f.name: _text(item, f.name) for f in dataclasses.fields(cls) if f.name in item}
-        return cls(**values)
-
-
-_NEW = {"ConditionExpression": "attribute_not_exists(pk)"}
-
-
-def _clause(keyword: str, parts: list[str]) -> str:
-    return f"{keyword} {', '.join(parts)}" if parts else ""
-
 
 def _token_sk(kind: WaitKind, key: str) -> str:
     return f"{TOKEN_PREFIX}{kind.value}#{key}"
-
-
-def _text(item: dict[str, Any], name: str) -> str:
-    value = item.get(name)
-    return str(value["S"]) if value and "S" in value else ""
