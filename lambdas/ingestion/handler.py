@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 from typing import Any
-from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.data_classes import S3EventBridgeNotificationEvent
 
 from lambdas.ingestion.logic import IngestionReport, IngestionTarget, Ingestor
 from lambdas.shared.aws import LazyClient
@@ -47,10 +48,11 @@ def _publish(report: IngestionReport) -> dict[str, Any]:
 
 
 def _object_of(event: dict[str, Any]) -> tuple[str, str]:
+    """Bucket and (unquoted) key of the notification, read by Powertools' event source data class."""
     try:
-        detail = event["detail"]
-        return detail["bucket"]["name"], unquote_plus(detail["object"]["key"])
-    except (KeyError, TypeError):
+        detail = S3EventBridgeNotificationEvent(event).detail
+        return detail.bucket.name, detail.object.key
+    except (KeyError, TypeError, AttributeError):
         raise MalformedNotification(
             "expected an EventBridge 'Object Created' event with detail.bucket.name and detail.object.key"
         ) from None

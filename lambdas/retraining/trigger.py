@@ -16,6 +16,8 @@ import json
 import os
 from typing import Any
 
+from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
+
 from lambdas.shared.aws import LazyClient
 from lambdas.shared.observability import logger, metrics
 
@@ -27,23 +29,29 @@ class MalformedTrigger(ValueError):  # noqa: N818 - named by what it is, like th
 
 
 def describe(event: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
-    """(source, unique key, detail) of a trigger event."""
-    detail_type = event.get("detail-type")
-    if detail_type == "CloudWatch Alarm State Change":
-        detail = event.get("detail") or {}
-        name, state = detail.get("alarmName"), (detail.get("state") or {})
-        if not name or not state.get("timestamp"):
-            raise MalformedTrigger("alarm event without detail.alarmName or detail.state.timestamp")
-        return (
-            "alarm",
-            f"{name}|{state['timestamp']}",
-            {"alarm_name": name, "state": state.get("value"), "reason": state.get("reason", "")},
-        )
-    if detail_type == "Scheduled Event":
-        if not event.get("time"):
-            raise MalformedTrigger("scheduled event without time")
-        return "schedule", str(event["time"]), {"time": event["time"]}
+    """(source, unique key, detail) of a trigger event, read through Powertools' EventBridge event data class."""
+    if not isinstance(event, dict):
+        raise MalformedTrigger(f"expected an EventBridge event object, got {type(event).__name__}")
+    envelope = EventBridgeEvent(event)
+    try:
+        detail_type = envelope.detail_type
+        if detail_type == "CloudWatch Alarm State Change":
+            detail = envelope.detail
+            name, state = detail["alarmName"], detail["state"]
+            return (
+                "alarm",
+                f"{name}|{state['timestamp']}",
+                {"alarm_name": name, "state": state.get("value"), "reason": state.get("reason", "")},
+            )
+        if detail_type == "Scheduled Event":
+            return "schedule", envelope.time, {"time": envelope.time}
+    except (KeyError, TypeError) as missing:
+        raise MalformedTrigger(f"{detail_type_of(event)} event without {missing}") from None
     raise MalformedTrigger(f"unsupported trigger event type {detail_type!r}")
+
+
+def detail_type_of(event: dict[str, Any]) -> str:
+    return str(event.get("detail-type") or "an EventBridge")
 
 
 def execution_name(source: str, key: str) -> str:

@@ -1,8 +1,8 @@
 """Powertools logger and metrics, created once per execution environment and shared by every handler.
 
-Tracer is not imported here: X-Ray tracing is enabled on the function (active tracing) and boto3 calls are
-traced by the runtime; importing Powertools' Tracer costs ~0.4 s of cold start
-(docs/aws-facts.md#powertools-tracer-import-cost).
+Tracer is not imported here: X-Ray active tracing on the function traces each invocation and its init, but
+the AWS calls inside become subsegments only with the X-Ray SDK, whose import creates a client and would put
+every function over its cold-start budget (docs/aws-facts.md#powertools-tracer-import-cost, ADR 0016).
 """
 
 from __future__ import annotations
