@@ -13,6 +13,9 @@ standard library before it runs (``bundle_entrypoint``). ``grant_read`` lets a j
 object. The bootstrap bucket is encrypted with the AWS managed S3 key (``cdk bootstrap``'s default) or the
 bootstrap's own key, whose policy lets the account's principals use it through S3: a reader needs no KMS
 statement of its own (docs/aws-facts.md#cdk-file-assets).
+
+IAM: S3 access by hand-written statements, because ``bucket.grant_*`` would be wider
+(docs/aws-facts.md#cdk-grant-methods).
 """
 
 from __future__ import annotations

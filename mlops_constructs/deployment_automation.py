@@ -4,6 +4,9 @@ compare, promote and rollback for the retraining state machine, and the online `
 Each function has its own role with only what its step needs (``lambdas/deployment/README.md`` lists the
 calls): SageMaker actions on this endpoint, the configs and models the automation names
 ``<endpoint>-<digest>-<kind>``, and this model's package group; the serving pointer; the history table.
+
+IAM: DynamoDB and KMS access through the table's and key's ``grant`` methods; S3 access by hand-written
+statements, because ``bucket.grant_*`` would be wider (docs/aws-facts.md#cdk-grant-methods).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import dataclasses
 import json
 
 import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -92,7 +96,7 @@ class DeploymentAutomation(Construct):
         stack = cdk.Stack.of(self)
         sm = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
         endpoint = deployment.endpoint_name
-        history_arn = stack.format_arn(service="dynamodb", resource="table", resource_name=history_table_name)
+        history = dynamodb.Table.from_table_name(self, "HistoryTable", history_table_name)
         settings = {
             **dataclasses.asdict(deployment.env.deployment),
             "alarm_names": alarm_names,
@@ -155,6 +159,7 @@ class DeploymentAutomation(Construct):
                 # (SageMaker API Reference, CreateEndpointConfig, KmsKeyId): SageMaker creates grants on the key
                 # for the endpoint's volumes and captures as the caller, so the caller may create grants for AWS
                 # resources only, and describe the key (docs/aws-facts.md#kms-for-endpoint-configs).
+                # Hand-written: a grant method cannot carry the GrantIsForAWSResource condition.
                 role.add_to_policy(
                     iam.PolicyStatement(
                         actions=["kms:CreateGrant"],
@@ -162,7 +167,7 @@ class DeploymentAutomation(Construct):
                         conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
                     )
                 )
-                role.add_to_policy(iam.PolicyStatement(actions=["kms:DescribeKey"], resources=[key.key_arn]))
+                key.grant(role, "kms:DescribeKey")
             if step in ("deploy", "promote", "rollback"):
                 role.add_to_policy(
                     iam.PolicyStatement(
@@ -231,23 +236,15 @@ class DeploymentAutomation(Construct):
                     ],
                 )
             )
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=[
-                        "dynamodb:GetItem",
-                        "dynamodb:PutItem",
-                        "dynamodb:UpdateItem",
-                        "dynamodb:Query",
-                        "dynamodb:ConditionCheckItem",
-                    ],
-                    resources=[history_arn],
-                )
+            history.grant(
+                role,
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:Query",
+                "dynamodb:ConditionCheckItem",
             )
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], resources=[key.key_arn]
-                )
-            )
+            key.grant(role, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
             self._acknowledge(role, endpoint=endpoint, deployment=deployment, data_capture_bucket=data_capture_bucket)
             self.functions[step] = fn
 
@@ -282,7 +279,7 @@ class DeploymentAutomation(Construct):
         self.score.role.add_to_policy(
             iam.PolicyStatement(actions=["sagemaker:InvokeEndpoint"], resources=[f"{sm}:endpoint/{endpoint}"])
         )
-        self.score.role.add_to_policy(iam.PolicyStatement(actions=["kms:Decrypt"], resources=[key.key_arn]))
+        key.grant_decrypt(self.score.role)
 
     def _grant_scaling(self, role: iam.Role, *, step: str, endpoint: str) -> None:
         """Application Auto Scaling around an update that changes a scaled variant's instance type: SageMaker rejects

@@ -15,6 +15,9 @@ Jobs run on the scikit-learn framework image, which already has the job's only d
 ``pipeline_defs/images.py``), so nothing is installed and nothing is downloaded at run time; the code ships as
 a content-addressed CDK file asset (``mlops_constructs/code_bundle.py``) that the entrypoint unpacks. A failed
 run notifies the owner and fails visibly (alarm on ``ExecutionsFailed``).
+
+IAM: KMS access through the key's ``grant`` method; S3 access by hand-written statements, because
+``bucket.grant_*`` would be wider (docs/aws-facts.md#cdk-grant-methods).
 """
 
 from __future__ import annotations
@@ -121,9 +124,7 @@ class DriftMonitoringJob(Construct):
             reason="the window publishes CaptureObjects, limited to the data-quality namespace by condition.",
             conditions={"StringEquals": {"cloudwatch:namespace": DATA_QUALITY_NAMESPACE}},
         )
-        window_role.add_to_policy(
-            iam.PolicyStatement(actions=["kms:Encrypt", "kms:GenerateDataKey"], resources=[key.key_arn])
-        )
+        key.grant(window_role, "kms:Encrypt", "kms:GenerateDataKey")
         cdk.Validations.of(window_role).acknowledge(
             cdk.Acknowledgment(
                 id=object_finding(self, reports_bucket.bucket_name, f"{reports_prefix}/*"),
@@ -380,9 +381,7 @@ class DriftMonitoringJob(Construct):
             )
         )
         # The owner topic is encrypted with the platform key.
-        sm_role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn])
-        )
+        key.grant(sm_role, "kms:GenerateDataKey", "kms:Decrypt")
         partition = cdk.region_info.RegionInfo.get(stack.region).partition or "aws"
         sm_arn = f"arn:{partition}:sagemaker:{stack.region}:{stack.account}"
         for finding, reason in {

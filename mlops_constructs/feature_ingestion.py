@@ -4,6 +4,9 @@ Batch: JSONL files of raw events put under ``landing/<model>/`` in the landing b
 the batch function. Single events: invoke the event function directly (or from an API / EventBridge rule).
 Both keep each customer's recent transactions in a history table (rolling windows, idempotency) and write
 rejects with their reason to ``ingestion-dead-letter/<model>/`` in the same bucket.
+
+IAM: DynamoDB and KMS access through the table's and key's ``grant`` methods; S3 access by hand-written
+statements, because ``bucket.grant_*`` would be wider (docs/aws-facts.md#cdk-grant-methods).
 """
 
 from __future__ import annotations
@@ -92,18 +95,9 @@ class FeatureIngestion(Construct):
             fn.role.add_to_policy(
                 iam.PolicyStatement(actions=["sagemaker:PutRecord"], resources=list(feature_group_arns.values()))
             )
-            fn.role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-                    resources=[self.history.table_arn],
-                )
-            )
+            self.history.grant(fn.role, "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem")
             fn.role.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[dead_letters]))
-            fn.role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], resources=[key.key_arn]
-                )
-            )
+            key.grant(fn.role, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
             cdk.Validations.of(fn.role).acknowledge(
                 cdk.Acknowledgment(
                     id=object_finding(self, landing_bucket.bucket_name, f"{self.dead_letter_prefix}/*"),

@@ -5,6 +5,9 @@ point-in-time training sets: S3 + Glue catalog, KMS, Iceberg). Online ``Security
 ``OfflineStoreConfig``, ``RoleArn``, ``Description`` and ``Tags`` are create-only
 (docs/aws-facts.md#feature-store), so changing any of them replaces the group and loses its online data: logical
 IDs are pinned by tests.
+
+IAM: KMS access through the key's ``grant`` method; S3 access by hand-written statements, because
+``bucket.grant_*`` would be wider (docs/aws-facts.md#cdk-grant-methods).
 """
 
 from __future__ import annotations
@@ -65,12 +68,7 @@ class FeatureStore(Construct):
                 resources=[offline_store_bucket.bucket_arn],
             )
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-                resources=[key.key_arn],
-            )
-        )
+        key.grant(self.role, "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey")
         cdk.Validations.of(self.role).acknowledge(
             cdk.Acknowledgment(
                 id=f"AwsSolutions-IAM5[Resource::<{logical_id(offline_store_bucket)}.Arn>/{self.offline_store_prefix}/*]",

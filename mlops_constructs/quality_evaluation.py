@@ -1,5 +1,9 @@
 """The scheduled retroactive evaluation: joins ground truth with captured predictions and publishes production
-quality and business metrics per variant (``lambdas/quality``). Runs for both monitoring backends."""
+quality and business metrics per variant (``lambdas/quality``). Runs for both monitoring backends.
+
+IAM: KMS access through the key's ``grant`` method; S3 access by hand-written statements, because
+``bucket.grant_*`` would be wider (docs/aws-facts.md#cdk-grant-methods).
+"""
 
 from __future__ import annotations
 
@@ -93,9 +97,7 @@ class QualityEvaluation(Construct):
             reason="the evaluation publishes production quality and KPIs, limited to the model-quality namespace.",
             conditions={"StringEquals": {"cloudwatch:namespace": MODEL_QUALITY_NAMESPACE}},
         )
-        role.add_to_policy(
-            iam.PolicyStatement(actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], resources=[key.key_arn])
-        )
+        key.grant(role, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
         for bucket, pattern in [*reads, *((reports_bucket, w) for w in writes)]:
             cdk.Validations.of(role).acknowledge(
                 cdk.Acknowledgment(

@@ -5,6 +5,9 @@ One helper so these roles cannot drift apart: a role SageMaker assumes (for this
 given S3 prefixes, writes the given ones, uses the platform key (encrypt and decrypt objects, and let SageMaker
 create grants on it for the volumes), pulls the container's image from its AWS-owned registry, logs to the given
 SageMaker log groups and publishes metrics, limited to one namespace where the container has one.
+
+IAM: KMS access through the key's ``grant`` method (the CreateGrant statement with its condition aside); S3
+access by hand-written statements, because ``bucket.grant_*`` would be wider (docs/aws-facts.md#cdk-grant-methods).
 """
 
 from __future__ import annotations
@@ -68,12 +71,8 @@ class SageMakerExecutionRole(iam.Role):
             self.add_to_policy(
                 iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects(pattern)])
             )
-        self.add_to_policy(
-            iam.PolicyStatement(
-                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-                resources=[key.key_arn],
-            )
-        )
+        key.grant(self, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
+        # Hand-written: a grant method cannot carry the GrantIsForAWSResource condition.
         self.add_to_policy(
             iam.PolicyStatement(
                 actions=["kms:CreateGrant"],

@@ -8,6 +8,9 @@ parameter, ``mlops_constructs/encryption.py``). Bucket names are deterministic (
 are. The step scripts ship as a code bundle, a CDK file asset (``mlops_constructs/code_bundle.py``) whose key
 is its content hash, so a script change is a new key and a new definition, never a silent in-place change.
 The rendered definition is written beside the stack's template in ``cdk.out`` for review.
+
+IAM: S3 access by hand-written statements, because ``bucket.grant_*`` would be wider
+(docs/aws-facts.md#cdk-grant-methods).
 """
 
 from __future__ import annotations
