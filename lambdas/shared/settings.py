@@ -27,22 +27,19 @@ def json_value(environ: Mapping[str, str], name: str) -> Any:
 
 
 def integer(environ: Mapping[str, str], name: str, low: int, high: int) -> int:
-    text = environ[name].strip()
-    try:
-        value = int(text)
-    except ValueError:
-        raise ConfigurationError(f"{name} must be an integer, got {text!r}") from None
-    if not low <= value <= high:
-        raise ConfigurationError(f"{name}={value} is outside [{low}, {high}]")
-    return value
+    return int(number(environ, name, low, high, kind=int))
 
 
-def number(environ: Mapping[str, str], name: str, low: float, high: float) -> float:
+def number(
+    environ: Mapping[str, str], name: str, low: float, high: float, *, kind: type[int] | type[float] = float
+) -> float:
+    """The variable as ``kind`` (``int`` or ``float``), finite and within ``[low, high]``."""
     text = environ[name].strip()
     try:
-        value = float(text)
+        value = kind(text)
     except ValueError:
-        raise ConfigurationError(f"{name} must be a number, got {text!r}") from None
+        expected = "an integer" if kind is int else "a number"
+        raise ConfigurationError(f"{name} must be {expected}, got {text!r}") from None
     if not math.isfinite(value) or not low <= value <= high:
-        raise ConfigurationError(f"{name}={text} is outside [{low}, {high}]")
+        raise ConfigurationError(f"{name}={value if kind is int else text} is outside [{low}, {high}]")
     return value
