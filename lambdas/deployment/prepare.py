@@ -41,11 +41,12 @@ from lambdas.deployment.endpoint import (
 from lambdas.deployment.errors import DeploymentConflict, EndpointFailed
 from lambdas.deployment.history import PREPARED, Deployment
 from lambdas.deployment.names import deployment_names, tag_value
-from lambdas.deployment.registry import approved_package, read_pointer
+from lambdas.deployment.registry import approved_package
 from lambdas.deployment.runtime import Aws, deployment_clients, deployment_env, history_store
 from lambdas.deployment.settings import CHALLENGER_VARIANT, SHADOW_VARIANT, DeploymentEnv, Strategy
 from lambdas.shared.events import request_time
 from lambdas.shared.observability import logger
+from lambdas.shared.pointer import read_pointer
 
 
 def prepare(event: object, *, env: DeploymentEnv, aws: Aws, now: datetime) -> dict[str, Any]:

@@ -31,16 +31,6 @@ def approved_package(sagemaker: Any, arn: str, group: str) -> dict[str, Any]:
     return package
 
 
-def read_pointer(ssm: Any, parameter: str) -> str | None:
-    try:
-        value: str = ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ParameterNotFound":
-            return None
-        raise
-    return value if value.startswith("arn:") else None
-
-
 def write_pointer(ssm: Any, parameter: str, package_arn: str) -> None:
     ssm.put_parameter(Name=parameter, Value=package_arn, Type="String", Overwrite=True)
 

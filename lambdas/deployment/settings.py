@@ -20,7 +20,6 @@ feature group name), ``FEATURE_NAMES`` (JSON list, the spec's order) and ``ENTIT
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 from lambdas.shared.errors import ConfigurationError
-from lambdas.shared.settings import json_value, require
+from lambdas.shared.settings import json_object, json_value, require
 
 SHADOW_VARIANT = "shadow"
 CHALLENGER_VARIANT = "challenger"
@@ -93,12 +92,7 @@ class StrategySettings:
 
     @classmethod
     def from_json(cls, text: str, *, variable: str = "DEPLOYMENT_SETTINGS") -> StrategySettings:
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ConfigurationError(f"{variable} is not JSON: {error}") from None
-        if not isinstance(raw, dict):
-            raise ConfigurationError(f"{variable} must be a JSON object")
+        raw = json_object(text, variable)
         reader = _Reader(variable, raw)
         shadow = _Reader(f"{variable}.shadow", reader.mapping("shadow"))
         ab = _Reader(f"{variable}.ab", reader.mapping("ab"))

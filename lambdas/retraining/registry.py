@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from lambdas.retraining.errors import ChampionUnresolved, MalformedRequest, PackageNotFound, PackageNotInGroup
 from lambdas.shared.observability import logger
+from lambdas.shared.pointer import read_pointer
 
 APPROVED = "Approved"
 REJECTED = "Rejected"
@@ -33,18 +34,6 @@ class Champion:
 
 
 NO_CHAMPION = Champion(package_arn="", model_data_url="")
-
-
-def read_pointer(ssm: Any, parameter: str) -> str | None:
-    """The serving model package ARN, or None when the parameter is missing or holds no ARN (placeholder)."""
-    try:
-        value: str = ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ParameterNotFound":
-            return None
-        raise
-    value = value.strip()
-    return value if value.startswith("arn:") else None
 
 
 def resolve_champion(sagemaker: Any, ssm: Any, parameter: str) -> Champion:

@@ -27,7 +27,6 @@ variable                        meaning                                         
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -35,7 +34,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from lambdas.shared.errors import ConfigurationError
-from lambdas.shared.settings import integer, number, require
+from lambdas.shared.settings import integer, json_object, number, require
 
 
 class ApprovalMode(StrEnum):
@@ -73,12 +72,7 @@ class Policy:
 
     @classmethod
     def from_json(cls, text: str, *, variable: str = "RETRAINING_POLICY") -> Policy:
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise ConfigurationError(f"{variable} is not JSON: {error}") from None
-        if not isinstance(raw, dict):
-            raise ConfigurationError(f"{variable} must be a JSON object")
+        raw = json_object(text, variable)
         limits = {
             "cooldown_hours": (0, 24 * 90),
             "max_runs_per_period": (1, 1000),

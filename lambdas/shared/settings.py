@@ -26,6 +26,14 @@ def json_value(environ: Mapping[str, str], name: str) -> Any:
         raise ConfigurationError(f"{name} is not JSON: {error}") from None
 
 
+def json_object(text: str, variable: str) -> dict[str, Any]:
+    """A variable's JSON object (settings such as ``DEPLOYMENT_SETTINGS``, ``RETRAINING_POLICY``)."""
+    raw = json_value({variable: text}, variable)
+    if not isinstance(raw, dict):
+        raise ConfigurationError(f"{variable} must be a JSON object")
+    return raw
+
+
 def integer(environ: Mapping[str, str], name: str, low: int, high: int) -> int:
     return int(number(environ, name, low, high, kind=int))
 

@@ -15,15 +15,17 @@ from moto import mock_aws
 
 from lambdas.deployment import errors as deployment_errors
 from lambdas.deployment import events as deployment_events
+from lambdas.deployment import prepare
 from lambdas.deployment import runtime as deployment_runtime
 from lambdas.deployment.history import PREPARED, Deployment, HistoryStore
 from lambdas.deployment.settings import DeploymentEnv
 from lambdas.retraining import errors as retraining_errors
 from lambdas.retraining import events as retraining_events
+from lambdas.retraining import registry as retraining_registry
 from lambdas.retraining import runtime as retraining_runtime
 from lambdas.retraining.settings import GuardEnv
 from lambdas.retraining.state import Lock, Run, StateStore
-from lambdas.shared import aws, errors, events
+from lambdas.shared import aws, errors, events, pointer
 from lambdas.shared.table import PartitionStore
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -136,3 +138,15 @@ def test_both_runtimes_create_a_client_only_when_a_function_first_calls_its_serv
     finally:
         deployment_runtime.deployment_clients.cache_clear()
         retraining_runtime.clear_caches()
+
+
+def test_both_packages_read_the_serving_pointer_with_the_shared_reader() -> None:
+    assert prepare.read_pointer is retraining_registry.read_pointer is pointer.read_pointer
+    with mock_aws():
+        ssm = boto3.client("ssm", region_name="us-east-1")
+        assert pointer.read_pointer(ssm, "/mlops/fraud-detection/dev/serving-model-package-arn") is None  # missing
+        ssm.put_parameter(Name="/p", Value="none", Type="String")
+        assert pointer.read_pointer(ssm, "/p") is None  # a placeholder, not an ARN
+        arn = "arn:aws:sagemaker:us-east-1:111111111111:model-package/fraud-detection/3"
+        ssm.put_parameter(Name="/p", Value=f" {arn}\n", Type="String", Overwrite=True)
+        assert pointer.read_pointer(ssm, "/p") == arn
