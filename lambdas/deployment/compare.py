@@ -366,7 +366,7 @@ def _prediction_checks(
         distance = ks_distance(list(champion.values()), list(candidate.values()))
         predictions["distance"] = distance
         # A guardrail bake compares the old model on the traffic before the deployment with the new model on the
-        # traffic after it: a retrained model is meant to score differently (ADR 0017), so its distance
+        # traffic after it: a retrained model is meant to score differently (ADR 0016), so its distance
         # is evidence, not a reason; shadow and ab compare both models on the same traffic at the same time.
         if not strategy.uses_guardrails and distance > limits.max_prediction_distance:
             reasons.append(f"score distribution distance (KS) {distance:.3f} exceeds {limits.max_prediction_distance}")
