@@ -6,6 +6,7 @@ alarms, the retraining loop) is derived from it, so adding a model is adding a s
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,11 @@ _TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{0,256}$")
 RESERVED_FEATURE_NAMES = frozenset({"is_deleted", "write_time", "api_invocation_time"})
 # CreateFeatureGroup's Description is at most 128 characters.
 FEATURE_GROUP_DESCRIPTION_MAX = 128
+# A category is written as the encoder compares it (lambdas/shared/features.py lower-cases and strips a value
+# first), and short enough to be a readable label in the drift report.
+CATEGORY_MAX = 63
+# The score Lambda carries the categories in its environment, 4 KB in all (docs/aws-facts.md#model-specs).
+CATEGORIES_JSON_MAX_BYTES = 2048
 
 
 class FeatureType(StrEnum):
@@ -112,9 +118,23 @@ class FeatureGroupSpec:
         positive_int(f"feature_groups[{self.name}].online_ttl_days", self.online_ttl_days)
 
 
+def _is_category(value: object) -> bool:
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= CATEGORY_MAX
+        and value == value.strip().lower()
+        and value.isprintable()
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class Feature:
-    """A model input. Order in ``ModelSpec.features`` is the model's column order in training and serving."""
+    """A model input. Order in ``ModelSpec.features`` is the model's column order in training and serving.
+
+    A categorical (``String``) feature lists its ``categories``: the model input is a category's index in this
+    tuple (a value outside it is encoded as -1), so the tuple is append-only once a model is deployed. Training,
+    serving and monitoring all encode and decode with it.
+    """
 
     name: str
     type: FeatureType
@@ -122,6 +142,7 @@ class Feature:
     description: str = ""
     # Drift threshold for this feature (distribution distance on the baseline's bins); None = spec default.
     drift_threshold: float | None = None
+    categories: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_feature_name("features.name", self.name)
@@ -132,6 +153,31 @@ class Feature:
         object.__setattr__(self, "type", coerce_enum(f"features[{self.name}].type", FeatureType, self.type))
         if self.drift_threshold is not None:
             in_range(f"features[{self.name}].drift_threshold", self.drift_threshold, 0.0, 1.0)
+        self._check_categories()
+
+    def _check_categories(self) -> None:
+        where = f"features[{self.name}].categories"
+        given: object = self.categories  # a list works too; the spec is frozen and hashable, so store a tuple
+        if isinstance(given, (str, bytes)) or not isinstance(given, (tuple, list)):
+            raise ConfigError(where, f"expected a tuple of category names, got {type(given).__name__}")
+        object.__setattr__(self, "categories", tuple(given))
+        if not self.is_categorical:
+            if self.categories:
+                raise ConfigError(where, f"only a String feature has categories; this one is {self.type.value}")
+            return
+        if not self.categories:
+            raise ConfigError(where, "a String feature lists its categories (the model input is a category's index)")
+        seen: set[str] = set()
+        for category in self.categories:
+            if not _is_category(category):
+                raise ConfigError(
+                    where,
+                    f"{category!r} is not a category name: lower case, printable, no surrounding space, "
+                    f"at most {CATEGORY_MAX} characters (values are lower-cased and stripped before encoding)",
+                )
+            if category in seen:
+                raise ConfigError(where, f"'{category}' is listed twice")
+            seen.add(category)
 
     @property
     def is_categorical(self) -> bool:
@@ -232,6 +278,7 @@ class ModelSpec:
         self._check_feature_groups()
         self._check_features()
         self._check_business_metrics()
+        self._check_categories_size()
 
     def _check_key_columns(self) -> None:
         """Entity id, event time, label and label id are distinct columns of the training set."""
@@ -280,6 +327,15 @@ class ModelSpec:
         if unused:
             raise ConfigError("feature_groups", f"groups with no features: {sorted(unused)}")
 
+    def _check_categories_size(self) -> None:
+        size = len(json.dumps({k: list(v) for k, v in self.category_vocabularies.items()}).encode())
+        if size > CATEGORIES_JSON_MAX_BYTES:
+            raise ConfigError(
+                "features.categories",
+                f"the categories take {size} bytes as JSON; at most {CATEGORIES_JSON_MAX_BYTES} fit the score "
+                "function's environment (Lambda allows 4 KB in all)",
+            )
+
     def _check_business_metrics(self) -> None:
         types = {f.name: f.type for f in self.features}
         seen: set[str] = set()
@@ -307,6 +363,11 @@ class ModelSpec:
 
     def features_of(self, group: str) -> tuple[Feature, ...]:
         return tuple(f for f in self.features if f.feature_group == group)
+
+    @property
+    def category_vocabularies(self) -> dict[str, tuple[str, ...]]:
+        """Each categorical feature's categories: the model input of a value is its index here."""
+        return {f.name: f.categories for f in self.features if f.is_categorical}
 
     def drift_threshold_of(self, feature: str) -> float:
         for f in self.features:

@@ -264,6 +264,10 @@ class DeploymentAutomation(Construct):
                     sort_keys=True,
                 ),
                 "FEATURE_NAMES": json.dumps(list(deployment.spec.feature_names)),
+                # The spec's categories, which the model input encodes a categorical feature with (as training).
+                "CATEGORIES": json.dumps(
+                    {name: list(values) for name, values in deployment.spec.category_vocabularies.items()}
+                ),
                 "ENTITY_ID_NAME": deployment.spec.entity_id,
             },
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from config import ApprovalMode, ModelDeployment
-from lambdas.shared.features import CATEGORY_VOCABULARIES
 from monitoring_job.config import AlertingConfig, job_config_from_spec
 
 DATA_QUALITY_NAMESPACE = "MLOps/DataQuality"  # the processing backend's drift job (monitoring_job)
@@ -67,12 +66,11 @@ def analyzer_image(region: str) -> str:
 
 def drift_job_config(deployment: ModelDeployment, *, endpoint_name: str) -> dict[str, Any]:
     """The drift job's config (monitoring_job/config.py): the spec's monitored columns, categoricals decoded with
-    the vocabularies the model input is encoded with, and the alarms the HTML report names."""
+    the spec's categories (which the model input is encoded with), and the alarms the HTML report names."""
     return job_config_from_spec(
         deployment.spec,
         endpoint_name=endpoint_name,
         environment=deployment.env.name,
-        vocabularies=CATEGORY_VOCABULARIES,
         alerting=AlertingConfig(
             alarm_prefix=deployment.prefix,
             retrain_on_alarms=deployment.env.retraining.retrain_on_alarms,

@@ -109,6 +109,9 @@ class _SpecFeature(Protocol):
     @property
     def type(self) -> str: ...
 
+    @property
+    def categories(self) -> Sequence[str]: ...
+
 
 class ModelSpecLike(Protocol):
     """What ``spec_columns`` reads of a spec: ``config.ModelSpec`` and the step scripts' ``StepSpec`` both fit."""
@@ -122,10 +125,11 @@ class ModelSpecLike(Protocol):
     def drift_threshold_of(self, feature: str) -> float: ...
 
 
-def spec_columns(spec: ModelSpecLike, *, vocabularies: Mapping[str, Sequence[str]]) -> tuple[MonitoredColumn, ...]:
-    """The monitored columns of a spec (``monitored_columns`` with the spec's types and drift thresholds)."""
+def spec_columns(spec: ModelSpecLike) -> tuple[MonitoredColumn, ...]:
+    """The monitored columns of a spec (``monitored_columns`` with the spec's types, drift thresholds and the
+    categories its model input encodes a categorical feature with)."""
     return monitored_columns(
         ((f.name, str(f.type), spec.drift_threshold_of(f.name)) for f in spec.features),
         prediction_threshold=spec.default_drift_threshold,
-        vocabularies=vocabularies,
+        vocabularies={f.name: f.categories for f in spec.features if f.categories},
     )

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -253,16 +253,13 @@ def job_config_from_spec(
     *,
     endpoint_name: str,
     environment: str,
-    vocabularies: Mapping[str, Sequence[str]],
     namespace: str = DEFAULT_NAMESPACE,
     publish: bool = True,
     alerting: AlertingConfig | None = None,
 ) -> dict[str, Any]:
-    """The job config object for a ``config.model_spec.ModelSpec`` (write it with ``json.dumps``).
-
-    ``vocabularies``: the categorical features' vocabularies (``lambdas.shared.features.CATEGORY_VOCABULARIES``),
-    passed in because this package ships without ``lambdas``."""
-    *features, prediction = spec_columns(spec, vocabularies=vocabularies)
+    """The job config object for a ``config.model_spec.ModelSpec`` (write it with ``json.dumps``); a categorical
+    feature's ``categories`` are the spec's, which its model input is encoded with."""
+    *features, prediction = spec_columns(spec)
     raw: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "model_name": spec.name,

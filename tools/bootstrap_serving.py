@@ -35,7 +35,6 @@ from typing import Any
 
 from config import ENVIRONMENTS, MODELS, ModelDeployment, ModelSpec, resolve_environments
 from lambdas.deployment.baselines import publish_current_baselines
-from lambdas.shared.features import CATEGORY_VOCABULARIES
 from mlops_constructs.monitoring_common import current_baseline_prefix
 from monitor_stats.baseline import column_mismatches, load_baseline
 from monitor_stats.columns import spec_columns
@@ -223,9 +222,7 @@ def check_data_quality_baseline(deployment: ModelDeployment, directory: Path) ->
     """Refuse a baseline the monitors could not use: read with the drift job's reader, it must describe the
     spec's monitored columns (every feature with its type, and the prediction)."""
     try:
-        mismatches = column_mismatches(
-            load_baseline(directory), spec_columns(deployment.spec, vocabularies=CATEGORY_VOCABULARIES)
-        )
+        mismatches = column_mismatches(load_baseline(directory), spec_columns(deployment.spec))
     except BaselineError as error:
         raise BootstrapError(f"{error}; run `make pipeline-local` again") from None
     if mismatches:

@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from config import ENVIRONMENTS, MODELS, ModelDeployment, ModelSpec
-from lambdas.shared.features import CATEGORY_VOCABULARIES, format_csv_row
+from lambdas.shared.features import format_csv_row
 from mlops_constructs.monitoring_common import drift_job_config
 from monitoring_job.cli import main as monitoring_job_main
 from monitoring_job.synthetic import capture_line, write_capture
@@ -86,14 +86,15 @@ def model_inputs_with_scores(run: Path, shifts: Sequence[Shift], spec: ModelSpec
 def shift_inputs(
     inputs: npt.NDArray[np.float64], shifts: Sequence[Shift], spec: ModelSpec, rng: np.random.Generator
 ) -> npt.NDArray[np.float64]:
-    """The model inputs with each shift applied, in the serving encoding (a category as its vocabulary code)."""
+    """The model inputs with each shift applied, in the serving encoding (a category as its index in the spec's
+    categories)."""
     moved = inputs.copy()
     names = list(spec.feature_names)
     for shift in shifts:
         if shift.feature not in names:
             raise DriftLocalError(f"--drift: '{shift.feature}' is not a feature of {spec.name} ({', '.join(names)})")
         column = names.index(shift.feature)
-        vocabulary = CATEGORY_VOCABULARIES.get(shift.feature)
+        vocabulary = spec.category_vocabularies.get(shift.feature)
         if vocabulary is not None:
             if shift.value not in vocabulary:
                 raise DriftLocalError(f"--drift: '{shift.value}' is not a {shift.feature} ({', '.join(vocabulary)})")

@@ -48,6 +48,19 @@ FRAUD_DETECTION = ModelSpec(
             type=FeatureType.STRING,
             feature_group=_TXN,
             description="Merchant category (MCC group)",
+            # Append-only: a deployed model takes a category's index here as its input.
+            categories=(
+                "grocery",
+                "restaurant",
+                "fuel",
+                "retail",
+                "online",
+                "travel",
+                "electronics",
+                "entertainment",
+                "health",
+                "cash",
+            ),
         ),
         Feature(
             name="hour_of_day",

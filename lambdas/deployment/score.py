@@ -1,13 +1,14 @@
 """score: online features of one entity -> model input in the spec's order -> endpoint -> score.
 
 Environment ``ENDPOINT_NAME``, ``FEATURE_GROUPS`` (JSON group -> feature group name), ``FEATURE_NAMES`` (JSON
-list, the spec's order), ``ENTITY_ID_NAME``.
+list, the spec's order), ``CATEGORIES`` (JSON feature -> the spec's categories), ``ENTITY_ID_NAME``.
 Event  ``{"entity_id": str (or "<ENTITY_ID_NAME>": str), "inference_id"?: str (1-64 chars; default uuid4)}``
 Result ``{score: float, inference_id: str, model_endpoint: str, variant: str | null}``
 
-The input vector is built by ``lambdas.shared.features.to_model_input`` (the function training uses), so
-column order and categorical encoding cannot drift from training. The ``InferenceId`` reaches data capture,
-where ground truth is joined to the prediction. A missing record in any group is ``EntityNotFound``.
+The input vector is built by ``lambdas.shared.features.to_model_input`` (the function training uses) with the
+spec's order and categories, so column order and categorical encoding cannot drift from training. The
+``InferenceId`` reaches data capture, where ground truth is joined to the prediction. A missing record in any
+group is ``EntityNotFound``.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def score(
     record: FeatureRecord = {}
     for group, feature_group in env.feature_groups:
         record.update(_online_record(aws.featurestore, feature_group, group, entity_id.strip()))
-    vector = to_model_input(record, env.feature_names)
+    vector = to_model_input(record, env.feature_names, env.categories)
     response = aws.runtime.invoke_endpoint(
         EndpointName=env.endpoint_name,
         ContentType="text/csv",

@@ -15,7 +15,8 @@ Deployment functions (prepare, deploy, verify, compare, promote, rollback) all r
 =============================  =====================================================================
 
 The scoring function reads ``ENDPOINT_NAME``, ``FEATURE_GROUPS`` (JSON object: spec group name -> deployed
-feature group name), ``FEATURE_NAMES`` (JSON list, the spec's order) and ``ENTITY_ID_NAME``.
+feature group name), ``FEATURE_NAMES`` (JSON list, the spec's order), ``CATEGORIES`` (JSON object: categorical
+feature -> its categories, the spec's ``category_vocabularies``) and ``ENTITY_ID_NAME``.
 """
 
 from __future__ import annotations
@@ -202,9 +203,10 @@ class ScoreEnv:
     endpoint_name: str
     feature_groups: tuple[tuple[str, str], ...]  # (spec group, deployed feature group name), in given order
     feature_names: tuple[str, ...]
+    categories: Mapping[str, tuple[str, ...]]
     entity_id_name: str
 
-    VARIABLES = ("ENDPOINT_NAME", "FEATURE_GROUPS", "FEATURE_NAMES", "ENTITY_ID_NAME")
+    VARIABLES = ("ENDPOINT_NAME", "FEATURE_GROUPS", "FEATURE_NAMES", "CATEGORIES", "ENTITY_ID_NAME")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ScoreEnv:
@@ -225,8 +227,22 @@ class ScoreEnv:
             endpoint_name=environ["ENDPOINT_NAME"].strip(),
             feature_groups=tuple(groups.items()),
             feature_names=tuple(names),
+            categories=_categories(environ, names),
             entity_id_name=environ["ENTITY_ID_NAME"].strip(),
         )
+
+
+def _categories(environ: Mapping[str, str], feature_names: list[str]) -> dict[str, tuple[str, ...]]:
+    """``CATEGORIES``: each categorical feature of ``FEATURE_NAMES`` -> its categories (encoded by index)."""
+    raw = json_value(environ, "CATEGORIES")
+    if not isinstance(raw, dict) or not all(
+        isinstance(values, list) and values and all(isinstance(v, str) and v for v in values) for values in raw.values()
+    ):
+        raise ConfigurationError("CATEGORIES must be a JSON object of feature name -> non-empty list of categories")
+    unknown = sorted(set(raw) - set(feature_names))
+    if unknown:
+        raise ConfigurationError(f"CATEGORIES names {unknown}, which are not in FEATURE_NAMES")
+    return {name: tuple(values) for name, values in raw.items()}
 
 
 class _Reader:

@@ -13,8 +13,8 @@ Raw event (one card transaction; a JSON object or any ``Mapping[str, object]``)
 ``event_time``             ISO-8601 timestamp WITH an offset (``Z`` or ``+hh:mm``); normalised to UTC
                            and truncated to milliseconds
 ``amount``                 number (or numeric string) >= 0, rounded to cents
-``merchant_category``      non-empty string, normalised to lower case; values outside
-                           ``MERCHANT_CATEGORIES`` are kept and encoded as ``UNKNOWN_CATEGORY_CODE``
+``merchant_category``      non-empty string, normalised to lower case; values outside the spec's
+                           categories are kept and encoded as ``UNKNOWN_CATEGORY_CODE``
 ``card_present``           bool, 0/1, or "true"/"false"/"0"/"1"
 ``distance_from_home_km``  number >= 0; optional if all four coordinates below are given
 ``merchant_lat``, ``merchant_lon``, ``home_lat``, ``home_lon``
@@ -42,10 +42,11 @@ added), which makes the batch and single-event paths produce identical records.
 
 Model input
 -----------
-``to_model_input(record, feature_names)`` turns a merged feature record into the numeric vector the model
-takes, in the order given (the spec's ``feature_names``); categorical features are encoded by their index in
-a fixed, append-only vocabulary (``CATEGORY_VOCABULARIES``). Training (the preprocessing step) and serving
-both call it, so they cannot disagree on column order or encoding.
+``to_model_input(record, feature_names, categories)`` turns a merged feature record into the numeric vector
+the model takes, in the order given (the spec's ``feature_names``); categorical features are encoded by their
+index in the spec's append-only list of categories (``categories``: the spec's ``category_vocabularies``, for
+any model). Training (the preprocessing step) and serving both call it with the spec's order and categories,
+so they cannot disagree on column order or encoding.
 """
 
 from __future__ import annotations
@@ -103,20 +104,7 @@ FEATURE_TYPES: Mapping[str, type[float] | type[int] | type[str]] = {
     "amount_to_avg_30d": float,
 }
 
-# Append-only: a value's code is its index, and deployed models depend on it.
-MERCHANT_CATEGORIES: tuple[str, ...] = (
-    "grocery",
-    "restaurant",
-    "fuel",
-    "retail",
-    "online",
-    "travel",
-    "electronics",
-    "entertainment",
-    "health",
-    "cash",
-)
-CATEGORY_VOCABULARIES: Mapping[str, tuple[str, ...]] = {"merchant_category": MERCHANT_CATEGORIES}
+# The code of a categorical value outside the spec's categories (known ones are their index there).
 UNKNOWN_CATEGORY_CODE = -1
 
 WINDOWS: Mapping[str, timedelta] = {"1d": timedelta(days=1), "7d": timedelta(days=7), "30d": timedelta(days=30)}
@@ -476,11 +464,12 @@ def encode_category(value: str, vocabulary: Sequence[str]) -> int:
 def to_model_input(
     record: Mapping[str, FeatureValue | None],
     feature_names: Sequence[str],
-    categories: Mapping[str, Sequence[str]] = CATEGORY_VOCABULARIES,
+    categories: Mapping[str, Sequence[str]],
 ) -> list[float]:
     """The model's input vector: one number per name in ``feature_names``, in that order.
 
-    Categorical features (those in ``categories``) become their vocabulary index; numeric features may be
+    Categorical features (those in ``categories``, the spec's ``category_vocabularies``) become their index
+    in their categories; numeric features may be
     numbers or numeric strings (as the online store returns them). Missing or non-numeric values raise
     ``FeatureInputError`` naming the feature.
     """

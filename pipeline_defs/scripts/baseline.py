@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 
-from lambdas.shared.features import CATEGORY_VOCABULARIES
 from monitor_stats.columns import PREDICTION, spec_columns
 from monitor_stats.errors import BaselineError
 from monitor_stats.suggest import read_model_input_csv, suggest_baseline
@@ -41,8 +40,8 @@ def data_quality_baseline(
     spec: StepSpec, baseline_csv: Path, scores_csv: Path
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """(statistics, constraints) of the baseline rows and the candidate's scores of them."""
-    # The model's monitored columns: the drift job's config is built with the same function and vocabularies.
-    columns = spec_columns(spec, vocabularies=CATEGORY_VOCABULARIES)
+    # The model's monitored columns: the drift job's config is built with the same function from the same spec.
+    columns = spec_columns(spec)
     inputs = [c for c in columns if c.name != PREDICTION]
     try:
         values: dict[str, Any] = read_model_input_csv(baseline_csv, inputs)

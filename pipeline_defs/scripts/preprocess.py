@@ -5,7 +5,7 @@ validation and test by the given fractions, never splitting rows that share an e
 validation and test row is later than every training row (no look-ahead through the split).
 
 Each row becomes the model input with ``lambdas.shared.features.to_model_input`` and ``format_csv_row``, the
-same functions the serving path uses: spec column order, the fixed categorical vocabulary, the same number
+same functions the serving path uses: spec column order, the spec's categories, the same number
 formatting. Outputs (``--output-dir``):
 
   ``train/train.csv``, ``validation/validation.csv``, ``test/test.csv``
@@ -32,7 +32,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lambdas.shared.features import (
-    CATEGORY_VOCABULARIES,
     FeatureValue,
     format_csv_row,
     format_event_time,
@@ -144,7 +143,7 @@ def build_splits(table: pa.Table, spec: StepSpec, train_fraction: float, validat
 
 def _model_row(record: dict[str, Any], spec: StepSpec) -> tuple[int, list[float]]:
     values: dict[str, FeatureValue | None] = {name: record[name] for name in spec.feature_names}
-    return int(record[spec.label]), to_model_input(values, spec.feature_names, CATEGORY_VOCABULARIES)
+    return int(record[spec.label]), to_model_input(values, spec.feature_names, spec.category_vocabularies)
 
 
 def write_outputs(splits: Sequence[Split], spec: StepSpec, output_dir: Path) -> dict[str, Any]:
@@ -164,7 +163,7 @@ def write_outputs(splits: Sequence[Split], spec: StepSpec, output_dir: Path) -> 
         # negatives / positives of the training split: built-in XGBoost's scale_pos_weight for the rare class.
         "scale_pos_weight": (len(train.rows) - train.positives) / train.positives,
         "feature_names": list(spec.feature_names),
-        "category_vocabularies": {k: list(v) for k, v in CATEGORY_VOCABULARIES.items() if k in spec.feature_names},
+        "category_vocabularies": {k: list(v) for k, v in spec.category_vocabularies.items()},
         "splits": {
             s.name: {
                 "rows": len(s.rows),

@@ -7,11 +7,14 @@ containers), so this file is the contract between the two::
     {"model_name": "fraud-detection", "entity_id": "customer_id", "event_time": "event_time",
      "label": "is_fraud",
      "features": [{"name": "amount", "type": "Fractional", "feature_group": "transaction",
-                   "drift_threshold": 0.1}, ...],
+                   "drift_threshold": 0.1},
+                  {"name": "merchant_category", "type": "String", "feature_group": "transaction",
+                   "drift_threshold": 0.1, "categories": ["grocery", "restaurant", ...]}, ...],
      "objective": "pr_auc", "absolute_threshold": 0.3, "min_improvement": 0.01,
      "decision_threshold": 0.5, "default_drift_threshold": 0.1}
 
-``features`` is in the model's column order.
+``features`` is in the model's column order. A ``String`` feature carries its ``categories``: its model input is
+a category's index there (``lambdas.shared.features.to_model_input``), in preprocessing as in serving.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class FeatureColumn:
     type: str
     feature_group: str
     drift_threshold: float
+    categories: tuple[str, ...] = ()
 
     @property
     def is_categorical(self) -> bool:
@@ -59,6 +63,9 @@ class StepSpec:
                 raise StepInputError(
                     f"spec: feature '{feature.name}' has type '{feature.type}', expected one of {FEATURE_TYPES}"
                 )
+            if feature.is_categorical != bool(feature.categories):
+                problem = "has no 'categories'" if feature.is_categorical else "is not a String but has 'categories'"
+                raise StepInputError(f"spec: feature '{feature.name}' {problem}")
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -73,6 +80,11 @@ class StepSpec:
     def features_of(self, group: str) -> tuple[FeatureColumn, ...]:
         return tuple(f for f in self.features if f.feature_group == group)
 
+    @property
+    def category_vocabularies(self) -> dict[str, tuple[str, ...]]:
+        """Each categorical feature's categories (a category's model input is its index)."""
+        return {f.name: f.categories for f in self.features if f.is_categorical}
+
     def drift_threshold_of(self, name: str) -> float:
         return self.feature(name).drift_threshold
 
@@ -83,7 +95,11 @@ class StepSpec:
         raise KeyError(name)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2) + "\n"
+        data = asdict(self)
+        for feature in data["features"]:
+            if not feature["categories"]:
+                del feature["categories"]  # only a String feature has them
+        return json.dumps(data, indent=2) + "\n"
 
     @classmethod
     def from_dict(cls, data: Any) -> StepSpec:
@@ -96,6 +112,7 @@ class StepSpec:
                     type=str(f["type"]),
                     feature_group=str(f["feature_group"]),
                     drift_threshold=float(f["drift_threshold"]),
+                    categories=_categories(f),
                 )
                 for f in data["features"]
             )
@@ -117,6 +134,13 @@ class StepSpec:
             raise StepInputError(f"spec: {error}") from None
 
 
+def _categories(feature: dict[str, Any]) -> tuple[str, ...]:
+    values = feature.get("categories", [])
+    if not isinstance(values, list) or not all(isinstance(v, str) and v for v in values):
+        raise StepInputError(f"spec: feature '{feature['name']}': 'categories' must be a list of non-empty strings")
+    return tuple(values)
+
+
 def load_step_spec(path: Path) -> StepSpec:
     return StepSpec.from_dict(read_json(path, "spec"))
 
@@ -134,6 +158,7 @@ def step_spec_from_model_spec(spec: Any) -> StepSpec:
                 type=str(f.type),
                 feature_group=f.feature_group,
                 drift_threshold=spec.drift_threshold_of(f.name),
+                categories=tuple(f.categories),
             )
             for f in spec.features
         ),

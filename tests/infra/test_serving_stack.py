@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from config import DEV, EndpointSettings
+from config import DEV, FRAUD_DETECTION, EndpointSettings
+from lambdas.deployment.settings import ScoreEnv
 from tests.support.synth import Synthesized, synthesize
 from tests.support.templates import one_resource, resources_of_type
 
@@ -207,6 +208,8 @@ def test_every_deployment_step_and_score_is_deployed_with_its_settings(synth: Sy
     ]
     score = fns["score"]["Properties"]["Environment"]["Variables"]
     assert json.loads(score["FEATURE_NAMES"])[:2] == ["amount", "merchant_category"]
+    # The score function encodes a category with the spec's categories, as the preprocessing step does.
+    assert ScoreEnv.from_env(score).categories == FRAUD_DETECTION.category_vocabularies
     assert score["ENTITY_ID_NAME"] == "customer_id"
 
 

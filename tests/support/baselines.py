@@ -21,7 +21,7 @@ import numpy as np
 import xgboost as xgb
 
 from config import FRAUD_DETECTION
-from lambdas.shared.features import CATEGORY_VOCABULARIES, format_csv_row, to_model_input
+from lambdas.shared.features import format_csv_row, to_model_input
 from pipeline_defs.sample_data import SampleConfig, generate
 from pipeline_defs.scripts import baseline, score
 from pipeline_defs.scripts.spec import step_spec_from_model_spec
@@ -36,7 +36,7 @@ def baseline_step_outputs(root: Path, *, customers: int = 30, days: int = 5, see
     records = [
         {**txn, **spend} for txn, spend in zip(data.records["transaction"], data.records["customer-spend"], strict=True)
     ]
-    inputs = np.array([to_model_input(r, names, CATEGORY_VOCABULARIES) for r in records])
+    inputs = np.array([to_model_input(r, names, FRAUD_DETECTION.category_vocabularies) for r in records])
     labels = np.array([row["is_fraud"] for row in data.labels], dtype=np.float64)
     booster = xgb.train(
         {"objective": "binary:logistic", "max_depth": 3, "seed": seed, "nthread": 1},

@@ -32,7 +32,9 @@ CHURN = ModelSpec(
     features=(
         Feature(name="sessions_7d", type=FeatureType.INTEGRAL, feature_group="usage"),
         Feature(name="minutes_7d", type=FeatureType.FRACTIONAL, feature_group="usage"),
-        Feature(name="plan", type=FeatureType.STRING, feature_group="usage"),
+        Feature(
+            name="plan", type=FeatureType.STRING, feature_group="usage", categories=("basic", "standard", "premium")
+        ),
     ),
     label="churned",
     objective=ObjectiveMetric.AUC,
@@ -40,9 +42,46 @@ CHURN = ModelSpec(
     min_improvement=0.005,
 )
 
+# A third shape: a feature group of categorical features only, a label id, more than one categorical feature.
+# (A regression objective is not one a spec can have: models are binary classifiers, config/model_spec.py.)
+PLAN_UPGRADE = ModelSpec(
+    name="plan-upgrade",
+    description="Predicts which accounts accept a plan-upgrade offer.",
+    owner=Owner(team="growth-ml", email="growth-ml@example.com"),
+    entity_id="account_id",
+    event_time="offer_time",
+    feature_groups=(
+        FeatureGroupSpec(name="profile", description="The account's plan, region and sign-up channel"),
+        FeatureGroupSpec(name="activity", description="The account's seats, activity and storage"),
+    ),
+    features=(
+        Feature(
+            name="plan",
+            type=FeatureType.STRING,
+            feature_group="profile",
+            categories=("free", "basic", "team", "enterprise"),
+        ),
+        Feature(name="region", type=FeatureType.STRING, feature_group="profile", categories=("emea", "amer", "apac")),
+        Feature(
+            name="signup_channel",
+            type=FeatureType.STRING,
+            feature_group="profile",
+            categories=("web", "sales", "partner", "mobile"),
+        ),
+        Feature(name="seats", type=FeatureType.INTEGRAL, feature_group="activity"),
+        Feature(name="active_days_28d", type=FeatureType.INTEGRAL, feature_group="activity"),
+        Feature(name="storage_gb", type=FeatureType.FRACTIONAL, feature_group="activity"),
+    ),
+    label="accepted",
+    label_id="offer_id",
+    objective=ObjectiveMetric.PR_AUC,
+    absolute_threshold=0.4,
+    min_improvement=0.01,
+)
+
 
 EXTRA_SPECS_VARIABLE = "MLOPS_TEST_EXTRA_SPECS"
-SPECS: dict[str, ModelSpec] = {CHURN.name: CHURN}
+SPECS: dict[str, ModelSpec] = {spec.name: spec for spec in (CHURN, PLAN_UPGRADE)}
 
 
 def extra_specs(environ: Mapping[str, str]) -> tuple[ModelSpec, ...]:

@@ -136,7 +136,7 @@ def dataset_rows(local: Path, count: int, *, offset: int = 0) -> list[dict[str, 
 
 
 def model_inputs(rows: list[dict[str, Any]]) -> list[list[float]]:
-    return [to_model_input(row, FRAUD_DETECTION.feature_names) for row in rows]
+    return [to_model_input(row, FRAUD_DETECTION.feature_names, FRAUD_DETECTION.category_vocabularies) for row in rows]
 
 
 def flush(routed: Routed) -> dict[str, Any]:
@@ -220,6 +220,7 @@ def test_the_score_lambda_gets_the_real_models_score_and_the_capture_sagemaker_w
     vector = to_model_input(
         from_feature_store_record([{"FeatureName": k, "ValueAsString": v} for k, v in record.items()]),
         env.feature_names,
+        env.categories,
     )
     expected = float(serving.booster.predict(xgb.DMatrix(np.array([vector])))[0])
     assert result["score"] == expected

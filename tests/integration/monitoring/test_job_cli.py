@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from config.models.fraud_detection import FRAUD_DETECTION
-from lambdas.shared.features import CATEGORY_VOCABULARIES
 from monitor_stats.schema import validate_statistics, validate_violations
 from monitoring_job.cli import EXIT_FAILED, EXIT_OK, EXIT_VIOLATIONS, main
 from monitoring_job.config import job_config_from_spec
@@ -227,7 +226,6 @@ def test_the_module_runs_as_python_dash_m_with_a_config_written_from_the_spec(cl
         FRAUD_DETECTION,
         endpoint_name="fraud-detection-dev",
         environment="dev",
-        vocabularies=CATEGORY_VOCABULARIES,
         publish=False,
     )
     clean.config.write_text(json.dumps(raw), encoding="utf-8")

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from config import DEV, FRAUD_DETECTION, ModelDeployment
-from lambdas.shared.features import MERCHANT_CATEGORIES
 from mlops_constructs.monitoring_common import drift_job_config
 from monitor_stats.preprocessor import render_preprocessor
 from monitoring_job.config import parse_job_config
@@ -85,7 +84,7 @@ def test_the_captured_category_codes_are_counted_as_the_baselines_labels(clean: 
     drift = next(f for f in clean["drift_report.json"]["features"] if f["name"] == "merchant_category")
 
     assert category["inferred_type"] == "String"
-    assert window <= set(MERCHANT_CATEGORIES)
+    assert window <= set(FRAUD_DETECTION.category_vocabularies["merchant_category"])
     assert (drift["new_values"], drift["outside_domain_fraction"]) == ([], 0.0)
 
 

@@ -251,7 +251,7 @@ def test_feature_store_reserved_names_are_rejected(name: str) -> None:
 
 
 def test_feature_names_differing_only_in_case_are_one_column() -> None:
-    features = (*CHURN.features, Feature(name="Plan", type=FeatureType.STRING, feature_group="usage"))
+    features = (*CHURN.features, Feature(name="Plan", type=FeatureType.INTEGRAL, feature_group="usage"))
     with pytest.raises(ConfigError, match=r"^features: duplicate feature name 'Plan' \(names ignore case\)"):
         dataclasses.replace(CHURN, features=features)
 
@@ -292,6 +292,48 @@ def test_a_business_metric_value_must_be_a_numeric_feature() -> None:
     )
     with pytest.raises(ConfigError, match=r"^business_metrics\[plan_value\]\.value_feature: 'plan' is categorical"):
         dataclasses.replace(CHURN, business_metrics=(metric,))
+
+
+def test_a_categorical_feature_must_list_its_categories() -> None:
+    with pytest.raises(ConfigError, match=r"^features\[plan\]\.categories: a String feature lists its categories"):
+        Feature(name="plan", type=FeatureType.STRING, feature_group="usage")
+
+
+def test_a_numeric_feature_cannot_have_categories() -> None:
+    with pytest.raises(ConfigError, match=r"^features\[seats\]\.categories: only a String feature has categories"):
+        Feature(name="seats", type=FeatureType.INTEGRAL, feature_group="usage", categories=("one",))
+
+
+@pytest.mark.parametrize(
+    ("categories", "problem"),
+    [
+        (("basic", "basic"), "'basic' is listed twice"),
+        (("basic", "Premium"), "'Premium' is not a category name"),
+        (("basic", " premium"), "' premium' is not a category name"),
+        (("basic", ""), "'' is not a category name"),
+        (("basic", 3), "3 is not a category name"),
+        ("basic", "expected a tuple of category names, got str"),
+    ],
+)
+def test_bad_categories_name_the_feature(categories: object, problem: str) -> None:
+    with pytest.raises(ConfigError, match=rf"^features\[plan\]\.categories: {re.escape(problem)}"):
+        Feature(name="plan", type=FeatureType.STRING, feature_group="usage", categories=categories)  # type: ignore[arg-type]
+
+
+def test_categories_given_as_a_list_are_stored_as_a_tuple() -> None:
+    feature = Feature(name="plan", type=FeatureType.STRING, feature_group="usage", categories=["a", "b"])  # type: ignore[arg-type]
+    assert feature.categories == ("a", "b")
+    assert CHURN.category_vocabularies == {"plan": ("basic", "standard", "premium")}
+
+
+def test_categories_too_large_for_the_score_functions_environment_are_rejected() -> None:
+    many = tuple(f"plan-{i:04d}" for i in range(300))
+    plan = Feature(name="plan", type=FeatureType.STRING, feature_group="usage", categories=many)
+    features = tuple(plan if f.name == "plan" else f for f in CHURN.features)
+    with pytest.raises(
+        ConfigError, match=r"^features\.categories: the categories take \d+ bytes as JSON; at most 2048 "
+    ):
+        dataclasses.replace(CHURN, features=features)
 
 
 def test_the_platform_owner_is_configuration() -> None:

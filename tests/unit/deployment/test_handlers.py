@@ -94,7 +94,7 @@ def test_a_missing_variable_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
 
     with pytest.raises(ConfigurationError, match="missing environment variables: HISTORY_TABLE, SAGEMAKER_ROLE_ARN"):
         DeploymentEnv.from_env(variables)
-    with pytest.raises(ConfigurationError, match="missing environment variables: FEATURE_NAMES"):
+    with pytest.raises(ConfigurationError, match="missing environment variables: FEATURE_NAMES, CATEGORIES"):
         ScoreEnv.from_env({"ENDPOINT_NAME": "e", "FEATURE_GROUPS": "{}", "ENTITY_ID_NAME": "customer_id"})
 
 

@@ -28,6 +28,7 @@ ENV = ScoreEnv.from_env(
         "ENDPOINT_NAME": FRAUD_DEV.endpoint_name,
         "FEATURE_GROUPS": json.dumps(GROUPS),
         "FEATURE_NAMES": json.dumps(list(FRAUD_DETECTION.feature_names)),
+        "CATEGORIES": json.dumps(FRAUD_DETECTION.category_vocabularies),
         "ENTITY_ID_NAME": FRAUD_DETECTION.entity_id,
     }
 )

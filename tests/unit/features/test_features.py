@@ -9,12 +9,10 @@ import pytest
 
 from config import FRAUD_DETECTION, FeatureType
 from lambdas.shared.features import (
-    CATEGORY_VOCABULARIES,
     ENTITY_ID,
     EVENT_TIME,
     FEATURE_GROUPS,
     FEATURE_TYPES,
-    MERCHANT_CATEGORIES,
     UNKNOWN_CATEGORY_CODE,
     CustomerWindow,
     FeatureInputError,
@@ -31,6 +29,8 @@ from lambdas.shared.features import (
 )
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+# The example model's categories: what training and serving encode a categorical feature with.
+CATEGORIES = FRAUD_DETECTION.category_vocabularies
 
 
 def raw_event(**overrides: Any) -> dict[str, Any]:
@@ -86,9 +86,10 @@ def test_feature_value_types_match_the_spec_feature_types() -> None:
         assert type(records[feature.name]) is python_type[feature.type], feature.name
 
 
-def test_every_categorical_spec_feature_has_a_vocabulary() -> None:
+def test_every_categorical_spec_feature_lists_its_categories() -> None:
     categorical = {f.name for f in FRAUD_DETECTION.features if f.is_categorical}
-    assert categorical == set(CATEGORY_VOCABULARIES)
+    assert categorical == set(CATEGORIES)
+    assert all(CATEGORIES.values())
 
 
 # ---- raw event parsing ----
@@ -241,11 +242,12 @@ def test_put_record_leaves_out_unset_features_and_requires_the_keys() -> None:
 def test_model_input_follows_the_given_order_and_encodes_categories() -> None:
     record = features_for_event(parse_event(raw_event(merchant_category="travel")), history=[]).merged()
 
-    vector = to_model_input(record, FRAUD_DETECTION.feature_names)
-    reordered = to_model_input(record, tuple(reversed(FRAUD_DETECTION.feature_names)))
+    vector = to_model_input(record, FRAUD_DETECTION.feature_names, CATEGORIES)
+    reordered = to_model_input(record, tuple(reversed(FRAUD_DETECTION.feature_names)), CATEGORIES)
 
     assert len(vector) == len(FRAUD_DETECTION.feature_names)
-    assert vector[FRAUD_DETECTION.feature_names.index("merchant_category")] == MERCHANT_CATEGORIES.index("travel")
+    travel = CATEGORIES["merchant_category"].index("travel")
+    assert vector[FRAUD_DETECTION.feature_names.index("merchant_category")] == travel
     assert vector[FRAUD_DETECTION.feature_names.index("amount")] == 42.5
     assert reordered == list(reversed(vector))
 
@@ -254,14 +256,14 @@ def test_model_input_from_online_store_strings_equals_input_from_typed_values() 
     record = features_for_event(parse_event(raw_event()), history=[]).merged()
     as_strings = {name: str(value) for name, value in record.items()}
 
-    assert to_model_input(as_strings, FRAUD_DETECTION.feature_names) == to_model_input(
-        record, FRAUD_DETECTION.feature_names
+    assert to_model_input(as_strings, FRAUD_DETECTION.feature_names, CATEGORIES) == to_model_input(
+        record, FRAUD_DETECTION.feature_names, CATEGORIES
     )
 
 
 def test_unknown_category_gets_the_reserved_code() -> None:
     record = features_for_event(parse_event(raw_event(merchant_category="casino")), history=[]).merged()
-    vector = to_model_input(record, ["merchant_category"])
+    vector = to_model_input(record, ["merchant_category"], CATEGORIES)
     assert vector == [float(UNKNOWN_CATEGORY_CODE)]
 
 
@@ -271,7 +273,7 @@ def test_unknown_category_gets_the_reserved_code() -> None:
 )
 def test_model_input_names_the_feature_it_cannot_use(record: dict[str, Any], message: str) -> None:
     with pytest.raises(FeatureInputError, match=message):
-        to_model_input(record, ["amount", "hour_of_day"])
+        to_model_input(record, ["amount", "hour_of_day"], CATEGORIES)
 
 
 def test_csv_row_writes_whole_numbers_without_a_decimal_point() -> None:

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from config.models.fraud_detection import FRAUD_DETECTION
-from lambdas.shared.features import CATEGORY_VOCABULARIES, MERCHANT_CATEGORIES
 from monitor_stats.columns import FeatureKind
 from monitoring_job.config import AlertingConfig, job_config_from_spec, load_job_config, parse_job_config
 from monitoring_job.errors import JobConfigError
@@ -27,9 +26,7 @@ def _valid() -> dict[str, Any]:
 
 
 def test_spec_becomes_a_job_config_with_the_specs_order_types_and_thresholds() -> None:
-    raw = job_config_from_spec(
-        FRAUD_DETECTION, endpoint_name="fraud-detection-dev", environment="dev", vocabularies=CATEGORY_VOCABULARIES
-    )
+    raw = job_config_from_spec(FRAUD_DETECTION, endpoint_name="fraud-detection-dev", environment="dev")
     config = parse_job_config(raw)
 
     assert config.feature_names == FRAUD_DETECTION.feature_names
@@ -40,7 +37,7 @@ def test_spec_becomes_a_job_config_with_the_specs_order_types_and_thresholds() -
     assert config.metrics.dimensions == (("Model", "fraud-detection"), ("Environment", "dev"))
     assert config.prediction is not None
     assert config.prediction.name == "prediction"
-    assert config.features[1].categories == MERCHANT_CATEGORIES
+    assert config.features[1].categories == FRAUD_DETECTION.category_vocabularies["merchant_category"]
     assert all(not f.categories for f in config.features if f.name != "merchant_category")
     assert config.alerting is None
 
@@ -50,7 +47,6 @@ def test_the_alerting_section_names_the_alarms_the_report_points_to() -> None:
         FRAUD_DETECTION,
         endpoint_name="fraud-detection-dev",
         environment="dev",
-        vocabularies={},
         alerting=AlertingConfig(alarm_prefix="fraud-detection-dev", retrain_on_alarms=True),
     )
 

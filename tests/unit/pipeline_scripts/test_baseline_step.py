@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from config import FRAUD_DETECTION
-from lambdas.shared.features import CATEGORY_VOCABULARIES, MERCHANT_CATEGORIES
 from monitor_stats.baseline import column_mismatches, load_baseline
 from monitor_stats.schema import validate_constraints, validate_statistics
 from monitoring_job.config import job_config_from_spec, parse_job_config
@@ -18,6 +17,8 @@ from pipeline_defs.scripts import baseline
 from pipeline_defs.scripts.score import load_model, predict
 from tests.support.baselines import baseline_step_outputs
 from tests.unit.pipeline_scripts.conftest import SPEC
+
+MERCHANT_CATEGORIES = FRAUD_DETECTION.category_vocabularies["merchant_category"]
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +90,7 @@ def test_drift_thresholds_are_the_specs(step: Path) -> None:
 
 def test_the_drift_jobs_reader_finds_exactly_the_columns_its_config_monitors(step: Path) -> None:
     config = parse_job_config(
-        job_config_from_spec(FRAUD_DETECTION, endpoint_name="e", environment="dev", vocabularies=CATEGORY_VOCABULARIES)
+        job_config_from_spec(FRAUD_DETECTION, endpoint_name="e", environment="dev")
     )
 
     assert column_mismatches(load_baseline(step / "baselines" / "data-quality"), config.monitored) == []

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from config import FRAUD_DETECTION
 from lambdas.shared.features import format_csv_row, to_model_input
 from pipeline_defs.scripts import preprocess
 from pipeline_defs.scripts.common import StepInputError
@@ -94,7 +95,9 @@ def test_training_rows_are_exactly_the_serving_encoding(
 ) -> None:
     records = sorted(pq.read_table(generated_dataset).to_pylist(), key=lambda r: (r["event_time"], r["customer_id"]))
     first = records[0]
-    serving_line = format_csv_row(to_model_input(first, step_spec.feature_names))
+    # The score function's categories are the config spec's (its CATEGORIES variable); training's come via spec.json.
+    serving = to_model_input(first, FRAUD_DETECTION.feature_names, FRAUD_DETECTION.category_vocabularies)
+    serving_line = format_csv_row(serving)
 
     train_lines = (outputs / "train" / "train.csv").read_text().splitlines()
     assert train_lines[0] == f"{first[step_spec.label]},{serving_line}"

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from config import FRAUD_DETECTION
-from lambdas.shared.features import MERCHANT_CATEGORIES
 from tools import drift_local
 from tools.drift_local import DriftLocalError, Shift, shift_inputs
 
 CATEGORY = FRAUD_DETECTION.feature_names.index("merchant_category")
 AMOUNT = FRAUD_DETECTION.feature_names.index("amount")
+ONLINE = FRAUD_DETECTION.category_vocabularies["merchant_category"].index("online")
 
 
 def inputs(rows: int = 1000) -> np.ndarray:
@@ -31,9 +31,9 @@ def test_a_numeric_shift_multiplies_and_a_categorical_shift_moves_rows_to_the_ca
     )
 
     assert set(moved[:, AMOUNT].tolist()) == {2.5}
-    share = float(np.mean(moved[:, CATEGORY] == MERCHANT_CATEGORIES.index("online")))
+    share = float(np.mean(moved[:, CATEGORY] == ONLINE))
     assert share == pytest.approx(drift_local.CATEGORY_SHARE, abs=0.05)
-    assert set(moved[:, CATEGORY].tolist()) <= {0.0, float(MERCHANT_CATEGORIES.index("online"))}
+    assert set(moved[:, CATEGORY].tolist()) <= {0.0, float(ONLINE)}
 
 
 @pytest.mark.parametrize(
