@@ -1,13 +1,18 @@
 """Run the training pipeline locally on generated data: the data scientist's loop before SageMaker.
 
-    python -m pipeline_defs.local_run --out build/pipeline-local [--customers N --days D --seed S
+    python -m pipeline_defs.local_run --out build/pipeline-local [--model NAME --entities N --days D --seed S
         --covariate-drift X --concept-drift --champion-model PATH/model.tar.gz]
+
+``--model`` is any model of ``config.MODELS`` (default: the fraud example). The sample data comes from the
+fraud example's transaction simulator (``pipeline_defs.sample_data``) for a model whose features are computed
+from raw events, and from the spec alone (``pipeline_defs.spec_sample_data``) for any other model; ``--entities``
+(or ``--customers``) is how many customers or entities it simulates.
 
 Steps, in the pipeline's order, each through its script's command line (the same arguments SageMaker
 would pass, with local directories instead of ``/opt/ml/...``)::
 
     OUT/spec.json                     the model spec the scripts read
-    OUT/sample-data/                  offline-store parquet per feature group, labels, raw events
+    OUT/sample-data/                  offline-store parquet per feature group, labels (and raw events)
     OUT/dataset/                      dataset.parquet (point-in-time join), query.sql, summary.json
     OUT/preprocess/                   train/ validation/ test/ baseline/ CSV files, summary.json
     OUT/model/                        model.tar.gz (xgboost-model), training_report.json
@@ -31,8 +36,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import config.models
 from config import FRAUD_DETECTION, ModelSpec
-from pipeline_defs import sample_data
+from pipeline_defs import sample_data, spec_sample_data
 from pipeline_defs.scripts import baseline, condition, dataset, evaluate, preprocess, score, train_local
 from pipeline_defs.scripts.spec import step_spec_from_model_spec
 
@@ -61,6 +67,30 @@ def _step(name: str, main: Callable[[Sequence[str] | None], int], argv: list[str
         raise StepFailedError(f"step '{name}' failed with exit status {status}")
 
 
+def _generate_sample_data(config: LocalRunConfig, data: Path, timings: dict[str, float]) -> None:
+    """The fraud example's transaction simulator for a model fed by raw events, the spec's generator otherwise."""
+    knobs = [
+        "--out",
+        str(data),
+        "--days",
+        str(config.days),
+        "--seed",
+        str(config.seed),
+        "--covariate-drift",
+        str(config.covariate_drift),
+        *(["--concept-drift"] if config.concept_drift else []),
+    ]
+    if config.spec.raw_event_ingestion:
+        _step("sample_data", sample_data.main, [*knobs, "--customers", str(config.customers)], timings)
+        return
+    _step(
+        "sample_data",
+        lambda argv: spec_sample_data.main(argv, models=[config.spec]),
+        [*knobs, "--model", config.spec.name, "--entities", str(config.customers)],
+        timings,
+    )
+
+
 def run(config: LocalRunConfig) -> dict[str, Any]:
     """Run every step into ``config.out`` (replacing what a previous run left there); return the summary."""
     out = config.out
@@ -72,24 +102,7 @@ def run(config: LocalRunConfig) -> dict[str, Any]:
     spec_arg = ["--spec", str(spec_file)]
     timings: dict[str, float] = {}
     data = out / "sample-data"
-    _step(
-        "sample_data",
-        sample_data.main,
-        [
-            "--out",
-            str(data),
-            "--customers",
-            str(config.customers),
-            "--days",
-            str(config.days),
-            "--seed",
-            str(config.seed),
-            "--covariate-drift",
-            str(config.covariate_drift),
-            *(["--concept-drift"] if config.concept_drift else []),
-        ],
-        timings,
-    )
+    _generate_sample_data(config, data, timings)
     _step(
         "dataset",
         dataset.main,
@@ -102,7 +115,7 @@ def run(config: LocalRunConfig) -> dict[str, Any]:
             "--output-dir",
             str(out / "dataset"),
             "--id-columns",
-            "transaction_id",
+            config.spec.label_id or "",
             # Labels from the window's start; the days before it are the features' history.
             "--window-start",
             json.loads((data / "summary.json").read_text(encoding="utf-8"))["window_start"],
@@ -208,7 +221,15 @@ def run(config: LocalRunConfig) -> dict[str, Any]:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="local_run", description="Run the training pipeline locally.")
     parser.add_argument("--out", type=Path, default=Path("build/pipeline-local"))
-    parser.add_argument("--customers", type=int, default=LocalRunConfig.customers)
+    parser.add_argument("--model", default=FRAUD_DETECTION.name, help="a model name from config.MODELS")
+    parser.add_argument(
+        "--entities",
+        "--customers",
+        dest="customers",
+        type=int,
+        default=LocalRunConfig.customers,
+        help="how many entities (customers) the sample data simulates",
+    )
     parser.add_argument("--days", type=int, default=LocalRunConfig.days)
     parser.add_argument("--seed", type=int, default=LocalRunConfig.seed)
     parser.add_argument("--covariate-drift", type=float, default=0.0)
@@ -218,8 +239,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    config = LocalRunConfig(
+    parser = _parser()
+    args = parser.parse_args(argv)
+    # Read at call time: a test run may add specs to MODELS.
+    models = {m.name: m for m in config.models.MODELS}
+    if args.model not in models:
+        parser.error(f"--model: unknown model '{args.model}'; known: {', '.join(sorted(models))}")
+    run_config = LocalRunConfig(
+        spec=models[args.model],
         out=args.out,
         customers=args.customers,
         days=args.days,
@@ -229,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         champion_model=args.champion_model,
     )
     try:
-        summary = run(config)
+        summary = run(run_config)
     except StepFailedError as error:
         print(f"local_run: {error}")
         return 1

@@ -10,6 +10,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from config import FRAUD_DETECTION
 from lambdas.shared.features import CUSTOMER_SPEND_GROUP, FEATURE_GROUPS, TRANSACTION_GROUP
 from pipeline_defs import sample_data
 from pipeline_defs.sample_data import SampleConfig, SampleData, generate
@@ -54,6 +55,11 @@ def test_same_seed_same_data_and_another_seed_other_data(base: SampleData) -> No
     assert again.records == base.records
     assert again.labels == base.labels
     assert other.events != base.events
+
+
+def test_every_merchant_category_is_one_of_the_specs_categories(base: SampleData) -> None:
+    fraud, legit = by_class(base, "merchant_category")
+    assert set(fraud + legit) == set(FRAUD_DETECTION.category_vocabularies["merchant_category"])
 
 
 def test_fraud_is_rare(base: SampleData) -> None:
