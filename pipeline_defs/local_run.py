@@ -6,7 +6,9 @@
 ``--model`` is any model of ``config.MODELS`` (default: the fraud example). The sample data comes from the
 fraud example's transaction simulator (``pipeline_defs.sample_data``) for a model whose features are computed
 from raw events, and from the spec alone (``pipeline_defs.spec_sample_data``) for any other model; ``--entities``
-(or ``--customers``) is how many customers or entities it simulates.
+(or ``--customers``) is how many customers or entities it simulates. ``--data FILE --labels FILE`` take the
+user's own data instead (CSV or Parquet, schema in ``docs/user-data.md``; ``pipeline_defs.user_data``): bad
+rows are counted and written to ``OUT/sample-data/rejects/``, never silently dropped.
 
 Steps, in the pipeline's order, each through its script's command line (the same arguments SageMaker
 would pass, with local directories instead of ``/opt/ml/...``)::
@@ -38,7 +40,7 @@ from typing import Any
 
 import config.models
 from config import FRAUD_DETECTION, ModelSpec
-from pipeline_defs import sample_data, spec_sample_data
+from pipeline_defs import sample_data, spec_sample_data, user_data
 from pipeline_defs.scripts import baseline, condition, dataset, evaluate, preprocess, score, train_local
 from pipeline_defs.scripts.spec import step_spec_from_model_spec
 
@@ -57,6 +59,14 @@ class LocalRunConfig:
     concept_drift: bool = False
     champion_model: Path | None = None
     spec: ModelSpec = FRAUD_DETECTION
+    # The user's own files instead of generated data (both or neither).
+    data_file: Path | None = None
+    labels_file: Path | None = None
+    max_rejected_fraction: float = user_data.DEFAULT_MAX_REJECTED_FRACTION
+
+    def __post_init__(self) -> None:
+        if (self.data_file is None) != (self.labels_file is None):
+            raise ValueError("--data and --labels go together: give both files or neither")
 
 
 def _step(name: str, main: Callable[[Sequence[str] | None], int], argv: list[str], timings: dict[str, float]) -> None:
@@ -68,7 +78,19 @@ def _step(name: str, main: Callable[[Sequence[str] | None], int], argv: list[str
 
 
 def _generate_sample_data(config: LocalRunConfig, data: Path, timings: dict[str, float]) -> None:
-    """The fraud example's transaction simulator for a model fed by raw events, the spec's generator otherwise."""
+    """The user's files if given; else the fraud example's transaction simulator for a model fed by raw events,
+    the spec's generator otherwise."""
+    if config.data_file is not None and config.labels_file is not None:
+        _step(
+            "user_data",
+            lambda argv: user_data.main(argv, models=[config.spec]),
+            [
+                *("--model", config.spec.name, "--data", str(config.data_file), "--labels", str(config.labels_file)),
+                *("--out", str(data), "--max-rejected-fraction", str(config.max_rejected_fraction)),
+            ],
+            timings,
+        )
+        return
     knobs = [
         "--out",
         str(data),
@@ -116,9 +138,10 @@ def run(config: LocalRunConfig) -> dict[str, Any]:
             str(out / "dataset"),
             "--id-columns",
             config.spec.label_id or "",
-            # Labels from the window's start; the days before it are the features' history.
+            # Labels from the window's start; the days before it are the features' history (a user's own data:
+            # every label).
             "--window-start",
-            json.loads((data / "summary.json").read_text(encoding="utf-8"))["window_start"],
+            json.loads((data / "summary.json").read_text(encoding="utf-8")).get("window_start", ""),
         ],
         timings,
     )
@@ -235,6 +258,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--covariate-drift", type=float, default=0.0)
     parser.add_argument("--concept-drift", action="store_true")
     parser.add_argument("--champion-model", type=Path, default=None, help="the serving model's model.tar.gz")
+    parser.add_argument(
+        "--data", type=Path, default=None, help="your own raw fields, CSV or Parquet (docs/user-data.md)"
+    )
+    parser.add_argument("--labels", type=Path, default=None, help="your own labels, CSV or Parquet (with --data)")
+    parser.add_argument(
+        "--max-rejected-fraction",
+        type=float,
+        default=user_data.DEFAULT_MAX_REJECTED_FRACTION,
+        help="with --data: stop if more of a file's rows than this are rejected",
+    )
     return parser
 
 
@@ -245,6 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     models = {m.name: m for m in config.models.MODELS}
     if args.model not in models:
         parser.error(f"--model: unknown model '{args.model}'; known: {', '.join(sorted(models))}")
+    if (args.data is None) != (args.labels is None):
+        parser.error("--data and --labels go together: give both files or neither")
     run_config = LocalRunConfig(
         spec=models[args.model],
         out=args.out,
@@ -254,6 +289,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         covariate_drift=args.covariate_drift,
         concept_drift=args.concept_drift,
         champion_model=args.champion_model,
+        data_file=args.data,
+        labels_file=args.labels,
+        max_rejected_fraction=args.max_rejected_fraction,
     )
     try:
         summary = run(run_config)

@@ -19,7 +19,7 @@ import pytest
 
 import config.models
 from config import ModelSpec
-from pipeline_defs import local_run
+from pipeline_defs import local_run, spec_sample_data
 from pipeline_defs.local_run import LocalRunConfig, run
 from tests.support.specs import CHURN, PLAN_UPGRADE
 from tools import drift_local
@@ -161,6 +161,61 @@ def test_the_cli_runs_any_model_of_the_app(
     assert status == 0
     assert load(tmp_path / "run" / "spec.json")["model_name"] == "plan-upgrade"
     assert "local_run: REGISTER (registered_no_champion)" in capsys.readouterr().out
+
+
+def test_a_users_own_csv_files_train_a_model_and_their_bad_rows_are_quarantined(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The user's files: the spec's generated data written as CSV the way a user would export it, plus bad rows."""
+    data = spec_sample_data.generate(CHURN, spec_sample_data.SpecSampleConfig(entities=ENTITIES, days=DAYS, seed=4))
+    columns = [CHURN.entity_id, CHURN.event_time, *CHURN.feature_names]
+    rows = [{c: r[c] for c in columns} for r in data.records["usage"]]
+    rows[10] = {**rows[10], "sessions_7d": "lots"}
+    rows[20] = {**rows[20], "plan": ""}
+    with (tmp_path / "usage.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    pq.write_table(pq.read_table(_written_labels(data, tmp_path)), tmp_path / "labels.parquet")
+    monkeypatch.setattr(config.models, "MODELS", (*config.models.MODELS, CHURN))
+
+    status = local_run.main(
+        [
+            *("--model", "churn", "--out", str(tmp_path / "run")),
+            *("--data", str(tmp_path / "usage.csv"), "--labels", str(tmp_path / "labels.parquet")),
+        ]
+    )
+
+    assert status == 0
+    assert "local_run: REGISTER (registered_no_champion)" in capsys.readouterr().out
+    with (tmp_path / "run" / "sample-data" / "rejects" / "data-rejects.csv").open() as handle:
+        rejected = [(r["row"], r["column"]) for r in csv.DictReader(handle)]
+    assert rejected == [("12", "sessions_7d"), ("22", "plan")]  # line numbers: the header is line 1
+    dataset = load(tmp_path / "run" / "dataset" / "summary.json")
+    assert dataset["labelled_events"] == len(data.labels)
+    # A quarantined row's label takes the entity's latest earlier record, if it has one (point in time).
+    assert dataset["dropped_label_only_rows"] <= 2
+
+
+def _written_labels(data: spec_sample_data.SpecSampleData, directory: Path) -> Path:
+    spec_sample_data.write(data, directory / "generated")
+    return directory / "generated" / "labels" / "labels.parquet"
+
+
+def test_a_users_file_without_a_required_column_stops_the_run_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "usage.csv").write_text("subscriber_id,snapshot_time,sessions_7d,plan\n")
+    (tmp_path / "labels.csv").write_text("subscriber_id,snapshot_time,churned\n")
+
+    with pytest.raises(local_run.StepFailedError, match="step 'user_data' failed"):
+        run(
+            LocalRunConfig(
+                out=tmp_path / "run", spec=CHURN, data_file=tmp_path / "usage.csv", labels_file=tmp_path / "labels.csv"
+            )
+        )
+
+    assert "error: user_data: data: 'usage.csv' has no column(s) ['minutes_7d']" in capsys.readouterr().err
 
 
 def test_the_cli_names_the_known_models_for_an_unknown_one(capsys: pytest.CaptureFixture[str]) -> None:

@@ -89,9 +89,7 @@ def test_drift_thresholds_are_the_specs(step: Path) -> None:
 
 
 def test_the_drift_jobs_reader_finds_exactly_the_columns_its_config_monitors(step: Path) -> None:
-    config = parse_job_config(
-        job_config_from_spec(FRAUD_DETECTION, endpoint_name="e", environment="dev")
-    )
+    config = parse_job_config(job_config_from_spec(FRAUD_DETECTION, endpoint_name="e", environment="dev"))
 
     assert column_mismatches(load_baseline(step / "baselines" / "data-quality"), config.monitored) == []
 
