@@ -38,9 +38,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import config.models
 from config import FRAUD_DETECTION, ModelSpec
 from pipeline_defs import sample_data, spec_sample_data, user_data
+from pipeline_defs.offline_store import choose_model
 from pipeline_defs.scripts import baseline, condition, dataset, evaluate, preprocess, score, train_local
 from pipeline_defs.scripts.spec import step_spec_from_model_spec
 
@@ -274,14 +274,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    # Read at call time: a test run may add specs to MODELS.
-    models = {m.name: m for m in config.models.MODELS}
-    if args.model not in models:
-        parser.error(f"--model: unknown model '{args.model}'; known: {', '.join(sorted(models))}")
+    spec = choose_model(parser, args.model, None)
     if (args.data is None) != (args.labels is None):
         parser.error("--data and --labels go together: give both files or neither")
     run_config = LocalRunConfig(
-        spec=models[args.model],
+        spec=spec,
         out=args.out,
         customers=args.customers,
         days=args.days,

@@ -46,6 +46,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from config import FRAUD_DETECTION
 from lambdas.shared.features import (
     ENTITY_ID,
     EVENT_TIME,
@@ -74,18 +75,8 @@ _CITIES: tuple[tuple[float, float, int], ...] = (
 )
 # Relative likelihood of each local hour 0..23 for legitimate spending.
 _LEGIT_HOURS = np.array([1, 0.5, 0.3, 0.2, 0.2, 0.4, 1, 3, 5, 6, 7, 8, 10, 9, 8, 8, 8, 9, 10, 9, 7, 5, 3, 2])
-_CATEGORIES = (
-    "grocery",
-    "restaurant",
-    "fuel",
-    "retail",
-    "online",
-    "travel",
-    "electronics",
-    "entertainment",
-    "health",
-    "cash",
-)
+# The spec's merchant categories; the weights and scales below are per category, in this order.
+_CATEGORIES = FRAUD_DETECTION.category_vocabularies["merchant_category"]
 _CATEGORY_SCALE = np.array([1.0, 0.8, 1.0, 1.3, 1.2, 3.0, 2.5, 0.9, 1.1, 1.5])
 _LEGIT_CATEGORY_WEIGHTS = np.array([30, 20, 10, 12, 10, 2, 3, 6, 5, 2], dtype=float)
 _FRAUD_CATEGORY_WEIGHTS = np.array([2, 2, 2, 6, 35, 15, 25, 3, 1, 9], dtype=float)

@@ -40,18 +40,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from config import ModelSpec
 from config.model_spec import Feature, FeatureType
 from lambdas.shared.features import format_event_time
+from pipeline_defs.offline_store import choose_model, write_tables
 
-ARROW_TYPES: dict[FeatureType, pa.DataType] = {
-    FeatureType.FRACTIONAL: pa.float64(),
-    FeatureType.INTEGRAL: pa.int64(),
-    FeatureType.STRING: pa.string(),
-}
 # How strongly the label follows the inputs: the logit is this times a unit-variance score.
 _SIGNAL = 3.0
 
@@ -220,39 +214,10 @@ def generate(spec: ModelSpec, config: SpecSampleConfig) -> SpecSampleData:
     return data
 
 
-def offline_store_schema(spec: ModelSpec, group: str) -> pa.Schema:
-    """A feature group's offline-store table: entity id, event time, its features, then the system columns."""
-    fields = [pa.field(spec.entity_id, pa.string()), pa.field(spec.event_time, pa.string())]
-    fields += [pa.field(f.name, ARROW_TYPES[f.type]) for f in spec.features_of(group)]
-    fields += [
-        pa.field("api_invocation_time", pa.timestamp("ms")),
-        pa.field("write_time", pa.timestamp("ms")),
-        pa.field("is_deleted", pa.bool_()),
-    ]
-    return pa.schema(fields)
-
-
-def labels_schema(spec: ModelSpec) -> pa.Schema:
-    """The labels table: the label id (if the spec has one), entity id, event time and the 0/1 label."""
-    fields = [pa.field(spec.label_id, pa.string())] if spec.label_id is not None else []
-    fields += [
-        pa.field(spec.entity_id, pa.string()),
-        pa.field(spec.event_time, pa.string()),
-        pa.field(spec.label, pa.int64()),
-    ]
-    return pa.schema(fields)
-
-
 def write(data: SpecSampleData, out_dir: Path) -> dict[str, Any]:
     """Write the data as the dataset step reads it under ``out_dir``; return the summary it also writes."""
     spec = data.spec
-    for group, rows in data.records.items():
-        group_dir = out_dir / "feature_groups" / group
-        group_dir.mkdir(parents=True, exist_ok=True)
-        table = pa.Table.from_pylist(rows, schema=offline_store_schema(spec, group))
-        pq.write_table(table, group_dir / "part-00000.parquet")
-    (out_dir / "labels").mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(data.labels, schema=labels_schema(spec)), out_dir / "labels" / "labels.parquet")
+    write_tables(spec, data.records, data.labels, out_dir)
     summary = {
         "model": spec.name,
         "config": {**asdict(data.config), "start": format_event_time(data.config.start)},
@@ -281,13 +246,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, *, models: Sequence[ModelSpec] | None = None) -> int:
-    import config.models  # noqa: PLC0415 - read at call time: a test run may add specs to MODELS
-
     parser = _parser()
     args = parser.parse_args(argv)
-    known = {m.name: m for m in (models if models is not None else config.models.MODELS)}
-    if args.model not in known:
-        parser.error(f"--model: unknown model '{args.model}'; known: {', '.join(sorted(known))}")
+    spec = choose_model(parser, args.model, models)
     try:
         sample = SpecSampleConfig(
             entities=args.entities,
@@ -299,7 +260,7 @@ def main(argv: Sequence[str] | None = None, *, models: Sequence[ModelSpec] | Non
         )
     except ValueError as error:
         parser.error(str(error))
-    summary = write(generate(known[args.model], sample), args.out)
+    summary = write(generate(spec, sample), args.out)
     print(json.dumps({k: summary[k] for k in ("labelled_rows", "positives", "positive_rate")}))
     return 0
 

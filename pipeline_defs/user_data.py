@@ -51,7 +51,7 @@ from lambdas.shared.features import (
     parse_event,
     parse_event_time,
 )
-from pipeline_defs.spec_sample_data import labels_schema, offline_store_schema
+from pipeline_defs.offline_store import choose_model, write_tables
 
 DEFAULT_MAX_REJECTED_FRACTION = 0.05
 # Columns of a raw card transaction (lambdas/shared/features.py); the rest of the raw fields are optional.
@@ -239,6 +239,12 @@ class UserData:
     rows_read: dict[str, int]
 
 
+def _check_fields(row: dict[str, Any]) -> None:
+    """A CSV row with more or fewer fields than the header cannot be read by column."""
+    if "__error__" in row:
+        raise _BadValueError("<row>", row.pop("__error__"))
+
+
 def _system_columns(event_time: str) -> dict[str, Any]:
     moment = datetime.fromisoformat(event_time.replace("Z", "+00:00")).replace(tzinfo=None)
     return {"api_invocation_time": moment, "write_time": moment, "is_deleted": False}
@@ -253,8 +259,7 @@ def _spec_records(spec: ModelSpec, path: Path, rejects: Rejects) -> tuple[dict[s
     for number, row in read_rows(path, "data", required):
         read += 1
         try:
-            if "__error__" in row:
-                raise _BadValueError("<row>", row.pop("__error__"))
+            _check_fields(row)
             entity = _text(row, spec.entity_id)
             event_time = _event_time(row, spec.event_time)
             values = {f.name: _feature_value(row, f.name, f.type) for f in spec.features}
@@ -281,8 +286,7 @@ def _raw_event_records(spec: ModelSpec, path: Path, rejects: Rejects) -> tuple[d
     for number, row in read_rows(path, "data", RAW_EVENT_REQUIRED):
         read += 1
         try:
-            if "__error__" in row:
-                raise _BadValueError("<row>", row.pop("__error__"))
+            _check_fields(row)
             event = parse_event({k: v for k, v in row.items() if v is not None})
             if event.transaction_id in seen:
                 raise _BadValueError("transaction_id", f"row {seen[event.transaction_id]} has the same transaction_id")
@@ -309,8 +313,7 @@ def _labels(spec: ModelSpec, path: Path, rejects: Rejects) -> tuple[list[dict[st
     for number, row in read_rows(path, "labels", [*key_columns, spec.label]):
         read += 1
         try:
-            if "__error__" in row:
-                raise _BadValueError("<row>", row.pop("__error__"))
+            _check_fields(row)
             entity = _text(row, spec.entity_id)
             event_time = _event_time(row, spec.event_time)
             label_id = _text(row, spec.label_id) if spec.label_id else None
@@ -361,15 +364,7 @@ def write(spec: ModelSpec, loaded: UserData, out_dir: Path, *, max_rejected_frac
                 f"{what}: {count['rejected']} of {count['read']} rows rejected (more than "
                 f"{max_rejected_fraction:.0%}); see {out_dir / 'rejects' / f'{what}-rejects.csv'}"
             )
-    for group, rows in loaded.records.items():
-        group_dir = out_dir / "feature_groups" / group
-        group_dir.mkdir(parents=True, exist_ok=True)
-        table = pa.Table.from_pylist(rows, schema=offline_store_schema(spec, group))
-        pq.write_table(table, group_dir / "part-00000.parquet")
-    (out_dir / "labels").mkdir(parents=True, exist_ok=True)
-    pq.write_table(
-        pa.Table.from_pylist(loaded.labels, schema=labels_schema(spec)), out_dir / "labels" / "labels.parquet"
-    )
+    write_tables(spec, loaded.records, loaded.labels, out_dir)
     return summary
 
 
@@ -384,16 +379,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, *, models: Sequence[ModelSpec] | None = None) -> int:
-    import config.models  # noqa: PLC0415 - read at call time: a test run may add specs to MODELS
-
     parser = _parser()
     args = parser.parse_args(argv)
-    known = {m.name: m for m in (models if models is not None else config.models.MODELS)}
-    if args.model not in known:
-        parser.error(f"--model: unknown model '{args.model}'; known: {', '.join(sorted(known))}")
+    spec = choose_model(parser, args.model, models)
     if not 0.0 <= args.max_rejected_fraction < 1.0:
         parser.error("--max-rejected-fraction must be in [0, 1)")
-    spec = known[args.model]
     args.out.mkdir(parents=True, exist_ok=True)
     try:
         summary = write(
