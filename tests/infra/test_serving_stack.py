@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
-from config import DEV, FRAUD_DETECTION, EndpointSettings
+from config import DEV, MODELS, EndpointSettings, ModelSpec
 from lambdas.deployment.settings import ScoreEnv
+from pipeline_defs.scripts.spec import step_spec_from_model_spec
 from tests.support.synth import Synthesized, synthesize
 from tests.support.templates import one_resource, resources_of_type
 
@@ -208,9 +209,26 @@ def test_every_deployment_step_and_score_is_deployed_with_its_settings(synth: Sy
     ]
     score = fns["score"]["Properties"]["Environment"]["Variables"]
     assert json.loads(score["FEATURE_NAMES"])[:2] == ["amount", "merchant_category"]
-    # The score function encodes a category with the spec's categories, as the preprocessing step does.
-    assert ScoreEnv.from_env(score).categories == FRAUD_DETECTION.category_vocabularies
     assert score["ENTITY_ID_NAME"] == "customer_id"
+
+
+@pytest.mark.parametrize("spec", MODELS, ids=lambda m: m.name)
+def test_every_models_score_function_encodes_with_its_specs_order_and_categories(
+    synth: Synthesized, spec: ModelSpec
+) -> None:
+    """What the score function reads from its environment is what the preprocessing step encodes with (spec.json)."""
+    (score,) = [
+        f
+        for f in resources_of_type(synth.json("prod", f"{spec.name}-serving"), "AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"] == "lambdas.deployment.score.handler"
+    ]
+
+    env = ScoreEnv.from_env(score["Properties"]["Environment"]["Variables"])
+
+    step = step_spec_from_model_spec(spec)
+    assert env.feature_names == step.feature_names
+    assert env.categories == step.category_vocabularies
+    assert env.entity_id_name == step.entity_id
 
 
 def test_alarm_names_given_to_the_lambdas_are_the_deployed_alarms(synth: Synthesized) -> None:
