@@ -14,7 +14,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export AWS_EC2_METADATA_DISABLED := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup synth cost test test-two-models lint typecheck unit infra integration contract snapshot-update pipeline-local drift-local demo demo-up demo-down benchmarks clean
+.PHONY: help setup synth cost test test-two-models test-added-models lint typecheck unit infra integration contract snapshot-update pipeline-local drift-local demo demo-up demo-down benchmarks clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -70,6 +70,15 @@ test: setup lint typecheck  ## everything CI runs: lint, types, unit, infra (syn
 # stacks have no snapshot in this run, hence --snapshot-warn-unused.
 test-two-models: setup  ## infra and integration tiers with a second model spec added to MODELS
 	MLOPS_TEST_EXTRA_SPECS=churn $(PY) -m pytest tests/infra tests/integration -q --snapshot-warn-unused --durations=10
+
+# CI's proof that adding a model is one spec, in CI's time: the infra tier (cdk-nag, cfn-lint, IAM resource types,
+# per-model assertions, the example's snapshots unchanged) on ONE synth of an app with two more, different specs
+# (churn; plan-upgrade, whose feature group is categorical only), skipping the tests that synthesize a variant of
+# the app of their own (marker variant_synth: determinism, cost figures of the example, fraud-only settings).
+# Those specs' local pipeline runs and their seam with the drift job run in `make test` already
+# (tests/integration/pipeline_local/test_local_run_any_spec.py).
+test-added-models: setup  ## infra tier, one synth, with the churn and plan-upgrade specs added to MODELS (CI)
+	MLOPS_TEST_EXTRA_SPECS=churn,plan-upgrade $(PY) -m pytest tests/infra -q -m "not variant_synth" --snapshot-warn-unused --durations=5
 
 snapshot-update: setup  ## refresh the masked template snapshots after an intended change
 	env -u MLOPS_TEST_EXTRA_SPECS $(PY) -m pytest tests/infra/test_snapshots.py -q --snapshot-update

@@ -87,6 +87,7 @@ def line(result: EnvironmentEstimate, prefix: str) -> LineItem:
     return found
 
 
+@pytest.mark.variant_synth  # the example app's own synth when models were added
 def test_dev_estimate_equals_the_hand_computed_figure(estimates: dict[str, EnvironmentEstimate]) -> None:
     dev = estimates["dev"]
     requests = 2_000  # DEV.cost: 2,000 requests and events a day, 10,000 customers online
@@ -156,6 +157,7 @@ def test_dev_estimate_equals_the_hand_computed_figure(estimates: dict[str, Envir
     assert round(dev.total, 2) == 146.52
 
 
+@pytest.mark.variant_synth  # the example app's own synth when models were added
 def test_prod_prices_its_endpoint_fleet_and_both_model_monitor_schedules(
     estimates: dict[str, EnvironmentEstimate], model_monitor_prod: EnvironmentEstimate
 ) -> None:
@@ -175,6 +177,7 @@ def test_prod_prices_its_endpoint_fleet_and_both_model_monitor_schedules(
     assert not [x for x in estimates["prod"].lines if x.item.startswith("Model Monitor")]
 
 
+@pytest.mark.variant_synth  # the example app's own synth when models were added
 def test_every_environment_total_is_the_sum_of_its_rows_and_is_stated_with_its_prices(
     estimates: dict[str, EnvironmentEstimate],
 ) -> None:
@@ -195,6 +198,7 @@ def test_the_app_under_test_is_estimated_per_model(synth: Synthesized) -> None:
             assert any(item.startswith(f"endpoint {model.name}-{result.environment}/") for item in rows), rows
 
 
+@pytest.mark.variant_synth  # the example app's own synth when models were added
 def test_without_traffic_neither_monitoring_backend_runs_a_paid_job(
     example: Synthesized, example_model_monitor: Synthesized
 ) -> None:
@@ -207,6 +211,7 @@ def test_without_traffic_neither_monitoring_backend_runs_a_paid_job(
     assert line(dev, "endpoint").usd == pytest.approx(M5_LARGE * H)  # the endpoint costs all the same
 
 
+@pytest.mark.variant_synth  # the example app's own synth when models were added
 def test_config_changes_move_the_estimate(
     estimates: dict[str, EnvironmentEstimate], changed: EnvironmentEstimate
 ) -> None:
@@ -227,6 +232,7 @@ def test_config_changes_move_the_estimate(
     ] == pytest.approx(runs * 19)
 
 
+@pytest.mark.variant_synth  # the example app's own synth when models were added
 def test_the_command_prints_tables_or_json_and_fails_clearly(
     example: Synthesized, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -249,6 +255,7 @@ def test_the_command_prints_tables_or_json_and_fails_clearly(
     assert "expected name=value" in capsys.readouterr().err
 
 
+@pytest.mark.variant_synth  # the example app's own synth when models were added
 def test_the_readme_shows_what_the_tool_prints_for_the_example(estimates: dict[str, EnvironmentEstimate]) -> None:
     """The README's dev example and its one-line totals are the estimate of today's example app, not an old run's."""
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# Two CLI synths of the whole app: make test-added-models leaves them to make test.
+pytestmark = pytest.mark.variant_synth
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -39,6 +39,7 @@ def test_the_loop_is_valid_asl_logged_traced_and_named_for_the_cli(
     assert props["LoggingConfiguration"]["Level"] == "ALL"
 
 
+@pytest.mark.variant_synth
 def test_ab_strategy_steps_the_challenger_weight_in_a_valid_loop(tmp_path: Path) -> None:
     env = dataclasses.replace(DEV, deployment=DeploymentSettings(strategy=DeploymentStrategy.AB))
     synth = synthesize(tmp_path / "out", environments=[env])

@@ -57,6 +57,7 @@ def test_endpoint_config_captures_both_directions_encrypted(synth: Synthesized, 
     assert props["ProductionVariants"][0]["VariantName"] == "primary"
 
 
+@pytest.mark.variant_synth
 def test_nvme_instance_types_get_no_volume_key(tmp_path: Path) -> None:
     env = dataclasses.replace(DEV, endpoint=EndpointSettings(instance_type="ml.m5d.large"))
     synth = synthesize(tmp_path, environments=[env])
@@ -65,6 +66,7 @@ def test_nvme_instance_types_get_no_volume_key(tmp_path: Path) -> None:
     assert "KmsKeyId" in config["Properties"]["DataCaptureConfig"]  # capture files stay encrypted
 
 
+@pytest.mark.variant_synth
 def test_autoscaling_can_be_switched_off_for_an_instance_type_change(tmp_path: Path) -> None:
     # The middle deploy of an instance-type change by CloudFormation: a scaled variant's type cannot change.
     env = dataclasses.replace(DEV, endpoint=dataclasses.replace(DEV.endpoint, autoscaling=False))

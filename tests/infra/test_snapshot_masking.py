@@ -49,6 +49,7 @@ def test_editing_lambda_code_does_not_change_the_masked_template_but_a_property_
     assert masked(code_edited) != masked(property_edited)
 
 
+@pytest.mark.variant_synth
 def test_a_pipeline_script_edit_leaves_the_real_apps_masked_templates_unchanged_but_a_setting_change_does_not(
     synth: Synthesized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
