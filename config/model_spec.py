@@ -133,7 +133,7 @@ class Feature:
 
     A categorical (``String``) feature lists its ``categories``: the model input is a category's index in this
     tuple (a value outside it is encoded as -1), so the tuple is append-only once a model is deployed. Training,
-    serving and monitoring all encode and decode with it.
+    serving and monitoring all encode and decode with it (ADR 0018).
     """
 
     name: str
