@@ -40,7 +40,10 @@ DEPLOYMENT = Deployment(
     final_config="c-3",
 )
 RUN = Run(execution_name="exec-1", run_id="r1", started_at=events.format_time(NOW), trigger_source="manual")
-WHERE = {"table": "shared", "model_name": "fraud-detection", "environment": "dev"}
+# The deployed tables' names in the unit tiers (tests/unit/deployment, tests/unit/retraining), so the IAM contract
+# tier maps these calls to the deployed tables and judges them against the functions' roles.
+HISTORY_TABLE, STATE_TABLE = "mlops-deployment-history", "mlops-dev-fraud-detection-retraining"
+WHERE = {"model_name": "fraud-detection", "environment": "dev"}
 
 
 def test_both_packages_read_events_with_the_shared_readers() -> None:
@@ -76,21 +79,23 @@ def test_both_packages_name_every_missing_variable_with_the_shared_reader() -> N
 def dynamodb() -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(
-            TableName="shared",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        for table in (HISTORY_TABLE, STATE_TABLE):
+            client.create_table(
+                TableName=table,
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                AttributeDefinitions=[
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "S"},
+                ],
+                BillingMode="PAY_PER_REQUEST",
+            )
         yield client
 
 
-def test_the_history_and_the_state_share_one_partition_of_one_table(dynamodb: Any) -> None:
-    # Given the deployment history and the retraining state of one model in one environment, in one table
-    history, state = HistoryStore(dynamodb=dynamodb, **WHERE), StateStore(dynamodb=dynamodb, **WHERE)
+def test_the_history_and_the_state_share_one_partition_layout(dynamodb: Any) -> None:
+    # Given the deployment history and the retraining state of one model in one environment
+    history = HistoryStore(dynamodb=dynamodb, table=HISTORY_TABLE, **WHERE)
+    state = StateStore(dynamodb=dynamodb, table=STATE_TABLE, **WHERE)
     assert isinstance(history, PartitionStore)
     assert isinstance(state, PartitionStore)
 
@@ -100,8 +105,8 @@ def test_the_history_and_the_state_share_one_partition_of_one_table(dynamodb: An
     state.start_run(RUN, seen=Lock(owner="", generation=0), now=NOW, stale_after=NOW + timedelta(hours=1))
     state.update_record(RUN, window_start="2026-02-01T00:00:00.000Z")
 
-    # Then both live under the one partition key, neither overwrote the other, and each reads its own back
-    items = dynamodb.scan(TableName="shared")["Items"]
+    # Then both use the one partition key and sort-key layout, and each reads its own back
+    items = [item for table in (HISTORY_TABLE, STATE_TABLE) for item in dynamodb.scan(TableName=table)["Items"]]
     assert {item["pk"]["S"] for item in items} == {"fraud-detection#dev"}
     assert sorted(item["sk"]["S"].split("#")[0] for item in items) == ["DEPLOYMENT", "EXECUTION", "ID", "LOCK", "RUN"]
     stored = history.get("exec-1")
@@ -112,9 +117,9 @@ def test_the_history_and_the_state_share_one_partition_of_one_table(dynamodb: An
 
 def test_a_misspelt_field_is_refused_by_both_stores(dynamodb: Any) -> None:
     with pytest.raises(ValueError, match=r"not fields of Deployment: \['stauts'\]"):
-        HistoryStore(dynamodb=dynamodb, **WHERE).update(DEPLOYMENT, stauts="promoted")
+        HistoryStore(dynamodb=dynamodb, table=HISTORY_TABLE, **WHERE).update(DEPLOYMENT, stauts="promoted")
     with pytest.raises(ValueError, match=r"not fields of Run: \['outcom'\]"):
-        StateStore(dynamodb=dynamodb, **WHERE).update_record(RUN, outcom="promoted")
+        StateStore(dynamodb=dynamodb, table=STATE_TABLE, **WHERE).update_record(RUN, outcom="promoted")
 
 
 class _AnyClient:
