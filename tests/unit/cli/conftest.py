@@ -19,6 +19,7 @@ from lambdas.deployment.errors import ConfigurationError, DeploymentError, Malfo
 from lambdas.deployment.rollback import rollback
 from lambdas.deployment.settings import DeploymentEnv
 from tests.contract.recorder import record_call
+from tests.support.tables import create_partition_table
 from tests.unit.deployment.conftest import (
     ACCOUNT,
     REGION,
@@ -40,16 +41,7 @@ NOW = datetime(2026, 3, 1, 12, 30, 5, tzinfo=UTC)
 STATE_MACHINE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/retraining"
 
 
-def create_table(dynamodb: Any, name: str) -> None:
-    dynamodb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+create_table = create_partition_table  # the name this tier's tests use
 
 
 @dataclass

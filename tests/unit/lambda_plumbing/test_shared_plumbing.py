@@ -27,6 +27,7 @@ from lambdas.retraining.settings import GuardEnv
 from lambdas.retraining.state import Lock, Run, StateStore
 from lambdas.shared import aws, errors, events, pointer
 from lambdas.shared.table import PartitionStore
+from tests.support.tables import create_partition_table
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 DEPLOYMENT = Deployment(
@@ -80,15 +81,7 @@ def dynamodb() -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         for table in (HISTORY_TABLE, STATE_TABLE):
-            client.create_table(
-                TableName=table,
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                AttributeDefinitions=[
-                    {"AttributeName": "pk", "AttributeType": "S"},
-                    {"AttributeName": "sk", "AttributeType": "S"},
-                ],
-                BillingMode="PAY_PER_REQUEST",
-            )
+            create_partition_table(client, table)
         yield client
 
 

@@ -37,6 +37,7 @@ from lambdas.retraining.settings import (
 )
 from lambdas.retraining.state import StateStore
 from tests.contract.recorder import contract_double
+from tests.support.tables import create_partition_table
 
 REGION = "us-east-1"
 ACCOUNT = DEFAULT_ACCOUNT_ID
@@ -260,15 +261,7 @@ def _create_world() -> World:
         return SESSION.client(service, region_name=REGION)
 
     dynamodb = client("dynamodb")
-    dynamodb.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_partition_table(dynamodb, TABLE)
     sagemaker = SageMaker(client("sagemaker"))
     sagemaker.create_pipeline(
         PipelineName=PIPELINE,
