@@ -1,12 +1,14 @@
 """Athena queries executed by DuckDB over the Glue tables' S3 data, with Athena's CSV result in S3.
 
 Real: the query text (the Dataset step's Athena dialect, as ``pipeline_defs/scripts/dataset.py`` sends it),
-StartQueryExecution / GetQueryExecution through moto's API, the Glue catalogue (GetTable) and S3.
+StartQueryExecution / GetQueryExecution through moto's API, the Glue catalogue (GetTable), the table's S3
+objects and the result written to S3 through the API.
 
 Emulated, in ``run_query`` (called when a query starts):
 
 - each ``"db"."table"`` the query names becomes a DuckDB view over the Parquet files under the Glue table's
-  ``StorageDescriptor.Location`` (an empty table of the Glue columns if there are none);
+  ``StorageDescriptor.Location`` (an empty table of the Glue columns if there are none), read from the
+  emulator's S3 storage directly (Athena's own read of S3 is not an API call of the account's either);
 - the Athena (Trino) functions the dialect uses are DuckDB macros: ``from_iso8601_timestamp`` is
   ``CAST(... AS TIMESTAMPTZ)`` in a UTC session;
 - the result goes where the workgroup says (its ``ResultConfiguration.OutputLocation``, which wins when the
@@ -130,16 +132,12 @@ def _register_table(aws: Aws, con: duckdb.DuckDBPyConnection, db: str, table: st
     if not location.startswith("s3://"):
         raise QueryFailedError(f"table '{db}.{table}' has no S3 location")
     bucket, _, prefix = location.removeprefix("s3://").partition("/")
-    s3 = aws.client("s3")
     files: list[Path] = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            key = str(item["Key"])
-            if key.endswith(".parquet"):
-                target = scratch / db / table / f"{len(files):06d}.parquet"
-                target.parent.mkdir(parents=True, exist_ok=True)
-                s3.download_file(bucket, key, str(target))
-                files.append(target)
+    for body in _parquet_objects(aws, bucket, prefix):
+        target = scratch / db / table / f"{len(files):06d}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(body)
+        files.append(target)
     con.execute(f'CREATE SCHEMA IF NOT EXISTS "{db}"')
     if files:
         listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
@@ -153,6 +151,25 @@ def _register_table(aws: Aws, con: duckdb.DuckDBPyConnection, db: str, table: st
         raise QueryFailedError(f"table '{db}.{table}' has no data files and no columns")
     definition = ", ".join(f'"{c["Name"]}" {_GLUE_TYPES.get(str(c["Type"]).lower(), "VARCHAR")}' for c in columns)
     con.execute(f'CREATE TABLE "{db}"."{table}" ({definition})')
+
+
+def _parquet_objects(aws: Aws, bucket: str, prefix: str) -> list[bytes]:
+    """The current version of every ``.parquet`` object under ``prefix``, in key order, read from the emulator's
+    own S3 storage (as Athena reads S3 inside AWS): the offline store holds one file per record, and fetching
+    hundreds of them one request at a time through the API made the Dataset step wait half a minute."""
+    s3 = moto_backend("s3", aws.account, "global")
+    from moto.s3.models import FakeKey  # noqa: PLC0415 - moto is loaded by the process that runs it (above)
+
+    try:
+        stored = s3.get_bucket(bucket)
+    except Exception as error:  # moto's MissingBucket: Athena fails the query naming the location
+        raise QueryFailedError(f"table location s3://{bucket}/{prefix} cannot be read: {error}") from None
+    bodies: list[bytes] = []
+    for key in sorted(name for name in stored.keys if name.startswith(prefix) and name.endswith(".parquet")):
+        current = stored.keys.get(key)
+        if isinstance(current, FakeKey):  # a delete marker is no object
+            bodies.append(bytes(current.value))
+    return bodies
 
 
 def _cell(value: Any) -> str:
