@@ -8,8 +8,12 @@ allow 64, we use the stricter 63 everywhere so one rule covers every derived nam
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from config.errors import ConfigError
+
+if TYPE_CHECKING:
+    from config.environment import Environment
 
 SAGEMAKER_NAME_MAX = 63
 _SAGEMAKER_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
@@ -39,3 +43,9 @@ def check_feature_name(field: str, value: str) -> str:
             f"'{value}' must start with a letter and contain only letters, digits and underscores (max 64)",
         )
     return value
+
+
+def bucket_name(environment: Environment, purpose: str) -> str:
+    """``mlops-<env>-<account>-<region>-<purpose>``, e.g. ``mlops-dev-111111111111-us-east-1-datacapture``: the
+    platform stack names its buckets so, and the tools find them by it without importing the CDK."""
+    return f"mlops-{environment.name}-{environment.account}-{environment.region}-{purpose.lower()}"

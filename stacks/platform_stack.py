@@ -13,6 +13,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from config import Environment, ModelDeployment
+from config.naming import bucket_name
 from mlops_constructs.athena import AthenaWorkgroup, LabelsTable, glue_database_name
 from mlops_constructs.deployment_history import DeploymentHistory, ModelStateTable, RetrainingState
 from mlops_constructs.encryption import PlatformKey, key_arn_parameter_name
@@ -32,11 +33,6 @@ class ModelStatefulResources:
     owner_topic: OwnerTopic
     deployment_history: ModelStateTable
     retraining_state: ModelStateTable
-
-
-def bucket_name(environment: Environment, purpose: str) -> str:
-    """``mlops-<env>-<account>-<region>-<purpose>``, e.g. ``mlops-dev-111111111111-us-east-1-datacapture``."""
-    return f"mlops-{environment.name}-{environment.account}-{environment.region}-{purpose.lower()}"
 
 
 class PlatformStack(cdk.Stack):

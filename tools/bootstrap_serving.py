@@ -18,6 +18,11 @@ baselines as its drift-check baselines, which are also published to the current-
 read; the first retraining replaces it through the normal gate. An existing pointer is never overwritten
 unless ``--force`` is given.
 
+The account and region are the app's (``config/`` with the CDK context in ``cdk.json`` and the
+``MLOPS_<ENV>_ACCOUNT`` / ``MLOPS_<ENV>_REGION`` overrides) unless ``--account`` / ``--region`` are given;
+``--profile`` picks the credentials, which must be for that account. Without credentials, or on an AWS error,
+the command prints one line and exits 1 (``tools.aws_access``).
+
 ``--package ARN`` adopts a package the deployed training pipeline registered instead (its first execution, on
 the environment's own data): it is approved if it is pending, its drift-check baselines are published to the
 current-baseline prefix as promotion publishes them, and the pointer names it.
@@ -28,12 +33,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from config import ENVIRONMENTS, MODELS, ModelDeployment, ModelSpec, resolve_environments
+from config import ENVIRONMENTS, MODELS, ModelDeployment, ModelSpec
+from config.naming import bucket_name
 from lambdas.deployment.baselines import publish_current_baselines
 from mlops_constructs.monitoring_common import current_baseline_prefix
 from monitor_stats.baseline import column_mismatches, load_baseline
@@ -41,7 +46,7 @@ from monitor_stats.columns import spec_columns
 from monitor_stats.errors import BaselineError
 from pipeline_defs.scripts.common import StepInputError
 from pipeline_defs.scripts.score import load_model
-from stacks.platform_stack import bucket_name
+from tools.aws_access import add_account_arguments, check_account, one_line_aws_errors, resolve_environment, session_for
 
 DEFAULT_ARTIFACT = Path("build/pipeline-local/model/model.tar.gz")
 DEFAULT_BASELINES = Path("build/pipeline-local/baselines")
@@ -231,11 +236,8 @@ def check_data_quality_baseline(deployment: ModelDeployment, directory: Path) ->
 
 
 def main(argv: list[str] | None = None) -> None:
-    try:
-        _main(argv)
-    except BootstrapError as error:
-        print(f"bootstrap_serving: {error}", file=sys.stderr)
-        raise SystemExit(1) from None
+    """Exit code 0 done; 1 with one line on stderr naming the problem (no credentials included)."""
+    raise SystemExit(one_line_aws_errors("bootstrap_serving", lambda: _main(argv), errors=(BootstrapError,)))
 
 
 def _main(argv: list[str] | None) -> None:
@@ -254,18 +256,16 @@ def _main(argv: list[str] | None) -> None:
         "--package", metavar="ARN", help="adopt this package the pipeline registered instead of --artifact"
     )
     parser.add_argument("--force", action="store_true", help="overwrite an existing pointer")
+    add_account_arguments(parser)
     args = parser.parse_args(argv)
-    import boto3  # noqa: PLC0415
-
-    env = next(
-        e for e in resolve_environments(ENVIRONMENTS, context=lambda _: None, environ=os.environ) if e.name == args.env
-    )
+    env = resolve_environment(args.env, account=args.account, region=args.region, environ=os.environ)
     deployment = ModelDeployment(spec=next(m for m in MODELS if m.name == args.model), env=env)
     evaluation = args.evaluation or evaluation_of(args.artifact)
     if not args.package:
         # Before anything reaches AWS: a wrong artifact is refused without credentials or a network.
         check_artifact(deployment.spec, artifact=args.artifact, evaluation=evaluation)
-    session = boto3.Session(region_name=env.region)
+    session = session_for(env.region, profile=args.profile)
+    check_account(session.client("sts"), env)
     if args.package:
         adopted = adopt(
             deployment,

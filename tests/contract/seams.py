@@ -22,10 +22,10 @@ import boto3
 from moto import mock_aws
 
 from config import ENVIRONMENTS, MODELS, ModelDeployment
+from config.naming import bucket_name
 from lambdas.deployment.baselines import publish_current_baselines
 from lambdas.monitoring.capture_window import CaptureWindow, prepare_window
 from lambdas.monitoring.settings import WindowSettings
-from stacks.platform_stack import bucket_name
 from tests.contract import recorder
 from tests.support.baselines import tagged_baselines
 from tests.support.trained import train_run

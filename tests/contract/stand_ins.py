@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 
 from config import MODELS, ModelDeployment
-from stacks.platform_stack import bucket_name
+from config.naming import bucket_name
 from tests.contract.templates import Environment, UnresolvedIntrinsicError
 from tests.contract.translate import Translation
 from tests.support import sfn_offline as loop_world

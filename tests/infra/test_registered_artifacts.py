@@ -18,8 +18,8 @@ import pytest
 from moto import mock_aws
 
 from config import DEV, FRAUD_DETECTION, PROD, Environment, ModelDeployment
+from config.naming import bucket_name
 from mlops_constructs.monitoring_common import current_baseline_prefix
-from stacks.platform_stack import bucket_name
 from tests.support.baselines import baseline_step_outputs
 from tests.support.iam_policies import Grant, grants, role_id
 from tests.support.synth import Synthesized

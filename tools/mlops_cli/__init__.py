@@ -9,10 +9,11 @@
     python -m tools.mlops_cli pause    --env prod --model fraud-detection --reason TEXT
     python -m tools.mlops_cli resume   --env prod --model fraud-detection
 
-Every command takes ``--json`` (machine-readable result on stdout) and ``--profile``. Exit codes: 0 done;
-1 the command failed, with one line on stderr naming what is wrong; 2 usage error. The environment's account
-and region come from ``config/`` with the ``MLOPS_<ENV>_ACCOUNT`` / ``MLOPS_<ENV>_REGION`` overrides, and the
-credentials must be for that account.
+Every command takes ``--json`` (machine-readable result on stdout), ``--profile``, ``--account`` and
+``--region``. Exit codes: 0 done; 1 the command failed, with one line on stderr naming what is wrong (no
+credentials included); 2 usage error. The environment's account and region come from ``config/`` with the
+app's overrides (CDK context in ``cdk.json``, ``MLOPS_<ENV>_ACCOUNT`` / ``MLOPS_<ENV>_REGION``) under the flags
+(``tools.aws_access``), and the credentials must be for that account.
 
 Modules: ``target`` (names), ``aws`` (clients, caller, Lambda invoker), one logic module per command group
 (``status``, ``retraining``, ``registry``, ``rollback``; each function takes its clients), ``render`` (text and

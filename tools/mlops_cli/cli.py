@@ -10,14 +10,15 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from config import ENVIRONMENTS, MODELS
+from tools.aws_access import AccessError, add_account_arguments, describe_aws_error, session_for
 from tools.mlops_cli import registry, render, retraining
 from tools.mlops_cli import rollback as rollback_command
 from tools.mlops_cli import status as status_command
 from tools.mlops_cli.aws import Clients, caller_identity
-from tools.mlops_cli.errors import CliError, error_code, one_line
+from tools.mlops_cli.errors import CliError, one_line
 from tools.mlops_cli.target import Target, resolve_target
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -58,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--env", required=True, choices=[e.name for e in ENVIRONMENTS], help="environment")
     common.add_argument("--model", required=True, choices=[m.name for m in MODELS], help="model (spec name)")
     common.add_argument("--json", action="store_true", help="print the result as JSON")
-    common.add_argument("--profile", help="AWS profile (default: the usual credential chain)")
+    add_account_arguments(common)
 
     parser = argparse.ArgumentParser(
         prog="python -m tools.mlops_cli",
@@ -183,15 +184,6 @@ def run(
     raise AssertionError(f"unhandled command {args.command}")  # argparse allows only the commands above
 
 
-def _aws_error(error: ClientError | BotoCoreError) -> str:
-    if isinstance(error, NoCredentialsError):
-        return "no AWS credentials found: set AWS_PROFILE or pass --profile"
-    if isinstance(error, ClientError):
-        message = error.response.get("Error", {}).get("Message", "")
-        return f"{error.operation_name} failed: {error_code(error)}: {message}"
-    return str(error)
-
-
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -210,11 +202,15 @@ def main(
     except SystemExit as exit_:  # argparse: --help (0) or a usage error (2), already printed
         return int(exit_.code or 0) if isinstance(exit_.code, int) else EXIT_USAGE
     try:
-        target = resolve_target(args.env, args.model, environ=os.environ if environ is None else environ)
+        target = resolve_target(
+            args.env,
+            args.model,
+            environ=os.environ if environ is None else environ,
+            account=args.account,
+            region=args.region,
+        )
         if clients is None:
-            import boto3  # noqa: PLC0415 - only when talking to AWS for real
-
-            session = boto3.Session(profile_name=args.profile, region_name=target.region)
+            session = session_for(target.region, profile=args.profile)
             clients = Clients(lambda service, config: session.client(service, config=config))
         result, text = run(
             args,
@@ -225,11 +221,11 @@ def main(
             now=now,
             progress=lambda message: print(message, file=err, flush=True),
         )
-    except CliError as error:
+    except (CliError, AccessError) as error:
         print(f"error: {one_line(str(error))}", file=err)
         return EXIT_FAILED
     except (ClientError, BotoCoreError) as error:
-        print(f"error: {one_line(_aws_error(error))}", file=err)
+        print(f"error: {one_line(describe_aws_error(error))}", file=err)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("error: interrupted", file=err)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
+from tools.aws_access import one_line
+
+__all__ = ["CliError", "error_code", "one_line"]
+
 
 class CliError(RuntimeError):
     """A command cannot do what was asked; the message says what is wrong (exit code 1)."""
@@ -11,7 +15,3 @@ class CliError(RuntimeError):
 
 def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def one_line(text: str) -> str:
-    return " ".join(str(text).split())

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from config import ENVIRONMENTS, MODELS, ModelDeployment, resolve_environments
+from config import MODELS, ModelDeployment
+from tools.aws_access import resolve_environment
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,10 +56,18 @@ class Target:
         )
 
 
-def resolve_target(env_name: str, model_name: str, *, environ: Mapping[str, str]) -> Target:
+def resolve_target(
+    env_name: str,
+    model_name: str,
+    *,
+    environ: Mapping[str, str],
+    account: str | None = None,
+    region: str | None = None,
+    context: Mapping[str, object] | None = None,
+) -> Target:
     """The target for ``--env``/``--model``, with the account and region overrides ``app.py`` also honours
-    (``MLOPS_<ENV>_ACCOUNT``, ``MLOPS_<ENV>_REGION``)."""
-    environments = resolve_environments(ENVIRONMENTS, context=lambda _: None, environ=environ)
-    env = next(e for e in environments if e.name == env_name)
+    (CDK context in cdk.json, ``MLOPS_<ENV>_ACCOUNT``, ``MLOPS_<ENV>_REGION``) under the ``--account`` and
+    ``--region`` flags (``tools.aws_access``)."""
+    env = resolve_environment(env_name, account=account, region=region, environ=environ, context=context)
     spec = next(m for m in MODELS if m.name == model_name)
     return Target.of(ModelDeployment(spec=spec, env=env))

@@ -67,6 +67,22 @@ def test_credentials_for_another_account_are_refused(cli: Cli) -> None:
     )
 
 
+def test_the_account_flag_names_the_account_without_variables(cli: Cli) -> None:
+    cli.create_retraining()
+    out, err = io.StringIO(), io.StringIO()
+
+    code = main(
+        ["pause", *ARGS, "--reason", "x", "--account", "123456789012"],
+        clients=cli.clients(),
+        environ={},  # config/'s placeholder account for dev, overridden by the flag
+        stdout=out,
+        stderr=err,
+        now=lambda: NOW,
+    )
+
+    assert (code, err.getvalue()) == (0, "")
+
+
 def test_no_credentials_is_one_line() -> None:
     class NoCredentials:
         def get_caller_identity(self) -> Any:

@@ -13,13 +13,13 @@ import pytest
 from moto import mock_aws
 
 from config import DEV, FRAUD_DETECTION, ModelDeployment
+from config.naming import bucket_name
 from lambdas.deployment.deploy import deploy
 from lambdas.deployment.prepare import prepare
 from lambdas.deployment.promote import promote
 from lambdas.deployment.settings import DeploymentEnv
 from lambdas.deployment.verify import verify
 from mlops_constructs.monitoring_common import current_baseline_prefix
-from stacks.platform_stack import bucket_name
 from tests.support.baselines import tagged_baselines
 from tests.support.trained import train_run
 from tests.unit.deployment.conftest import World, build_world, environ

@@ -13,7 +13,7 @@ import pytest
 from moto import mock_aws
 
 from config import DEV, FRAUD_DETECTION, ModelDeployment
-from stacks.platform_stack import bucket_name
+from config.naming import bucket_name
 from tests.support.baselines import baseline_step_outputs
 from tests.support.specs import CHURN
 from tests.support.trained import train_run
