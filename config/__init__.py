@@ -1,6 +1,7 @@
 """Typed, frozen configuration: the only place settings live (environments and model specs)."""
 
 from config.cost import CostAssumptions
+from config.delivery import DELIVERY, DeliverySettings, check_delivery
 from config.deployment import ModelDeployment
 from config.environment import (
     AbSettings,
@@ -37,6 +38,7 @@ from config.models import FRAUD_DETECTION, MODELS
 from config.platform import PLATFORM_OWNER
 
 __all__ = [
+    "DELIVERY",
     "DEV",
     "ENVIRONMENTS",
     "FRAUD_DETECTION",
@@ -51,6 +53,7 @@ __all__ = [
     "BusinessMetricKind",
     "ConfigError",
     "CostAssumptions",
+    "DeliverySettings",
     "DeploymentSettings",
     "DeploymentStrategy",
     "Direction",
@@ -70,6 +73,7 @@ __all__ = [
     "RetrainingPolicy",
     "ShadowSettings",
     "StorageLifecycle",
+    "check_delivery",
     "check_models",
     "has_local_nvme",
     "resolve_environments",
