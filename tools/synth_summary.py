@@ -8,9 +8,13 @@ from pathlib import Path
 
 
 def stacks(outdir: Path) -> list[tuple[str, str, int]]:
+    """Every stack: those of the environments' stages, and the app's own (the delivery pipeline, when on)."""
     rows: list[tuple[str, str, int]] = []
     manifest = json.loads((outdir / "manifest.json").read_text())
-    for artifact in manifest["artifacts"].values():
+    for name, artifact in manifest["artifacts"].items():
+        if artifact["type"] == "aws:cloudformation:stack":
+            template = json.loads((outdir / artifact["properties"]["templateFile"]).read_text())
+            rows.append((name, artifact["properties"].get("stackName", "?"), len(template.get("Resources", {}))))
         if artifact["type"] != "cdk:cloud-assembly":
             continue
         nested = outdir / artifact["properties"]["directoryName"]
