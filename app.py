@@ -50,11 +50,12 @@ def build_app(
     configured = tuple(environments)
     resolved = resolve_environments(configured, context=app.node.try_get_context, environ=os.environ)
     specs = check_models(models)
+    if delivery is not None:
+        check_delivery(delivery, configured=configured, resolved=resolved)
     stages = {
         env.name: MlopsStage(app, environment=env, models=specs, platform_owner=platform_owner) for env in resolved
     }
     if delivery is not None:
-        check_delivery(delivery, configured=configured, resolved=resolved)
         # The same stage objects `cdk deploy 'dev/*'` deploys, in the order of the environments.
         DeliveryStack(
             app,

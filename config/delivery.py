@@ -87,13 +87,23 @@ class DeliverySettings:
 def check_delivery(
     delivery: DeliverySettings, *, configured: Sequence[Environment], resolved: Sequence[Environment]
 ) -> None:
-    """The pipeline can deploy ``resolved``: approvals name environments it deploys, and no account or region
-    comes from an override the pipeline's own synth (which reads only the repository) would not see."""
+    """The pipeline can deploy ``resolved``: approvals name environments it deploys, every environment is in the
+    pipeline's region, and no account or region comes from an override the pipeline's own synth (which reads only
+    the repository) would not see."""
     names = [env.name for env in resolved]
     for name in delivery.manual_approval_before:
         if name not in names:
             raise ConfigError(
                 "delivery.manual_approval_before", f"'{name}' is not an environment (environments: {names})"
+            )
+    for env in resolved:
+        if env.region != delivery.region:
+            raise ConfigError(
+                f"environments[{env.name}].region",
+                f"'{env.region}' is not the delivery pipeline's region '{delivery.region}': the pipeline deploys "
+                "within its own region only (a cross-region action needs a CodePipeline replication bucket and key "
+                "per region, which this project does not provide yet, ADR 0023); keep every environment in the "
+                "pipeline's region, or leave delivery off",
             )
     for before, after in zip(configured, resolved, strict=True):
         for attr in ("account", "region"):

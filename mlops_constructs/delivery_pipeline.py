@@ -53,7 +53,12 @@ class DeliveryPipeline(Construct):
         super().__init__(scope, id_)
         stack = cdk.Stack.of(self)
         self.source = pipelines.CodePipelineSource.connection(
-            settings.repository, settings.branch, connection_arn=settings.connection_arn
+            settings.repository,
+            settings.branch,
+            connection_arn=settings.connection_arn,
+            # CodeBuild clones the repository instead of receiving a zip without .git: the suite reads the
+            # repository's files through `git ls-files` (tests/unit/test_self_contained.py).
+            code_build_clone_output=True,
         )
         self.build_logs = logs.LogGroup(
             self,
@@ -66,7 +71,8 @@ class DeliveryPipeline(Construct):
             input=self.source,
             commands=list(SYNTH_COMMANDS),
             primary_output_directory="cdk.out",
-            # The suite runs on the synth host: two vCPUs and 3 GB (SMALL) are too few for its parallel tiers.
+            # The whole suite (synths, moto, local training runs) runs here: MEDIUM (4 vCPUs, 7 GB) rather than
+            # the default SMALL (2 vCPUs, 3 GB).
             build_environment=codebuild.BuildEnvironment(
                 build_image=codebuild.LinuxBuildImage.STANDARD_7_0, compute_type=codebuild.ComputeType.MEDIUM
             ),

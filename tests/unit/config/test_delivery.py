@@ -12,8 +12,8 @@ from config import DELIVERY, ENVIRONMENTS, ConfigError, DeliverySettings, check_
 
 VALID: dict[str, Any] = {
     "account": "444444444444",
-    "region": "eu-west-1",
-    "connection_arn": "arn:aws:codestar-connections:eu-west-1:444444444444:connection/"
+    "region": "us-east-1",
+    "connection_arn": "arn:aws:codestar-connections:us-east-1:444444444444:connection/"
     "7d2469ff-514a-4e4f-9003-5ca4a43cdc41",
     "repository": "my-org/my-app",
 }
@@ -83,5 +83,13 @@ def test_an_account_overridden_outside_the_repository_is_refused() -> None:
 def test_the_committed_environments_pass_unchanged() -> None:
     check_delivery(DeliverySettings(**VALID), configured=ENVIRONMENTS, resolved=ENVIRONMENTS)
     # An environment moved in config (not by an override) is what the pipeline's own synth sees too.
-    moved = dataclasses.replace(ENVIRONMENTS[0], region="eu-west-1")
+    moved = dataclasses.replace(ENVIRONMENTS[0], account="555555555555")
     check_delivery(DeliverySettings(**VALID, manual_approval_before=()), configured=(moved,), resolved=(moved,))
+
+
+def test_an_environment_outside_the_pipelines_region_is_refused() -> None:
+    elsewhere = (*ENVIRONMENTS[:2], dataclasses.replace(ENVIRONMENTS[2], region="eu-west-1"))
+    with pytest.raises(ConfigError) as error:
+        check_delivery(DeliverySettings(**VALID), configured=elsewhere, resolved=elsewhere)
+    assert error.value.field == "environments[prod].region"
+    assert "pipeline's region" in error.value.problem
