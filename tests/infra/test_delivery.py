@@ -161,7 +161,7 @@ def test_a_manual_approval_precedes_prod_and_nothing_else(delivery_synth: Delive
         if action["ActionTypeId"]["Category"] == "Approval"
     ]
     assert [name for name, _ in approvals] == ["prod"]
-    (_, approval) = approvals
+    ((_, approval),) = approvals
     others = [a for a in delivery_synth.stage("prod")["Actions"] if a is not approval]
     assert others
     assert all(a["RunOrder"] > approval["RunOrder"] for a in others)
