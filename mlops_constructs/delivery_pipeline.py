@@ -26,6 +26,7 @@ from aws_cdk import pipelines, region_info
 from constructs import Construct
 
 from config import DeliverySettings
+from mlops_constructs.encryption import cloudwatch_logs_statement
 from mlops_constructs.nag import logical_id
 from mlops_constructs.python_function import retention
 from mlops_constructs.secure_bucket import AccessLogBucket
@@ -48,7 +49,6 @@ class DeliveryPipeline(Construct):
         settings: DeliverySettings,
         stages: Sequence[cdk.Stage],
         cli_version: str,
-        log_retention_days: int,
     ) -> None:
         super().__init__(scope, id_)
         stack = cdk.Stack.of(self)
@@ -63,7 +63,7 @@ class DeliveryPipeline(Construct):
         self.build_logs = logs.LogGroup(
             self,
             "BuildLogs",
-            retention=retention(log_retention_days),
+            retention=retention(settings.log_retention_days),
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
         self.synth_step = pipelines.CodeBuildStep(
@@ -112,7 +112,7 @@ class DeliveryPipeline(Construct):
 
         artifacts = self.pipeline.pipeline.artifact_bucket
         self.artifact_key = cast(kms.Key, artifacts.encryption_key)
-        self._log_artifact_access(artifacts, stack=stack, expiration=cdk.Duration.days(log_retention_days))
+        self._log_artifact_access(artifacts, stack=stack, expiration=cdk.Duration.days(settings.log_retention_days))
         self._encrypt_build_logs(stack)
         self._acknowledge_generated_wildcards(artifacts, stack=stack)
 
@@ -142,25 +142,8 @@ class DeliveryPipeline(Construct):
         """The build log group is encrypted with the artifact key, which exists only once the pipeline is built."""
         cfn = cast(logs.CfnLogGroup, self.build_logs.node.default_child)
         cfn.kms_key_id = self.artifact_key.key_arn
-        self.artifact_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
-                resources=["*"],  # in a key policy "*" means this key
-                # This account's log groups (naming the build log group would make the key and it depend on
-                # each other), as the CloudWatch Logs guide for AssociateKmsKey prescribes.
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name="*",
-                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
-                },
-            )
-        )
+        # This account's log groups: naming the build log group would make the key and it depend on each other.
+        self.artifact_key.add_to_resource_policy(cloudwatch_logs_statement(stack))
 
     def _acknowledge_generated_wildcards(self, artifacts: s3.IBucket, *, stack: cdk.Stack) -> None:
         """cdk-nag IAM5 findings on the roles CDK Pipelines writes, which take no narrower statement."""

@@ -16,6 +16,27 @@ def key_arn_parameter_name(environment: str) -> str:
     return f"/mlops/{environment}/platform-key-arn"
 
 
+def cloudwatch_logs_statement(stack: cdk.Stack) -> iam.PolicyStatement:
+    """The key-policy statement that lets CloudWatch Logs use a key for this account's log groups only (the
+    encryption context names the log group), as the CloudWatch Logs guide for ``AssociateKmsKey`` prescribes."""
+    return iam.PolicyStatement(
+        sid="AllowCloudWatchLogs",
+        principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+        actions=_USE_ACTIONS,
+        resources=["*"],  # in a key policy "*" means this key
+        conditions={
+            "ArnLike": {
+                "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                    service="logs",
+                    resource="log-group",
+                    resource_name="*",
+                    arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                )
+            }
+        },
+    )
+
+
 class PlatformKey(Construct):
     """A rotating customer-managed key whose policy lets the platform's AWS services use it.
 
@@ -71,24 +92,7 @@ class PlatformKey(Construct):
                 conditions=same_account,
             )
         )
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchLogs",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=_USE_ACTIONS,
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name="*",
-                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
-                },
-            )
-        )
+        self.key.add_to_resource_policy(cloudwatch_logs_statement(stack))
         # The key's ARN at a known name, for templates that need it where a cross-stack reference is not
         # documented to work: an SSM-typed template parameter is a plain Ref (the pipeline body's Fn::Sub).
         self.arn_parameter = ssm.StringParameter(

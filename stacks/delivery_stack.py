@@ -37,5 +37,4 @@ class DeliveryStack(cdk.Stack):
             settings=settings,
             stages=stages,
             cli_version=cli_version,
-            log_retention_days=settings.log_retention_days,
         )
