@@ -74,11 +74,13 @@ test-two-models: setup  ## infra and integration tiers with a second model spec 
 # CI's proof that adding a model is one spec, in CI's time: the infra tier (cdk-nag, cfn-lint, IAM resource types,
 # per-model assertions, the example's snapshots unchanged) on ONE synth of an app with two more, different specs
 # (churn; plan-upgrade, whose feature group is categorical only), skipping the tests that synthesize a variant of
-# the app of their own (marker variant_synth: determinism, cost figures of the example, fraud-only settings).
+# the app of their own (marker variant_synth: determinism, cost figures of the example, fraud-only settings); then
+# the integration tier (the loop, the monitoring workflow, the demo's deploy, local pipeline runs) with churn added.
 # Those specs' local pipeline runs and their seam with the drift job run in `make test` already
 # (tests/integration/pipeline_local/test_local_run_any_spec.py).
-test-added-models: setup  ## infra tier, one synth, with the churn and plan-upgrade specs added to MODELS (CI)
+test-added-models: setup  ## infra tier with the churn and plan-upgrade specs added to MODELS, integration tier with churn (CI)
 	MLOPS_TEST_EXTRA_SPECS=churn,plan-upgrade $(PY) -m pytest tests/infra -q -m "not variant_synth" --snapshot-warn-unused --durations=5
+	MLOPS_TEST_EXTRA_SPECS=churn $(PY) -m pytest tests/integration -q --durations=5
 
 snapshot-update: setup  ## refresh the masked template snapshots after an intended change
 	env -u MLOPS_TEST_EXTRA_SPECS $(PY) -m pytest tests/infra/test_snapshots.py -q --snapshot-update
