@@ -1,8 +1,20 @@
 """Give a new environment its first serving model, so the serving stack never deploys on an empty pointer.
 
 The serving stack reads the model package ARN from the environment's serving pointer (SSM) at deploy time.
-On a fresh environment nothing has been trained yet, so this command registers a bootstrap model package
-from a model artifact (by default the local pipeline run's, ``make pipeline-local``) and writes the pointer:
+On a fresh environment nothing has been trained yet. Two ways to a first model:
+
+**From the environment's own pipeline** (a real account; ``tools.first_model``): after the platform and training
+stacks are deployed and the history is in the feature groups (``python -m tools.backfill``),
+
+    .venv/bin/python -m tools.bootstrap_serving --env prod --model fraud-detection --from-pipeline
+
+starts the deployed pipeline over the training window with no champion (its absolute threshold alone decides),
+waits for it, takes the package it registered, approves it where approval is automatic or waits for the owner's
+``python -m tools.mlops_cli approve`` where it is manual (``--wait-approval SECONDS``; the same command run again
+resumes the execution and the wait), publishes its baselines and writes the pointer.
+
+**From a local artifact** (the demo): registers the local pipeline run's model (``make pipeline-local``) and
+writes the pointer:
 
     make pipeline-local
     npx cdk deploy 'dev/platform'
@@ -11,21 +23,20 @@ from a model artifact (by default the local pipeline run's, ``make pipeline-loca
 
 The artifact must be this model's: the evaluation of its run (``evaluation.json``, by default in the run's
 ``evaluation/`` folder beside ``model/``) records the feature list it was trained on, which must be the spec's,
-and the booster must take that many inputs; otherwise the command refuses with one line and exit code 1.
+and the booster must take that many inputs; otherwise the command refuses with one line and exit code 1. The
+package is registered Approved, labelled a local demo artifact in the registry (its description, and
+``mlops:source = local demo artifact`` in its metadata), with the local run's monitoring baselines as its
+drift-check baselines, also published to the current-baseline prefix the monitors read; the first retraining
+replaces it through the normal gate. An environment whose models need manual approval (prod) refuses a local
+artifact unless ``--force-demo`` is given.
 
-The package is registered Approved with metadata ``mlops:source=bootstrap`` and the local run's monitoring
-baselines as its drift-check baselines, which are also published to the current-baseline prefix the monitors
-read; the first retraining replaces it through the normal gate. An existing pointer is never overwritten
-unless ``--force`` is given.
+``--package ARN`` adopts a package the deployed training pipeline registered (approving it if it is pending).
 
-The account and region are the app's (``config/`` with the CDK context in ``cdk.json`` and the
-``MLOPS_<ENV>_ACCOUNT`` / ``MLOPS_<ENV>_REGION`` overrides) unless ``--account`` / ``--region`` are given;
-``--profile`` picks the credentials, which must be for that account. Without credentials, or on an AWS error,
-the command prints one line and exits 1 (``tools.aws_access``).
-
-``--package ARN`` adopts a package the deployed training pipeline registered instead (its first execution, on
-the environment's own data): it is approved if it is pending, its drift-check baselines are published to the
-current-baseline prefix as promotion publishes them, and the pointer names it.
+An existing pointer is never overwritten unless ``--force`` is given. The account and region are the app's
+(``config/`` with the CDK context in ``cdk.json`` and the ``MLOPS_<ENV>_ACCOUNT`` / ``MLOPS_<ENV>_REGION``
+overrides) unless ``--account`` / ``--region`` are given; ``--profile`` picks the credentials, which must be for
+that account. Without credentials, or on an AWS error, the command prints one line and exits 1
+(``tools.aws_access``).
 """
 
 from __future__ import annotations
@@ -33,11 +44,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from config import ENVIRONMENTS, MODELS, ModelDeployment, ModelSpec
+from config import ENVIRONMENTS, MODELS, ApprovalMode, ModelDeployment, ModelSpec
 from config.naming import bucket_name
 from lambdas.deployment.baselines import publish_current_baselines
 from mlops_constructs.monitoring_common import current_baseline_prefix
@@ -55,6 +69,14 @@ BASELINE_FILES = (
     ("ModelDataQuality", "Statistics", "data-quality/statistics.json"),
     ("ModelDataQuality", "Constraints", "data-quality/constraints.json"),
     ("ModelQuality", "Constraints", "model-quality/constraints.json"),
+)
+
+
+# How the registry labels a package registered from a local artifact (description and mlops:source).
+LOCAL_DEMO_ARTIFACT = "local demo artifact"
+LOCAL_DEMO_DESCRIPTION = (
+    "Local demo artifact: trained on this machine (make pipeline-local, generated data unless --data was given), "
+    "not by the environment's pipeline on its own data"
 )
 
 
@@ -114,7 +136,17 @@ def check_artifact(spec: ModelSpec, *, artifact: Path, evaluation: Path) -> None
         )
 
 
-def _current(ssm: Any, pointer: str) -> str | None:
+def check_demo_allowed(deployment: ModelDeployment, *, force_demo: bool) -> None:
+    """A local demo artifact never serves where models need manual approval, unless forced."""
+    if deployment.env.approval is ApprovalMode.MANUAL and not force_demo:
+        raise BootstrapError(
+            f"{deployment.env.name} approves models manually: its first model comes from its own pipeline "
+            "(--from-pipeline), not from a local demo artifact (pass --force-demo to register one anyway)"
+        )
+
+
+def current_pointer(ssm: Any, pointer: str) -> str | None:
+    """The package ARN the pointer names, or None (no pointer, or an empty one)."""
     try:
         value: str = ssm.get_parameter(Name=pointer)["Parameter"]["Value"]
     except ssm.exceptions.ParameterNotFound:
@@ -145,11 +177,17 @@ def bootstrap(
     ssm: Any,
     force: bool = False,
     evaluation: Path | None = None,
+    force_demo: bool = False,
 ) -> BootstrapResult:
-    """Register ``artifact`` (checked to be the model's, ``evaluation`` defaulting to its run's) and point to it."""
+    """Register ``artifact`` (checked to be the model's, ``evaluation`` defaulting to its run's) and point to it.
+
+    The package is a local demo artifact (a model trained on this machine, by default on generated data): it is
+    labelled so in the registry, and an environment whose models need manual approval (prod) refuses it unless
+    ``force_demo``."""
+    check_demo_allowed(deployment, force_demo=force_demo)
     check_artifact(deployment.spec, artifact=artifact, evaluation=evaluation or evaluation_of(artifact))
     pointer = deployment.serving_pointer_parameter
-    current = None if force else _current(ssm, pointer)
+    current = None if force else current_pointer(ssm, pointer)
     if current:
         return BootstrapResult(model_package_arn=current, pointer_parameter=pointer, created=False)
     missing = [name for *_, name in BASELINE_FILES if not (baselines / name).is_file()]
@@ -174,7 +212,7 @@ def bootstrap(
         }
     package = sagemaker.create_model_package(
         ModelPackageGroupName=deployment.model_package_group_name,
-        ModelPackageDescription="Bootstrap model: the first serving model of a new environment",
+        ModelPackageDescription=LOCAL_DEMO_DESCRIPTION,
         InferenceSpecification={
             "Containers": [{"Image": image_uri, "ModelDataUrl": f"s3://{bucket}/{key}"}],
             "SupportedContentTypes": ["text/csv"],
@@ -183,7 +221,7 @@ def bootstrap(
         },
         ModelApprovalStatus="Approved",
         DriftCheckBaselines=drift_check,
-        CustomerMetadataProperties={"mlops:source": "bootstrap", "mlops:owner": deployment.spec.owner.email},
+        CustomerMetadataProperties={"mlops:source": LOCAL_DEMO_ARTIFACT, "mlops:owner": deployment.spec.owner.email},
     )
     return _point(ssm, deployment, str(package["ModelPackageArn"]))
 
@@ -193,7 +231,7 @@ def adopt(
 ) -> BootstrapResult:
     """Point a new environment at a package its own pipeline registered (approving it if it is pending)."""
     pointer = deployment.serving_pointer_parameter
-    current = None if force else _current(ssm, pointer)
+    current = None if force else current_pointer(ssm, pointer)
     if current:
         return BootstrapResult(model_package_arn=current, pointer_parameter=pointer, created=False)
     try:
@@ -244,7 +282,12 @@ def _main(argv: list[str] | None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--env", required=True, choices=[e.name for e in ENVIRONMENTS])
     parser.add_argument("--model", required=True, choices=[m.name for m in MODELS])
-    parser.add_argument("--artifact", type=Path, default=DEFAULT_ARTIFACT)
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--from-pipeline", action="store_true", help="train the first model with the deployed pipeline (real data)"
+    )
+    source.add_argument("--package", metavar="ARN", help="adopt this package the pipeline registered")
+    source.add_argument("--artifact", type=Path, help=f"local demo artifact (default {DEFAULT_ARTIFACT})")
     parser.add_argument("--baselines", type=Path, default=DEFAULT_BASELINES)
     parser.add_argument(
         "--evaluation",
@@ -252,45 +295,79 @@ def _main(argv: list[str] | None) -> None:
         default=None,
         help="the artifact's evaluation.json (default: the run's evaluation/ beside the artifact's model/)",
     )
-    parser.add_argument(
-        "--package", metavar="ARN", help="adopt this package the pipeline registered instead of --artifact"
+    parser.add_argument("--force-demo", action="store_true", help="register a local artifact where approval is manual")
+    pipeline = parser.add_argument_group("--from-pipeline")
+    pipeline.add_argument("--window-days", type=int, default=None, help="training window in days (default 90)")
+    pipeline.add_argument("--window-start", help="training window start, ISO-8601 with offset (instead of days)")
+    pipeline.add_argument("--restart", action="store_true", help="start a new execution instead of resuming")
+    pipeline.add_argument("--timeout", type=float, default=6 * 3600, metavar="SECONDS", help="pipeline wait (6 h)")
+    pipeline.add_argument(
+        "--wait-approval", type=float, default=0, metavar="SECONDS", help="wait this long for a manual approval"
     )
     parser.add_argument("--force", action="store_true", help="overwrite an existing pointer")
     add_account_arguments(parser)
     args = parser.parse_args(argv)
     env = resolve_environment(args.env, account=args.account, region=args.region, environ=os.environ)
     deployment = ModelDeployment(spec=next(m for m in MODELS if m.name == args.model), env=env)
-    evaluation = args.evaluation or evaluation_of(args.artifact)
-    if not args.package:
+    local = not (args.from_pipeline or args.package)
+    artifact = args.artifact or DEFAULT_ARTIFACT
+    evaluation = args.evaluation or evaluation_of(artifact)
+    if local:
         # Before anything reaches AWS: a wrong artifact is refused without credentials or a network.
-        check_artifact(deployment.spec, artifact=args.artifact, evaluation=evaluation)
+        check_demo_allowed(deployment, force_demo=args.force_demo)
+        check_artifact(deployment.spec, artifact=artifact, evaluation=evaluation)
+    window_start = _window_start(args.window_start)
     session = session_for(env.region, profile=args.profile)
     check_account(session.client("sts"), env)
-    if args.package:
-        adopted = adopt(
+    s3, sagemaker, ssm = (session.client(name) for name in ("s3", "sagemaker", "ssm"))
+    if args.from_pipeline:
+        from tools.first_model import DEFAULT_WINDOW_DAYS, first_model  # noqa: PLC0415 - it imports this module
+
+        result = first_model(
             deployment,
-            package_arn=args.package,
-            s3=session.client("s3"),
-            sagemaker=session.client("sagemaker"),
-            ssm=session.client("ssm"),
+            sagemaker=sagemaker,
+            s3=s3,
+            ssm=ssm,
+            now=datetime.now(UTC),
+            sleep=time.sleep,
+            clock=time.monotonic,
+            progress=lambda message: print(message, file=sys.stderr, flush=True),
+            window_days=args.window_days or DEFAULT_WINDOW_DAYS,
+            window_start=window_start,
+            timeout_seconds=args.timeout,
+            approval_timeout_seconds=args.wait_approval,
+            restart=args.restart,
             force=args.force,
         )
-        verb = "now points to" if adopted.created else "already points to"
-        print(f"{adopted.pointer_parameter} {verb} {adopted.model_package_arn}")
-        return
-    result = bootstrap(
-        deployment,
-        artifact=args.artifact,
-        baselines=args.baselines,
-        image_uri=xgboost_image_uri(env.region),
-        s3=session.client("s3"),
-        sagemaker=session.client("sagemaker"),
-        ssm=session.client("ssm"),
-        force=args.force,
-        evaluation=evaluation,
-    )
-    verb = "registered and pointed to" if result.created else "already points to"
+    elif args.package:
+        result = adopt(deployment, package_arn=args.package, s3=s3, sagemaker=sagemaker, ssm=ssm, force=args.force)
+    else:
+        result = bootstrap(
+            deployment,
+            artifact=artifact,
+            baselines=args.baselines,
+            image_uri=xgboost_image_uri(env.region),
+            s3=s3,
+            sagemaker=sagemaker,
+            ssm=ssm,
+            force=args.force,
+            evaluation=evaluation,
+            force_demo=args.force_demo,
+        )
+    verb = "now points to" if result.created else "already points to"
     print(f"{result.pointer_parameter} {verb} {result.model_package_arn}")
+
+
+def _window_start(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise BootstrapError(f"--window-start '{text}' is not an ISO-8601 timestamp") from None
+    if moment.tzinfo is None:
+        raise BootstrapError(f"--window-start '{text}' has no UTC offset (add 'Z' or '+00:00')")
+    return moment
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from collections.abc import Iterator
@@ -12,12 +13,13 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from config import DEV, FRAUD_DETECTION, ModelDeployment
+from config import DEV, FRAUD_DETECTION, ApprovalMode, ModelDeployment
 from config.naming import bucket_name
 from tests.support.baselines import baseline_step_outputs
 from tests.support.specs import CHURN
 from tests.support.trained import train_run
 from tools.bootstrap_serving import BootstrapError, adopt, bootstrap, main, xgboost_image_uri
+from tools.first_model import DEFAULT_WINDOW_DAYS
 
 DEPLOYMENT = ModelDeployment(spec=FRAUD_DETECTION, env=DEV)
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
@@ -69,6 +71,9 @@ def test_bootstrap_registers_an_approved_package_and_writes_the_pointer(
     assert pointer == result.model_package_arn
     package = clients["sagemaker"].describe_model_package(ModelPackageName=pointer)
     assert package["ModelApprovalStatus"] == "Approved"
+    # Labelled in the registry: whoever lists the group sees this model was not trained on the account's data.
+    assert package["ModelPackageDescription"].startswith("Local demo artifact: trained on this machine")
+    assert package["CustomerMetadataProperties"]["mlops:source"] == "local demo artifact"
     container = package["InferenceSpecification"]["Containers"][0]
     # Under the registered-artifacts prefix, where every role that reads a registered package is granted.
     key = "pipelines/fraud-detection-dev-training/bootstrap/model.tar.gz"
@@ -174,6 +179,39 @@ def test_the_command_refuses_another_models_artifact_in_one_line_with_exit_code_
     assert line.startswith("bootstrap_serving: model artifact ")
     assert "is not a 'fraud-detection' model" in line
     assert "Traceback" not in captured.err
+
+
+def test_a_local_artifact_is_refused_where_approval_is_manual_unless_forced(
+    clients: dict[str, Any], artifact: Path, baselines: Path
+) -> None:
+    prod_like = ModelDeployment(spec=FRAUD_DETECTION, env=dataclasses.replace(DEV, approval=ApprovalMode.MANUAL))
+    with pytest.raises(BootstrapError, match=r"dev approves models manually: .* \(--from-pipeline\), not from a local"):
+        bootstrap(prod_like, artifact=artifact, baselines=baselines, image_uri=IMAGE, **clients)
+    assert not clients["sagemaker"].list_model_packages(ModelPackageGroupName=DEPLOYMENT.model_package_group_name)[
+        "ModelPackageSummaryList"
+    ]
+
+    forced = bootstrap(prod_like, artifact=artifact, baselines=baselines, image_uri=IMAGE, force_demo=True, **clients)
+
+    package = clients["sagemaker"].describe_model_package(ModelPackageName=forced.model_package_arn)
+    assert package["CustomerMetadataProperties"]["mlops:source"] == "local demo artifact"
+
+
+def test_the_command_refuses_a_local_artifact_in_prod_before_reaching_aws(
+    artifact: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--env", "prod", "--model", "fraud-detection", "--artifact", str(artifact)])
+    assert exit_info.value.code == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("bootstrap_serving: prod approves models manually")
+    assert line.endswith("(pass --force-demo to register one anyway)")
+
+
+def test_the_first_models_window_is_the_retraining_loops() -> None:
+    from mlops_constructs.retraining_loop import TRAINING_WINDOW_DAYS  # noqa: PLC0415 - imports the CDK
+
+    assert DEFAULT_WINDOW_DAYS == TRAINING_WINDOW_DAYS
 
 
 def test_image_uri_is_resolved_offline_for_the_region() -> None:
