@@ -79,7 +79,16 @@ def bootstrap(env: str, workdir: Path) -> Scenario:
         ssm = boto3.client("ssm", region_name=region)
         with recorded(scenario):
             result = bootstrap_tool(
-                target, artifact=artifact, baselines=baselines, image_uri=IMAGE, s3=s3, sagemaker=sagemaker, ssm=ssm
+                target,
+                artifact=artifact,
+                baselines=baselines,
+                image_uri=IMAGE,
+                s3=s3,
+                sagemaker=sagemaker,
+                ssm=ssm,
+                # Every environment can hold a locally registered package (prod with --force-demo): its files must
+                # be readable by the roles that read registered packages.
+                force_demo=True,
             )
         scenario.outputs["package"] = sagemaker.describe_model_package(ModelPackageName=result.model_package_arn)
     return scenario

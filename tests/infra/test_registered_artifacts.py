@@ -60,6 +60,7 @@ def run_bootstrap(env: Environment, tmp_path: Path) -> Bootstrapped:
             s3=s3,
             sagemaker=sagemaker,
             ssm=ssm,
+            force_demo=True,  # prod too: a locally registered package (--force-demo) must be readable there as well
         )
         package = sagemaker.describe_model_package(ModelPackageName=result.model_package_arn)
         written = tuple(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"])

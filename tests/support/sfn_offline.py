@@ -1094,6 +1094,9 @@ def _bootstrap_champion(resolved: Resolved, session: Any, workdir: Path) -> str:
         s3=session.client("s3", region_name=REGION),
         sagemaker=session.client("sagemaker", region_name=REGION),
         ssm=session.client("ssm", region_name=REGION),
+        # In prod (manual approval) a real first model comes from the pipeline (--from-pipeline); the loop's tests
+        # need a serving champion before any run, so they register the local one as an operator's --force-demo does.
+        force_demo=True,
     )
     assert result.created, result
     return result.model_package_arn
