@@ -98,7 +98,9 @@ class IngestionReport:
 
 
 @dataclass(frozen=True)
-class _DeadLetter:
+class DeadLetter:
+    """A line that was not ingested, with why (``tools/backfill.py`` quarantines its rejects the same way)."""
+
     reason: str
     line: int
     raw: str
@@ -155,7 +157,7 @@ class Ingestor:
     def ingest_lines(self, lines: Iterable[str], *, source: str, chunk_size: int = 500) -> IngestionReport:
         """Ingest JSON lines (one raw event each), streaming in chunks so memory stays bounded."""
         report = IngestionReport()
-        dead: list[_DeadLetter] = []
+        dead: list[DeadLetter] = []
         for chunk in _chunks(enumerate(lines, start=1), chunk_size):
             dead.extend(self._ingest_chunk(chunk, report))
         self._write_dead_letters(dead, source=source, report=report)
@@ -167,8 +169,8 @@ class Ingestor:
 
     # ---- one chunk ----
 
-    def _ingest_chunk(self, chunk: list[tuple[int, str]], report: IngestionReport) -> list[_DeadLetter]:
-        dead: list[_DeadLetter] = []
+    def _ingest_chunk(self, chunk: list[tuple[int, str]], report: IngestionReport) -> list[DeadLetter]:
+        dead: list[DeadLetter] = []
         by_customer: dict[str, list[_Parsed]] = defaultdict(list)
         seen: set[tuple[str, str]] = set()
         for number, raw in chunk:
@@ -181,10 +183,10 @@ class Ingestor:
                     raise MalformedEvent("event", "must be a JSON object")
                 event = parse_event(payload)
             except json.JSONDecodeError as error:
-                dead.append(_DeadLetter(f"invalid JSON: {error.msg}", number, raw))
+                dead.append(DeadLetter(f"invalid JSON: {error.msg}", number, raw))
                 continue
             except MalformedEvent as error:
-                dead.append(_DeadLetter(f"malformed event: {error}", number, raw))
+                dead.append(DeadLetter(f"malformed event: {error}", number, raw))
                 continue
             key = (event.customer_id, history_key(event))
             if key in seen:
@@ -196,11 +198,11 @@ class Ingestor:
             dead.extend(self._ingest_customer(customer_id, by_customer[customer_id], report))
         return dead
 
-    def _ingest_customer(self, customer_id: str, items: list[_Parsed], report: IngestionReport) -> list[_DeadLetter]:
+    def _ingest_customer(self, customer_id: str, items: list[_Parsed], report: IngestionReport) -> list[DeadLetter]:
         items.sort(key=lambda p: p.event.order_key)
         stored = self._load_history(customer_id, since=items[0].event.event_time - HISTORY)
         history = [event for event, _ in stored.values()]
-        dead: list[_DeadLetter] = []
+        dead: list[DeadLetter] = []
         for item in items:
             key = history_key(item.event)
             status = stored[key][1] if key in stored else None
@@ -216,7 +218,7 @@ class Ingestor:
                     self._put_record(self._feature_group(group), to_put_record(record), report)
             except (PutRecordFailed, FeatureInputError) as error:
                 reason = error.reason if isinstance(error, PutRecordFailed) else f"invalid feature: {error}"
-                dead.append(_DeadLetter(reason, item.line, item.raw))
+                dead.append(DeadLetter(reason, item.line, item.raw))
                 continue
             self._mark_ingested(item)
             history.append(item.event)
@@ -298,7 +300,7 @@ class Ingestor:
                 cap = min(self._max_delay_s, self._base_delay_s * 2 ** (attempt - 1))
                 self._sleep(self._rng.uniform(0, cap))  # exponential backoff, full jitter
 
-    def _write_dead_letters(self, dead: list[_DeadLetter], *, source: str, report: IngestionReport) -> None:
+    def _write_dead_letters(self, dead: list[DeadLetter], *, source: str, report: IngestionReport) -> None:
         report.dead_lettered = len(dead)
         if not dead:
             return

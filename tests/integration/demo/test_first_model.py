@@ -13,16 +13,19 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 from moto.sagemaker.utils import get_pipeline_execution_from_arn
 
-from config import FRAUD_DETECTION, ApprovalMode, ModelDeployment
+from config import DEV, FRAUD_DETECTION, ApprovalMode, ModelDeployment
 from tests.integration.demo.conftest import LOOPBACK_ONLY
-from tests.integration.demo.support import World, read_json
-from tests.integration.demo.test_pipelines import ingest, window_start
+from tests.integration.demo.support import World, download_prefix, read_json
+from tests.integration.demo.test_backfill import GROUPS, EmulatedFeatureStore, history_source
+from tests.integration.demo.test_pipelines import ingest, put_labels, window_start
 from tools.aws_access import resolve_environment
+from tools.backfill import backfill
 from tools.bootstrap_serving import BootstrapError
-from tools.demo.emulators import athena, pipelines
+from tools.demo.emulators import athena, feature_store, pipelines
 from tools.demo.emulators.runtime import moto_backend
 from tools.first_model import first_model
 from tools.mlops_cli.registry import APPROVED, set_approval
@@ -90,10 +93,9 @@ def bootstrap(world: World, sagemaker: StartedExecutions, local: Path, target: M
 
 
 @pytest.fixture
-def deployed(world: World, local: Path) -> World:
+def deployed(world: World) -> World:
     world.create_pipeline()
     world.upload_code(("dev", "fraud-detection-training"))
-    ingest(world, local)
     return world
 
 
@@ -101,6 +103,7 @@ def test_the_first_model_is_the_pipelines_package_approved_with_its_baselines_pu
     deployed: World, local: Path, tmp_path: Path
 ) -> None:
     world = deployed
+    ingest(world, local)
     sagemaker = StartedExecutions(world, tmp_path / "jobs")
     target = deployment(ApprovalMode.AUTO)
 
@@ -135,6 +138,7 @@ def test_with_manual_approval_it_waits_for_the_owner_and_resumes_the_same_execut
     deployed: World, local: Path, tmp_path: Path
 ) -> None:
     world = deployed
+    ingest(world, local)
     sagemaker = StartedExecutions(world, tmp_path / "jobs")
     target = deployment(ApprovalMode.MANUAL)
     messages: list[str] = []
@@ -166,3 +170,37 @@ def test_with_manual_approval_it_waits_for_the_owner_and_resumes_the_same_execut
     assert sagemaker.started == [execution]  # resumed, not retrained
     assert result.model_package_arn == package["ModelPackageArn"]
     assert any(m == f"resuming {execution}" for m in messages), messages
+
+
+def test_a_history_backfilled_twice_trains_the_local_runs_dataset_into_the_first_model(
+    deployed: World, local: Path, tmp_path: Path
+) -> None:
+    """The deploy order a user follows: backfill the raw history (here twice: every record is in the offline store
+    two times), labels, then the first model. The dataset the pipeline joins is the local run's, row for row."""
+    world = deployed
+    store = EmulatedFeatureStore(world.aws)
+    source = history_source(world, local)
+    for force in (False, True):
+        backfill(
+            ModelDeployment(spec=FRAUD_DETECTION, env=DEV),
+            source=source,
+            s3=world.aws.client("s3"),
+            featurestore=store,
+            workdir=tmp_path,
+            workers=4,
+            force=force,
+        )
+    for name in GROUPS.values():
+        assert feature_store.flush_offline(world.aws, name)
+    put_labels(world, local)
+    sagemaker = StartedExecutions(world, tmp_path / "jobs")
+
+    result = bootstrap(world, sagemaker, local, deployment(ApprovalMode.AUTO))
+
+    (execution,) = sagemaker.started
+    run = f"s3://{world.bucket('artifacts')}/pipelines/{PIPELINE}/{execution.rsplit('/', 1)[-1]}"
+    download_prefix(world.aws, f"{run}/dataset", tmp_path / "dataset")
+    dataset = pq.read_table(tmp_path / "dataset" / "dataset.parquet")
+    assert dataset.equals(pq.read_table(local / "dataset" / "dataset.parquet").select(dataset.column_names))
+    package = world.aws.client("sagemaker").describe_model_package(ModelPackageName=result.model_package_arn)
+    assert package["ModelApprovalStatus"] == "Approved"

@@ -61,6 +61,12 @@ def ingest(world: World, local: Path, *, shuffle_labels: bool = False) -> None:
             record = [{"FeatureName": k, "ValueAsString": _as_text(v)} for k, v in row.items() if k not in system]
             feature_store.put_record(aws, FeatureGroupName=name, Record=record)
         assert feature_store.flush_offline(aws, name)
+    put_labels(world, local, shuffle_labels=shuffle_labels)
+
+
+def put_labels(world: World, local: Path, *, shuffle_labels: bool = False) -> None:
+    """The local run's labels under the labels table's location (as the owner's label job would put them)."""
+    aws = world.aws
     labels = pq.read_table(local / "sample-data" / "labels" / "labels.parquet")
     if shuffle_labels:
         column = labels.column("is_fraud").to_numpy().copy()

@@ -29,6 +29,7 @@ TOOLS = {
         PACKAGE,
     ],
     "mlops_cli": ["tools.mlops_cli", "status", "--env", "dev", "--model", "fraud-detection"],
+    "backfill": ["tools.backfill", "--env", "dev", "--model", "fraud-detection", "--source", "s3://history/2024/"],
 }
 
 
