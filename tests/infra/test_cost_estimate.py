@@ -8,6 +8,7 @@ per model."""
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -263,5 +264,8 @@ def test_the_readme_shows_what_the_tool_prints_for_the_example(estimates: dict[s
     body_start = readme.index("```text\n", start) + len("```text\n")
     shown = readme[body_start : readme.index("\n```", body_start)]
     assert shown == table(estimates["dev"]).rstrip("\n"), "README's cost example is stale: regenerate it with make cost"
-    dev, staging, prod = (f"{estimates[name].total:,.2f}" for name in ("dev", "staging", "prod"))
-    assert f"`make cost` gives dev {dev}, staging {staging} and prod {prod} USD a month" in readme
+    expected = tuple(f"{estimates[name].total:,.2f}" for name in ("dev", "staging", "prod"))
+    # Every place that quotes the totals (the Cost section, the deploy guide's "What it costs") quotes today's.
+    quoted = re.findall(r"`make cost` gives dev ([\d,.]+), staging ([\d,.]+) and prod ([\d,.]+) USD a month", readme)
+    assert len(quoted) >= 2, quoted
+    assert set(quoted) == {expected}, f"README quotes {quoted}, make cost gives {expected}"
