@@ -35,6 +35,7 @@ from config.model_spec import (
     check_models,
 )
 from config.models import FRAUD_DETECTION, MODELS
+from config.network import ExistingSubnet, ExistingVpc, NetworkMode, NetworkSettings
 from config.platform import PLATFORM_OWNER
 
 __all__ = [
@@ -59,6 +60,8 @@ __all__ = [
     "Direction",
     "EndpointSettings",
     "Environment",
+    "ExistingSubnet",
+    "ExistingVpc",
     "Feature",
     "FeatureGroupSpec",
     "FeatureType",
@@ -68,6 +71,8 @@ __all__ = [
     "ModelSpec",
     "MonitoringBackend",
     "MonitoringSettings",
+    "NetworkMode",
+    "NetworkSettings",
     "ObjectiveMetric",
     "Owner",
     "RetrainingPolicy",

@@ -9,6 +9,7 @@ from enum import StrEnum
 from config._validate import coerce_enum, in_range, positive_int
 from config.cost import CostAssumptions
 from config.errors import ConfigError
+from config.network import NetworkSettings
 
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
@@ -354,6 +355,8 @@ class Environment:
     monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
     retraining: RetrainingPolicy = field(default_factory=RetrainingPolicy)
     storage: StorageLifecycle = field(default_factory=StorageLifecycle)
+    # Where functions, jobs and endpoints run: AWS's networks (public) or private subnets (isolated, ADR 0016).
+    network: NetworkSettings = field(default_factory=NetworkSettings)
     # Usage the cost estimate assumes (traffic, job durations); never changes a template.
     cost: CostAssumptions = field(default_factory=CostAssumptions)
 
@@ -367,6 +370,7 @@ class Environment:
         object.__setattr__(
             self, "approval", coerce_enum(f"environments[{self.name}].approval", ApprovalMode, self.approval)
         )
+        self.network.check_region(f"environments[{self.name}]", self.region)
         alarms, wait = self.endpoint.alarms, self.deployment.wait_interval_seconds
         if alarms.rollback_alarm_seconds > wait:
             raise ConfigError(

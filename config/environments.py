@@ -26,6 +26,7 @@ from config.environment import (
     MonitoringSettings,
     RetrainingPolicy,
 )
+from config.network import NetworkMode, NetworkSettings
 
 DEV = Environment(
     name="dev",
@@ -72,6 +73,7 @@ STAGING = Environment(
     deployment=DeploymentSettings(strategy=DeploymentStrategy.SHADOW),
     monitoring=MonitoringSettings(every_hours=1),
     retraining=RetrainingPolicy(schedule_every_days=7, cooldown_hours=12),
+    network=NetworkSettings(mode=NetworkMode.ISOLATED, cidr="10.81.0.0/16", zones=("a", "b")),
     cost=CostAssumptions(requests_per_day=20_000, online_entities=100_000),
 )
 
@@ -99,6 +101,7 @@ PROD = Environment(
     ),
     monitoring=MonitoringSettings(every_hours=1),
     retraining=RetrainingPolicy(schedule_every_days=7, cooldown_hours=24, max_runs_per_period=2, period_days=7),
+    network=NetworkSettings(mode=NetworkMode.ISOLATED, cidr="10.82.0.0/16", zones=("a", "b", "c")),
     cost=CostAssumptions(requests_per_day=500_000, online_entities=2_000_000),
 )
 

@@ -24,6 +24,7 @@ from constructs import Construct
 from config import ModelDeployment
 from mlops_constructs.monitoring_common import current_baseline_prefix
 from mlops_constructs.nag import object_finding
+from mlops_constructs.network import NetworkAccess
 from mlops_constructs.permissions import allow_unscoped
 from mlops_constructs.python_function import PythonFunction
 
@@ -93,6 +94,7 @@ class DeploymentAutomation(Construct):
         artifacts_bucket: s3.IBucket,
     ) -> None:
         super().__init__(scope, id_)
+        network = NetworkAccess.of(self, deployment.env)
         stack = cdk.Stack.of(self)
         sm = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
         endpoint = deployment.endpoint_name
@@ -123,6 +125,7 @@ class DeploymentAutomation(Construct):
                 handler=f"lambdas.deployment.{step}.handler",
                 description=f"{deployment.prefix} deployment step: {step}",
                 key=key,
+                network=network,
                 log_retention_days=deployment.env.storage.log_retention_days,
                 environment=environment,
                 service_name=f"{deployment.prefix}-deployment",
@@ -254,6 +257,7 @@ class DeploymentAutomation(Construct):
             handler="lambdas.deployment.score.handler",
             description=f"Scores an entity with {deployment.prefix}: online features in spec order, InferenceId",
             key=key,
+            network=network,
             log_retention_days=deployment.env.storage.log_retention_days,
             service_name=f"{deployment.prefix}-score",
             timeout=cdk.Duration.seconds(10),

@@ -46,6 +46,7 @@ from mlops_constructs.monitoring_common import (
     drift_job_config,
 )
 from mlops_constructs.nag import logical_id, object_finding
+from mlops_constructs.network import NetworkAccess
 from mlops_constructs.permissions import allow_unscoped
 from mlops_constructs.python_function import PythonFunction, retention
 from mlops_constructs.sagemaker_role import SageMakerExecutionRole
@@ -72,6 +73,7 @@ class DriftMonitoringJob(Construct):
         topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, id_)
+        network = NetworkAccess.of(self, deployment.env)
         stack = cdk.Stack.of(self)
         spec, env, monitoring = deployment.spec, deployment.env, deployment.env.monitoring
         reports_prefix = f"monitoring/{spec.name}/drift"
@@ -90,6 +92,7 @@ class DriftMonitoringJob(Construct):
             handler="lambdas.monitoring.window.handler",
             description=f"Lists the capture files of one {deployment.prefix} monitoring window into a manifest",
             key=key,
+            network=network,
             log_retention_days=env.storage.log_retention_days,
             service_name=f"{deployment.prefix}-drift",
             timeout=cdk.Duration.minutes(5),

@@ -25,6 +25,7 @@ from constructs import Construct
 from config import ModelDeployment
 from mlops_constructs.dead_letters import target_dead_letter_queue
 from mlops_constructs.nag import object_finding
+from mlops_constructs.network import NetworkAccess
 from mlops_constructs.python_function import PythonFunction
 
 
@@ -41,6 +42,7 @@ class FeatureIngestion(Construct):
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, id_)
+        network = NetworkAccess.of(self, deployment.env)
         spec = deployment.spec
         self.landing_prefix = f"landing/{spec.name}/"
         self.dead_letter_prefix = f"ingestion-dead-letter/{spec.name}"
@@ -68,6 +70,7 @@ class FeatureIngestion(Construct):
         }
         common = {
             "key": key,
+            "network": network,
             "log_retention_days": deployment.env.storage.log_retention_days,
             "environment": environment,
             "service_name": f"{deployment.prefix}-ingestion",

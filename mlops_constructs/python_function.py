@@ -5,7 +5,10 @@
   its public layer, resolved at deploy time from the SSM public parameter Powertools publishes per version:
   ``/aws/service/powertools/python/<arch>/<python>/<version>`` (powertools-lambda-python PR #7695)), so each
   function's asset stays far below 1 MB and synth stays offline;
-- an explicit least-privilege role: only what the construct's user grants, plus logs and X-Ray.
+- an explicit least-privilege role: only what the construct's user grants, plus logs and X-Ray;
+- in an isolated environment, the function runs in the VPC's private subnets and the platform security group
+  (``network``, ADR 0016), and its role gets the stack's narrowed network-interface policy. ``network`` has no
+  default, so no function can be left outside the VPC by forgetting it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from mlops_constructs.network import NetworkAccess
 from mlops_constructs.permissions import allow_unscoped
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +48,7 @@ class PythonFunction(Construct):
         handler: str,
         description: str,
         key: kms.IKey,
+        network: NetworkAccess | None,
         log_retention_days: int,
         environment: Mapping[str, str],
         timeout: cdk.Duration | None = None,
@@ -65,6 +70,10 @@ class PythonFunction(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"{description} (Lambda execution role)",
         )
+        if network is not None:
+            # Lambda creates the function's network interfaces with the execution role while it deploys.
+            # On the role itself (ManagedPolicyArns), so the role, and so the function, is created after the policy.
+            self.role.add_managed_policy(network.lambda_policy())
         layer_arn = ssm.StringParameter.value_for_string_parameter(
             self, f"/aws/service/powertools/python/arm64/{_LAYER_PYTHON}/{POWERTOOLS_VERSION}"
         )
@@ -83,6 +92,9 @@ class PythonFunction(Construct):
             memory_size=memory_size_mb,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
+            vpc=network.vpc if network else None,
+            vpc_subnets=network.subnets if network else None,
+            security_groups=[network.security_group] if network else None,
             layers=[lambda_.LayerVersion.from_layer_version_arn(self, "Powertools", layer_arn)],
             environment={
                 "POWERTOOLS_SERVICE_NAME": service_name,

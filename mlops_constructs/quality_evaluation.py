@@ -22,6 +22,7 @@ from lambdas.quality.settings import business_metrics_from_spec
 from mlops_constructs.dead_letters import target_dead_letter_queue
 from mlops_constructs.monitoring_common import MODEL_QUALITY_NAMESPACE, capture_prefix, ground_truth_prefix
 from mlops_constructs.nag import object_finding
+from mlops_constructs.network import NetworkAccess
 from mlops_constructs.permissions import allow_unscoped
 from mlops_constructs.python_function import PythonFunction
 
@@ -41,6 +42,7 @@ class QualityEvaluation(Construct):
         variant_name: str,
     ) -> None:
         super().__init__(scope, id_)
+        network = NetworkAccess.of(self, deployment.env)
         monitoring = deployment.env.monitoring
         spec = deployment.spec
         self.function = PythonFunction(
@@ -49,6 +51,7 @@ class QualityEvaluation(Construct):
             handler="lambdas.quality.handler.handler",
             description=f"Evaluates {deployment.prefix} on ground truth: quality and business metrics per variant",
             key=key,
+            network=network,
             log_retention_days=deployment.env.storage.log_retention_days,
             service_name=f"{deployment.prefix}-quality",
             timeout=cdk.Duration.minutes(15),

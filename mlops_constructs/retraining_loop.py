@@ -37,6 +37,7 @@ from constructs import Construct
 from config import DeploymentStrategy, ModelDeployment
 from mlops_constructs.dead_letters import target_dead_letter_queue
 from mlops_constructs.nag import logical_id, object_finding
+from mlops_constructs.network import NetworkAccess
 from mlops_constructs.permissions import allow_unscoped
 from mlops_constructs.python_function import PythonFunction, retention
 
@@ -63,6 +64,7 @@ class RetrainingLoop(Construct):
         trigger_alarm_names: Sequence[str],
     ) -> None:
         super().__init__(scope, id_)
+        network = NetworkAccess.of(self, deployment.env)
         self._deployment = deployment
         self._key = key
         stack = cdk.Stack.of(self)
@@ -88,6 +90,7 @@ class RetrainingLoop(Construct):
                 handler=f"lambdas.retraining.{name}.handler",
                 description=f"{deployment.prefix} retraining: {name}",
                 key=key,
+                network=network,
                 log_retention_days=env.storage.log_retention_days,
                 service_name=f"{deployment.prefix}-retraining",
                 environment=environment,

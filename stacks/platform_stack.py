@@ -19,7 +19,9 @@ from mlops_constructs.deployment_history import DeploymentHistory, ModelStateTab
 from mlops_constructs.encryption import PlatformKey, key_arn_parameter_name
 from mlops_constructs.feature_store import FeatureStore
 from mlops_constructs.model_registry import ModelRegistry
+from mlops_constructs.network import NetworkAccess, PlatformNetwork
 from mlops_constructs.owner_notifications import OwnerTopic
+from mlops_constructs.python_function import retention
 from mlops_constructs.secure_bucket import AccessLogBucket, Expiry, SecureBucket
 
 
@@ -36,6 +38,15 @@ class ModelStatefulResources:
 
 
 class PlatformStack(cdk.Stack):
+    def network_access(self, scope: Construct) -> NetworkAccess | None:
+        """The isolated network as ``scope``'s stack reads it (None in public mode)."""
+        return NetworkAccess.of(scope, self.mlops_environment)
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """From config: the zones of the isolated subnets, so synth looks none up."""
+        return list(self.mlops_environment.network.availability_zones(self.region))
+
     def bucket(self, scope: Construct, purpose: str) -> s3.IBucket:
         """A platform bucket, imported by name into another stack of the same environment (once per scope)."""
         existing = scope.node.try_find_child(f"{purpose}Bucket")
@@ -59,6 +70,7 @@ class PlatformStack(cdk.Stack):
             termination_protection=environment.termination_protection,
             **kwargs,  # type: ignore[arg-type]
         )
+        self.mlops_environment = environment
         removal = cdk.RemovalPolicy.RETAIN if environment.retain_stateful else cdk.RemovalPolicy.DESTROY
         storage = environment.storage
         self.key = PlatformKey(
@@ -68,6 +80,18 @@ class PlatformStack(cdk.Stack):
             arn_parameter_name=key_arn_parameter_name(environment.name),
             removal_policy=removal,
         ).key
+
+        self.network = (
+            PlatformNetwork(
+                self,
+                "Network",
+                environment=environment,
+                key=self.key,
+                log_retention=retention(storage.log_retention_days),
+            )
+            if environment.network.isolated
+            else None
+        )
 
         self.access_logs = AccessLogBucket(
             self,

@@ -10,10 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.environments import PROD_WITH_MODEL_MONITOR
+from tests.support.environments import PROD_WITH_MODEL_MONITOR, STAGING_IN_EXISTING_VPC
 from tests.support.synth import Synthesized, synthesize
 
 
 @pytest.fixture(scope="session")
 def model_monitor_synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return synthesize(Path(tmp_path_factory.mktemp("model-monitor")), environments=[PROD_WITH_MODEL_MONITOR])
+
+
+@pytest.fixture(scope="session")
+def existing_vpc_synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(Path(tmp_path_factory.mktemp("existing-vpc")), environments=[STAGING_IN_EXISTING_VPC])
