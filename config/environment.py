@@ -306,6 +306,53 @@ class RetrainingPolicy:
 
 
 @dataclass(frozen=True, kw_only=True)
+class IdleSchedule:
+    """When an environment's endpoints exist (ADR 0017): outside these hours each endpoint is deleted and then
+    recreated on the endpoint config it served, so an idle dev environment pays no instance hours at night.
+
+    A real-time endpoint variant cannot scale below one instance with Application Auto Scaling, so scheduled
+    scaling would save nothing on a one-instance endpoint (docs/aws-facts.md#endpoints-at-zero-instances).
+    Hours are UTC, ``awake_from_hour`` inclusive to ``asleep_from_hour`` exclusive; ``weekdays_only`` keeps the
+    endpoints asleep from Friday's ``asleep_from_hour`` to Monday's ``awake_from_hour``.
+    """
+
+    awake_from_hour: int = 7
+    asleep_from_hour: int = 19
+    weekdays_only: bool = True
+
+    def __post_init__(self) -> None:
+        in_range("idle.awake_from_hour", self.awake_from_hour, 0, 23, unit="h")
+        in_range("idle.asleep_from_hour", self.asleep_from_hour, 0, 23, unit="h")
+        if not isinstance(self.awake_from_hour, int) or not isinstance(self.asleep_from_hour, int):
+            raise ConfigError("idle.awake_from_hour", "hours are whole UTC hours")
+        if self.asleep_from_hour <= self.awake_from_hour:
+            raise ConfigError("idle.asleep_from_hour", "must be later than awake_from_hour (the same UTC day)")
+
+    @property
+    def awake_hours_per_week(self) -> int:
+        return (self.asleep_from_hour - self.awake_from_hour) * (5 if self.weekdays_only else 7)
+
+    @property
+    def days(self) -> str:
+        """EventBridge cron day-of-week field."""
+        return "MON-FRI" if self.weekdays_only else "*"
+
+    @property
+    def wake_expression(self) -> str:
+        return f"cron(0 {self.awake_from_hour} ? * {self.days} *)"
+
+    @property
+    def sleep_expression(self) -> str:
+        return f"cron(0 {self.asleep_from_hour} ? * {self.days} *)"
+
+    def is_awake(self, hour: int, weekday: int) -> bool:
+        """Whether the endpoints should exist at ``hour`` (UTC) on ``weekday`` (Monday = 0)."""
+        if self.weekdays_only and weekday >= 5:
+            return False
+        return self.awake_from_hour <= hour < self.asleep_from_hour
+
+
+@dataclass(frozen=True, kw_only=True)
 class StorageLifecycle:
     """Bucket lifecycle rules (days) and log retention."""
 
@@ -355,6 +402,8 @@ class Environment:
     monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
     retraining: RetrainingPolicy = field(default_factory=RetrainingPolicy)
     storage: StorageLifecycle = field(default_factory=StorageLifecycle)
+    # Outside these hours the endpoints are deleted and recreated (ADR 0017); None: always on (prod).
+    idle: IdleSchedule | None = None
     # Where functions, jobs and endpoints run: AWS's networks (public) or private subnets (isolated, ADR 0016).
     network: NetworkSettings = field(default_factory=NetworkSettings)
     # Usage the cost estimate assumes (traffic, job durations); never changes a template.

@@ -16,12 +16,15 @@ import json
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from config import ModelDeployment
+from mlops_constructs.dead_letters import target_dead_letter_queue
 from mlops_constructs.monitoring_common import current_baseline_prefix
 from mlops_constructs.nag import object_finding
 from mlops_constructs.network import NetworkAccess
@@ -41,7 +44,9 @@ _SAGEMAKER_WRITES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "prepare": (
         ("sagemaker:CreateModel", (_OWN_MODELS,)),
         ("sagemaker:CreateEndpointConfig", (_OWN_CONFIGS,)),
-        ("sagemaker:AddTags", (_OWN_MODELS, _OWN_CONFIGS)),
+        # A deployment into an endpoint asleep outside working hours wakes it (ADR 0017, lambdas/deployment/idle.py).
+        ("sagemaker:CreateEndpoint", (_ENDPOINT, _ANY_CONFIG)),
+        ("sagemaker:AddTags", (_OWN_MODELS, _OWN_CONFIGS, _ENDPOINT)),
     ),
     "deploy": (
         ("sagemaker:UpdateEndpoint", (_ENDPOINT, _ANY_CONFIG)),
@@ -61,6 +66,12 @@ _SAGEMAKER_WRITES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
         ("sagemaker:AddTags", (_OWN_MODELS, _OWN_CONFIGS, _PACKAGES)),
         ("sagemaker:DeleteTags", (_PACKAGES,)),
     ),
+    # The idle schedule's sleep and wake (environments with ``idle``, ADR 0017).
+    "idle": (
+        ("sagemaker:DeleteEndpoint", (_ENDPOINT,)),
+        ("sagemaker:CreateEndpoint", (_ENDPOINT, _ANY_CONFIG)),
+        ("sagemaker:AddTags", (_ENDPOINT,)),
+    ),
 }
 # Read by every step: the endpoint, any config (CloudFormation's have generated names), any model, the packages.
 _READS: tuple[tuple[tuple[str, ...], str], ...] = (
@@ -70,12 +81,12 @@ _READS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("sagemaker:DescribeModelPackage",), _PACKAGES),
 )
 # Steps that create endpoint configs or move the endpoint to one: the configs carry KmsKeyId and a capture KmsKeyId.
-_USE_KEY_FOR_SAGEMAKER = ("prepare", "deploy", "promote", "rollback")
+_USE_KEY_FOR_SAGEMAKER = ("prepare", "deploy", "promote", "rollback", "idle")
 # Steps that may update the endpoint (suspend its scaling around an instance-type change), and steps that see the
 # endpoint InService on the config they asked for (resume it): lambdas/deployment/scaling.py.
 _SUSPENDS_SCALING = ("deploy", "promote", "rollback")
 _RESUMES_SCALING = ("verify", "promote", "rollback")
-STEPS = tuple(_SAGEMAKER_WRITES)
+STEPS = tuple(step for step in _SAGEMAKER_WRITES if step != "idle")
 
 
 class DeploymentAutomation(Construct):
@@ -117,8 +128,13 @@ class DeploymentAutomation(Construct):
             # promote/rollback publish the serving model's monitoring baselines here (monitoring reads them).
             "CURRENT_BASELINE_S3_URI": f"s3://{artifacts_bucket.bucket_name}/{current_baseline_prefix(deployment)}",
         }
+        if network is not None:  # the Models prepare and rollback create run in the VPC (ADR 0016)
+            environment["MODEL_SUBNETS"] = ",".join(network.subnet_ids)
+            environment["MODEL_SECURITY_GROUPS"] = ",".join(network.security_group_ids)
         self.functions: dict[str, PythonFunction] = {}
         for step, writes in _SAGEMAKER_WRITES.items():
+            if step == "idle" and deployment.env.idle is None:
+                continue
             fn = PythonFunction(
                 self,
                 step.capitalize(),
@@ -251,6 +267,8 @@ class DeploymentAutomation(Construct):
             self._acknowledge(role, endpoint=endpoint, deployment=deployment, data_capture_bucket=data_capture_bucket)
             self.functions[step] = fn
 
+        self.idle_rules = self._idle_schedule(deployment, key=key)
+
         self.score = PythonFunction(
             self,
             "Score",
@@ -288,6 +306,33 @@ class DeploymentAutomation(Construct):
             iam.PolicyStatement(actions=["sagemaker:InvokeEndpoint"], resources=[f"{sm}:endpoint/{endpoint}"])
         )
         key.grant_decrypt(self.score.role)
+
+    def _idle_schedule(self, deployment: ModelDeployment, *, key: kms.IKey) -> dict[str, events.Rule]:
+        """Sleep at the end of working hours, wake at their start (``env.idle``, ADR 0017); none without one."""
+        idle = deployment.env.idle
+        if idle is None:
+            return {}
+        dead_letters = target_dead_letter_queue(
+            self, "IdleDeadLetters", key=key, used_by="the idle schedule's sleep and wake rules"
+        )
+        rules = {}
+        for action, expression in (("sleep", idle.sleep_expression), ("wake", idle.wake_expression)):
+            rules[action] = events.Rule(
+                self,
+                f"Idle{action.capitalize()}",
+                description=f"{deployment.prefix}: {action} the endpoint ({expression} UTC, ADR 0017)",
+                schedule=events.Schedule.expression(expression),
+                targets=[
+                    targets.LambdaFunction(
+                        self.functions["idle"].function,
+                        event=events.RuleTargetInput.from_object({"action": action}),
+                        dead_letter_queue=dead_letters,
+                        retry_attempts=4,
+                        max_event_age=cdk.Duration.hours(1),
+                    )
+                ],
+            )
+        return rules
 
     def _grant_scaling(self, role: iam.Role, *, step: str, endpoint: str) -> None:
         """Application Auto Scaling around an update that changes a scaled variant's instance type: SageMaker rejects

@@ -154,6 +154,8 @@ class DriftMonitoringJob(Construct):
             lists_prefixes=True,
         )
         self.code.grant_read(self.job_role)
+        if network is not None:
+            network.grant_sagemaker_vpc_access(self.job_role)
 
         # ---- the state machine ----
         image = processing_image_uri(env.region)
@@ -223,6 +225,17 @@ class DriftMonitoringJob(Construct):
                         "NetworkConfig": {
                             "EnableNetworkIsolation": isolated,
                             "EnableInterContainerTrafficEncryption": True,
+                            # Isolated environments: in the platform's subnets (ADR 0016).
+                            **(
+                                {
+                                    "VpcConfig": {
+                                        "Subnets": network.subnet_ids,
+                                        "SecurityGroupIds": network.security_group_ids,
+                                    }
+                                }
+                                if network
+                                else {}
+                            ),
                         },
                         "StoppingCondition": {"MaxRuntimeInSeconds": monitoring.max_runtime_seconds},
                         "Tags": [{"Key": k, "Value": v} for k, v in sorted(deployment.tags.items())],

@@ -30,6 +30,7 @@ from mlops_constructs.monitoring_common import (
     drift_job_config,
     ground_truth_prefix,
 )
+from mlops_constructs.network import NetworkAccess
 from mlops_constructs.sagemaker_role import SageMakerExecutionRole
 from monitor_stats.preprocessor import render_preprocessor
 from monitoring_job.config import parse_job_config
@@ -105,8 +106,17 @@ class ModelMonitorSchedules(Construct):
                 volume_kms_key_id=key.key_arn,
             )
         )
+        vpc = NetworkAccess.of(self, deployment.env)  # isolated: the jobs run in the platform's subnets
+        if vpc is not None:
+            vpc.grant_sagemaker_vpc_access(self.role)
         network = sagemaker.CfnDataQualityJobDefinition.NetworkConfigProperty(
-            enable_inter_container_traffic_encryption=True, enable_network_isolation=True
+            enable_inter_container_traffic_encryption=True,
+            enable_network_isolation=True,
+            vpc_config=sagemaker.CfnDataQualityJobDefinition.VpcConfigProperty(
+                subnets=vpc.subnet_ids, security_group_ids=vpc.security_group_ids
+            )
+            if vpc
+            else None,
         )
         stopping = sagemaker.CfnDataQualityJobDefinition.StoppingConditionProperty(
             max_runtime_in_seconds=monitoring.max_runtime_seconds
@@ -204,7 +214,11 @@ class ModelMonitorSchedules(Construct):
                 )
             ),
             network_config=mq.NetworkConfigProperty(
-                enable_inter_container_traffic_encryption=True, enable_network_isolation=True
+                enable_inter_container_traffic_encryption=True,
+                enable_network_isolation=True,
+                vpc_config=mq.VpcConfigProperty(subnets=vpc.subnet_ids, security_group_ids=vpc.security_group_ids)
+                if vpc
+                else None,
             ),
             stopping_condition=mq.StoppingConditionProperty(max_runtime_in_seconds=monitoring.max_runtime_seconds),
         )

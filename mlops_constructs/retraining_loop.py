@@ -499,7 +499,8 @@ class RetrainingLoop(Construct):
             {**deployment_id, "reason": "the candidate failed verification, bake or comparison", "error.$": "$.error"},
             "$.rollback",
         )
-        for task in (verify, promote, rollback):
+        # prepare: an endpoint asleep outside working hours is woken and prepare retried until it serves (ADR 0017).
+        for task in (prepare, verify, promote, rollback):
             task.add_retry(
                 errors=["EndpointNotReady"],
                 interval=cdk.Duration.seconds(60),

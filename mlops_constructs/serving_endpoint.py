@@ -29,6 +29,7 @@ from constructs import Construct
 
 from config import DeploymentStrategy, ModelDeployment
 from mlops_constructs.endpoint_alarms import VariantAlarms
+from mlops_constructs.network import NetworkAccess
 from mlops_constructs.sagemaker_role import SageMakerExecutionRole
 
 VARIANT_NAME = "primary"
@@ -89,6 +90,9 @@ class ServingEndpoint(Construct):
             metrics_namespace="/aws/sagemaker/Endpoints",
             lists_prefixes=False,
         )
+        network = NetworkAccess.of(self, deployment.env)
+        if network is not None:
+            network.grant_sagemaker_vpc_access(self.role)
 
         # Resolved by CloudFormation at deploy time (never read at synth), as a parameter rather than a dynamic
         # reference: a change set lists an SSM-typed parameter's resolved value and the resources a new value
@@ -109,6 +113,11 @@ class ServingEndpoint(Construct):
                 sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=self.serving_package.value_as_string)
             ],
             enable_network_isolation=True,
+            vpc_config=sagemaker.CfnModel.VpcConfigProperty(
+                subnets=network.subnet_ids, security_group_ids=network.security_group_ids
+            )
+            if network
+            else None,
         )
         self.model.node.add_dependency(self.role)
 

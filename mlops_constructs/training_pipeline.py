@@ -31,6 +31,7 @@ from mlops_constructs.code_bundle import CodeBundle
 from mlops_constructs.encryption import key_arn_parameter_name
 from mlops_constructs.feature_store import glue_table_name
 from mlops_constructs.nag import object_finding
+from mlops_constructs.network import NetworkAccess
 from mlops_constructs.permissions import allow_unscoped
 from pipeline_defs.definition import PipelineContext, build_pipeline_definition, spec_json
 
@@ -83,6 +84,14 @@ class TrainingPipeline(Construct):
             model_package_group_arn=model_package_group_arn,
         )
         self.code.grant_read(self.role)
+        network = NetworkAccess.of(self, deployment.env)
+        # In the isolated mode every job runs in the platform's subnets and security group; their IDs come in as
+        # Fn::Sub variables like the key's ARN (SSM-typed template parameters, or literals of an existing VPC).
+        network_variables: dict[str, str] = {}
+        if network is not None:
+            network.grant_sagemaker_vpc_access(self.role)
+            network_variables = {f"Subnet{i}": subnet for i, subnet in enumerate(network.subnet_ids)}
+            network_variables["SecurityGroup"] = network.security_group_id
 
         context = PipelineContext(
             region=deployment.env.region,
@@ -95,6 +104,8 @@ class TrainingPipeline(Construct):
             glue_database=glue_database_name(deployment.env.name),
             athena_workgroup=workgroup_name(deployment.env.name),
             labels_table=labels_table_name(deployment),
+            subnets=tuple(f"${{Subnet{i}}}" for i in range(len(network.subnet_ids))) if network else (),
+            security_group_ids=("${SecurityGroup}",) if network else (),
         )
         self.definition = build_pipeline_definition(deployment, context)
         stage = cdk.Stage.of(self)
@@ -115,7 +126,8 @@ class TrainingPipeline(Construct):
             role_arn=self.role.role_arn,
             pipeline_definition={
                 "PipelineDefinitionBody": cdk.Fn.sub(
-                    self.definition, {"PipelineRoleArn": self.role.role_arn, "KmsKeyArn": self.key_arn}
+                    self.definition,
+                    {"PipelineRoleArn": self.role.role_arn, "KmsKeyArn": self.key_arn, **network_variables},
                 )
             },
         )

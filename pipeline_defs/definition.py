@@ -199,6 +199,10 @@ class PipelineContext:
     athena_workgroup: str
     labels_table: str
     source_revision: str = "unknown"  # git revision, recorded in model package metadata
+    # The isolated network's subnets and security groups (``${Subnet0}``, ``${SecurityGroup}`` placeholders), or
+    # none: every job of the pipeline then runs outside a VPC (ADR 0016).
+    subnets: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in (
@@ -216,6 +220,11 @@ class PipelineContext:
             leftover = _PLACEHOLDER.sub("", value)
             if "${" in leftover or "$" in leftover:
                 raise ValueError(f"pipeline context: {name} '{value}' has a '$' outside a ${{Name}} placeholder")
+        if bool(self.subnets) != bool(self.security_group_ids):
+            raise ValueError("pipeline context: subnets and security_group_ids go together (both or neither)")
+        for value in (*self.subnets, *self.security_group_ids):
+            if not value or "$" in _PLACEHOLDER.sub("", value):
+                raise ValueError(f"pipeline context: network id '{value}' is empty or has a '$' outside a placeholder")
         if "${" in self.region:
             raise ValueError("pipeline context: region must be concrete (image URIs are resolved per region)")
         for name, pattern, what in (
@@ -249,6 +258,8 @@ class PipelineContext:
             self.ground_truth_bucket,
             self.kms_key_arn,
             self.code_bundle,
+            *self.subnets,
+            *self.security_group_ids,
         )
         return frozenset(match for value in values for match in _PLACEHOLDER.findall(value))
 
@@ -323,7 +334,7 @@ def build_pipeline_definition(deployment: ModelDeployment, context: PipelineCont
     template; a test checks that the two agree byte for byte for every environment of the app.
     """
     _check_region(deployment, context)
-    template = _template(deployment.spec, context.region, context.source_revision)
+    template = _template(deployment.spec, context.region, context.source_revision, len(context.subnets))
     replacements = {
         **_STANDINS.replacements(_EnvironmentValues.of(deployment, context)),
         **_Sentinels.for_region(context.region).replacements(context),
@@ -400,7 +411,7 @@ _STANDINS = _EnvironmentValues(
 
 
 @functools.lru_cache(maxsize=64)
-def _template(spec: ModelSpec, region: str, source_revision: str) -> Any:
+def _template(spec: ModelSpec, region: str, source_revision: str, subnet_count: int) -> Any:
     """The definition of ``spec`` in ``region`` with stand-ins for every per-environment value (parsed JSON).
 
     Built for an environment that has the stand-in name and endpoint instance type and defaults for every
@@ -429,6 +440,8 @@ def _template(spec: ModelSpec, region: str, source_revision: str) -> Any:
         athena_workgroup=_STANDINS.athena_workgroup,
         labels_table=_STANDINS.labels_table,
         source_revision=source_revision,
+        subnets=sentinels.subnets[:subnet_count],
+        security_group_ids=sentinels.security_group_ids if subnet_count else (),
     )
     with _offline_sdk(region) as sdk:
         definition = _Builder(sdk, ModelDeployment(spec=spec, env=env), context, sentinels).definition()
@@ -450,6 +463,7 @@ class _Sdk:
     properties: Any
     conditions: Any
     processing: Any
+    network: Any
     shapes: Any
     image_uris: Any
     model_metrics: Any
@@ -474,6 +488,7 @@ _SDK_MODULES = {
     "properties": "sagemaker.core.workflow.properties",
     "conditions": "sagemaker.core.workflow.conditions",
     "processing": "sagemaker.core.processing",
+    "network": "sagemaker.core.network",
     "shapes": "sagemaker.core.shapes",
     "image_uris": "sagemaker.core.image_uris",
     "model_metrics": "sagemaker.core.model_metrics",
@@ -678,6 +693,9 @@ class _Sentinels:
     offline_store_bucket: str = "mlops-sentinel-offline-store-bucket"
     ground_truth_bucket: str = "mlops-sentinel-ground-truth-bucket"
     code_bundle: str = "s3://mlops-sentinel-code-bucket/mlops-sentinel-code-bundle.zip"
+    # Subnets (at most 16, VpcConfig's limit) and the one security group of an isolated network.
+    subnets: tuple[str, ...] = tuple(f"subnet-mlops-sentinel-{i:02d}" for i in range(16))
+    security_group_ids: tuple[str, ...] = ("sg-mlops-sentinel",)
 
     @classmethod
     def for_region(cls, region: str) -> _Sentinels:
@@ -694,6 +712,8 @@ class _Sentinels:
             self.offline_store_bucket: context.offline_store_bucket,
             self.ground_truth_bucket: context.ground_truth_bucket,
             self.code_bundle: context.code_bundle,
+            **dict(zip(self.subnets, context.subnets, strict=False)),
+            **dict(zip(self.security_group_ids, context.security_group_ids, strict=False)),
         }
 
 
@@ -859,6 +879,39 @@ class _Builder:
         """The bundle's zip, for ``bundle_entrypoint`` to unpack (the same input as ``bundle_input``)."""
         return self._input("code", self.s.code_bundle, BUNDLE_DIR)
 
+    def _network_config(self) -> Any:
+        """Processing jobs in the isolated network's subnets, traffic between instances encrypted; None in public
+        mode. Network isolation stays off: the Dataset step calls Athena."""
+        if not self.context.subnets:
+            return None
+        return self.sdk.network.NetworkConfig(
+            enable_network_isolation=False,
+            security_group_ids=[self._sentinel_of(g) for g in self.context.security_group_ids],
+            subnets=[self._sentinel_of(s) for s in self.context.subnets],
+            encrypt_inter_container_traffic=True,
+        )
+
+    def _networking(self) -> Any:
+        """The training job's counterpart of ``_network_config``."""
+        if not self.context.subnets:
+            return None
+        return self.sdk.training_configs.Networking(
+            enable_network_isolation=False,
+            security_group_ids=[self._sentinel_of(g) for g in self.context.security_group_ids],
+            subnets=[self._sentinel_of(s) for s in self.context.subnets],
+            enable_inter_container_traffic_encryption=True,
+        )
+
+    def _sentinel_of(self, value: str) -> str:
+        """The SDK builds with sentinels; the context's network IDs are put in afterwards (``_Sentinels``)."""
+        for sentinels, values in (
+            (self.s.subnets, self.context.subnets),
+            (self.s.security_group_ids, self.context.security_group_ids),
+        ):
+            if value in values:
+                return sentinels[values.index(value)]
+        raise AssertionError(f"pipeline definition: unknown network id {value}")
+
     def _retry_policies(self) -> list[Any]:
         retry = self.sdk.retry
         return [
@@ -906,6 +959,7 @@ class _Builder:
             base_job_name=f"{self.spec.name}-{module.rsplit('.', 1)[-1]}",
             env={"PYTHONPATH": CODE_DIR, "PYTHONUNBUFFERED": "1"},
             sagemaker_session=self.session,
+            network_config=self._network_config(),
         )
         step_args = processor.run(
             inputs=[self._code_input(), *inputs], outputs=list(outputs), arguments=list(arguments)
@@ -991,6 +1045,7 @@ class _Builder:
         trainer = self.sdk.trainer.ModelTrainer(
             training_image=self.images[XGBOOST],
             role=self.s.role_arn,
+            networking=self._networking(),
             base_job_name=f"{self.spec.name}-train",
             sagemaker_session=self.session,
             compute=configs.Compute(

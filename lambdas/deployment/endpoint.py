@@ -124,9 +124,16 @@ def model_exists(sagemaker: Any, name: str) -> bool:
 
 
 def ensure_model(
-    sagemaker: Any, *, name: str, package_arn: str, role_arn: str, tags: Sequence[Mapping[str, str]]
+    sagemaker: Any,
+    *,
+    name: str,
+    package_arn: str,
+    role_arn: str,
+    tags: Sequence[Mapping[str, str]],
+    vpc_config: Mapping[str, Sequence[str]] | None = None,
 ) -> bool:
-    """Create the Model serving ``package_arn`` (network isolated) unless it exists; True if created."""
+    """Create the Model serving ``package_arn`` (network isolated, in ``vpc_config``'s subnets when given) unless
+    it exists; True if created."""
     try:
         existing = sagemaker.describe_model(ModelName=name)
     except ClientError as error:
@@ -138,12 +145,14 @@ def ensure_model(
         if packages and package_arn not in packages:
             raise DeploymentConflict(f"model '{name}' exists but serves {sorted(packages)}, not {package_arn}")
         return False
+    vpc = {"VpcConfig": {key: list(ids) for key, ids in vpc_config.items()}} if vpc_config else {}
     sagemaker.create_model(
         ModelName=name,
         PrimaryContainer={"ModelPackageName": package_arn},
         ExecutionRoleArn=role_arn,
         EnableNetworkIsolation=True,
         Tags=list(tags),
+        **vpc,
     )
     return True
 

@@ -38,8 +38,9 @@ from lambdas.deployment.endpoint import (
     resource_tags,
     variant_like,
 )
-from lambdas.deployment.errors import DeploymentConflict, EndpointFailed
+from lambdas.deployment.errors import DeploymentConflict, EndpointFailed, EndpointNotFound
 from lambdas.deployment.history import PREPARED, Deployment
+from lambdas.deployment.idle import wake_for_deployment
 from lambdas.deployment.names import deployment_names, tag_value
 from lambdas.deployment.registry import approved_package
 from lambdas.deployment.runtime import Aws, deployment_clients, deployment_env, history_store
@@ -67,7 +68,12 @@ def prepare(event: object, *, env: DeploymentEnv, aws: Aws, now: datetime) -> di
 
     sagemaker = aws.sagemaker
     approved_package(sagemaker, package_arn, env.model_package_group)
-    state = describe_endpoint(sagemaker, env.endpoint_name)
+    try:
+        state = describe_endpoint(sagemaker, env.endpoint_name)
+    except EndpointNotFound:
+        # An endpoint asleep outside working hours (ADR 0017) is woken; EndpointNotReady until it serves.
+        wake_for_deployment(env, aws)
+        raise
     if state.status != IN_SERVICE:
         check_serving(state, state.config_name)  # raises EndpointNotReady / EndpointFailed
     live = describe_config(sagemaker, state.config_name)
@@ -100,7 +106,14 @@ def prepare(event: object, *, env: DeploymentEnv, aws: Aws, now: datetime) -> di
             "mlops:deployment-id": tag_value(deployment_id),
         },
     )
-    ensure_model(sagemaker, name=names.model, package_arn=package_arn, role_arn=env.sagemaker_role_arn, tags=tags)
+    ensure_model(
+        sagemaker,
+        name=names.model,
+        package_arn=package_arn,
+        role_arn=env.sagemaker_role_arn,
+        tags=tags,
+        vpc_config=env.model_vpc.request() if env.model_vpc else None,
+    )
 
     candidate = variant_like(
         live_variant, variant_name=env.variant_name, model_name=names.model, count=count, weight=1.0

@@ -236,6 +236,7 @@ def _recreate(deployment: Deployment, state: EndpointState, *, env: DeploymentEn
             package_arn=deployment.previous_model_package_arn,
             role_arn=env.sagemaker_role_arn,
             tags=tags,
+            vpc_config=env.model_vpc.request() if env.model_vpc else None,
         )
     else:
         raise RollbackImpossible(

@@ -12,6 +12,8 @@ Deployment functions (prepare, deploy, verify, compare, promote, rollback) all r
 ``MODEL_PACKAGE_GROUP``        the model's package group in the registry
 ``SAGEMAKER_ROLE_ARN``         execution role of the Models the automation creates
 ``DEPLOYMENT_SETTINGS``        JSON, see ``StrategySettings.from_json``
+``MODEL_SUBNETS``              optional: comma-separated subnet IDs the Models run in (isolated network)
+``MODEL_SECURITY_GROUPS``      optional, with ``MODEL_SUBNETS``: comma-separated security group IDs
 =============================  =====================================================================
 
 The scoring function reads ``ENDPOINT_NAME``, ``FEATURE_GROUPS`` (JSON object: spec group name -> deployed
@@ -144,6 +146,34 @@ class StrategySettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ModelVpc:
+    """Where the Models the automation creates run in an isolated environment (CreateModel ``VpcConfig``)."""
+
+    subnets: tuple[str, ...]
+    security_group_ids: tuple[str, ...]
+
+    def request(self) -> dict[str, list[str]]:
+        return {"Subnets": list(self.subnets), "SecurityGroupIds": list(self.security_group_ids)}
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> ModelVpc | None:
+        subnets = _ids(environ.get("MODEL_SUBNETS", ""))
+        groups = _ids(environ.get("MODEL_SECURITY_GROUPS", ""))
+        if not subnets and not groups:
+            return None
+        if not subnets or not groups:
+            raise ConfigurationError("MODEL_SUBNETS and MODEL_SECURITY_GROUPS go together: set both or neither")
+        # CreateModel VpcConfig: 1-16 subnets, 1-5 security groups.
+        if len(subnets) > 16 or len(groups) > 5:
+            raise ConfigurationError(f"a model's VpcConfig takes 1-16 subnets and 1-5 groups: {subnets}, {groups}")
+        return cls(subnets=subnets, security_group_ids=groups)
+
+
+def _ids(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+@dataclass(frozen=True, kw_only=True)
 class DeploymentEnv:
     model_name: str
     environment: str
@@ -156,6 +186,8 @@ class DeploymentEnv:
     settings: StrategySettings
     # Optional: where promote/rollback publish the serving model's monitoring baselines.
     current_baseline_uri: str | None = None
+    # Set in an isolated environment: the Models the automation creates run in the VPC like the stack's own.
+    model_vpc: ModelVpc | None = None
 
     VARIABLES = (
         "MODEL_NAME",
@@ -186,6 +218,7 @@ class DeploymentEnv:
             sagemaker_role_arn=environ["SAGEMAKER_ROLE_ARN"].strip(),
             settings=StrategySettings.from_json(environ["DEPLOYMENT_SETTINGS"]),
             current_baseline_uri=_baseline_uri(environ),
+            model_vpc=ModelVpc.from_env(environ),
         )
 
 

@@ -490,7 +490,7 @@ class Checker:
             params = dict(raw["params"])
             if (raw["service"], raw["operation"]) == ("sagemaker", "CreateEndpointConfig"):
                 config_keys_seen[(raw["test"], params["EndpointConfigName"])] = config_keys(params)
-            if (raw["service"], raw["operation"]) == ("sagemaker", "UpdateEndpoint"):
+            if (raw["service"], raw["operation"]) in (("sagemaker", "UpdateEndpoint"), ("sagemaker", "CreateEndpoint")):
                 # The keys of the config the endpoint moves to: created in the same test, or the test world's.
                 name = params["EndpointConfigName"]
                 params[CONFIG_KEYS] = config_keys_seen.get((raw["test"], name), self.known_config_keys.get(name, []))

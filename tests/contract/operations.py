@@ -139,6 +139,19 @@ def _update_endpoint(p: Mapping[str, Any], w: Where) -> list[Request]:
     return [Request("sagemaker:UpdateEndpoint", arn), *_key_use(list(p.get(CONFIG_KEYS, [])), w, why)]
 
 
+def _create_endpoint(p: Mapping[str, Any], w: Where) -> list[Request]:
+    """CreateEndpoint (the idle schedule's wake, ADR 0017): like UpdateEndpoint, SageMaker creates grants on the
+    config's keys as the caller; tags on create."""
+    why = f"the endpoint is created on {p['EndpointConfigName']}, encrypted with this key"
+    arn = _sm(w, "endpoint", p["EndpointName"])
+    return [
+        Request("sagemaker:CreateEndpoint", arn),
+        Request("sagemaker:CreateEndpoint", _sm(w, "endpoint-config", p["EndpointConfigName"])),
+        *_key_use(list(p.get(CONFIG_KEYS, [])), w, why),
+        *_tags(p, arn),
+    ]
+
+
 def _key_arn(key: str, w: Where) -> str:
     if key.startswith("arn:"):
         return key
@@ -322,6 +335,10 @@ OPERATIONS: dict[tuple[str, str], Builder] = {
         "sagemaker:DescribeEndpoint", lambda p, w: _sm(w, "endpoint", p["EndpointName"])
     ),
     ("sagemaker", "UpdateEndpoint"): _update_endpoint,
+    ("sagemaker", "CreateEndpoint"): _create_endpoint,
+    ("sagemaker", "DeleteEndpoint"): _same(
+        "sagemaker:DeleteEndpoint", lambda p, w: _sm(w, "endpoint", p["EndpointName"])
+    ),
     ("sagemaker", "UpdateEndpointWeightsAndCapacities"): _same(
         "sagemaker:UpdateEndpointWeightsAndCapacities", lambda p, w: _sm(w, "endpoint", p["EndpointName"])
     ),

@@ -25,6 +25,10 @@ GB = 1024**3
 H = 730  # hours a month
 D = H / 24  # days a month
 RUNS_HOURLY = 8760 / 12  # an hourly schedule over a 365-day year, a month
+# dev's idle schedule (ADR 0017): the endpoint exists 07-19 UTC Monday to Friday, 60 of 168 hours a week; its
+# function runs twice a weekday (sleep, wake).
+AWAKE = 60 / 168
+IDLE_RUNS = 2 * 261 / 12  # a 365-day year has 261 weekdays
 # Prices (us-east-1, from the table).
 M5_LARGE, M5_XLARGE = 0.115, 0.23
 FS_WRITE, FS_READ, FS_ONLINE = 1.25 / 1e6, 0.25 / 1e6, 0.45
@@ -41,6 +45,7 @@ VARIANT = replace(
     endpoint=replace(DEV.endpoint, instance_type="ml.m5.xlarge"),
     monitoring=replace(DEV.monitoring, every_hours=6),
     retraining=replace(DEV.retraining, schedule_every_days=7),
+    idle=None,
 )
 
 
@@ -70,7 +75,8 @@ def estimates(example: Synthesized) -> dict[str, EnvironmentEstimate]:
 
 @pytest.fixture(scope="module")
 def changed(tmp_path_factory: pytest.TempPathFactory) -> EnvironmentEstimate:
-    """DEV with a larger endpoint instance, monitoring every 6 hours and weekly retraining (one small synth)."""
+    """DEV with a larger endpoint instance, monitoring every 6 hours, weekly retraining and no idle schedule (one
+    small synth)."""
     outdir = Path(tmp_path_factory.mktemp("cdk.out.cost"))
     [result] = estimate(synthesize(outdir, environments=[VARIANT], models=EXAMPLE).outdir, [VARIANT])
     return result
@@ -94,7 +100,8 @@ def test_dev_estimate_equals_the_hand_computed_figure(estimates: dict[str, Envir
     requests = 2_000  # DEV.cost: 2,000 requests and events a day, 10,000 customers online
     assert (DEV.cost.requests_per_day, DEV.cost.online_entities) == (requests, 10_000)
 
-    endpoint = 1 * M5_LARGE * H  # 1 x ml.m5.large all month: traffic needs 1 (300 invocations a minute each)
+    # 1 x ml.m5.large in the awake hours: traffic needs 1 (300 invocations a minute each); asleep it is deleted.
+    endpoint = 1 * M5_LARGE * H * AWAKE
     capture_gb_day = requests * 1.00 * 1_000 / GB  # 100 % sampled, 1,000 B each
     capture = capture_gb_day * 30 * S3_STD + capture_gb_day * 335 * S3_IA  # IA at 30 d, expired at 365 d
     # Feature groups: transaction 7 definitions x 40 B = 280 B, customer-spend 9 x 40 B = 360 B: 1 unit each.
@@ -114,9 +121,17 @@ def test_dev_estimate_equals_the_hand_computed_figure(estimates: dict[str, Envir
     transitions = RUNS_HOURLY * 6 + 1 * 19
     # Lambda (arm64): score per request 512 MB x 60 ms; hourly quality evaluation 1024 MB x 2 s; hourly drift
     # window 512 MB x 2 s; ingestion per landing file (24 a day) 1024 MB x 2 s; the retraining run's 12 task
-    # functions and 3 event callbacks (alarm trigger, pipeline status, approval) 512 MB x 2 s.
-    invocations = requests * D + RUNS_HOURLY + RUNS_HOURLY + 24 * D + 12 + 3
-    gb_seconds = requests * D * 0.5 * 0.06 + RUNS_HOURLY * 1 * 2 + RUNS_HOURLY * 0.5 * 2 + 24 * D * 1 * 2 + 15 * 0.5 * 2
+    # functions and 3 event callbacks (alarm trigger, pipeline status, approval) 512 MB x 2 s; the idle schedule's
+    # sleep and wake 512 MB x 2 s.
+    invocations = requests * D + RUNS_HOURLY + RUNS_HOURLY + 24 * D + 12 + 3 + IDLE_RUNS
+    gb_seconds = (
+        requests * D * 0.5 * 0.06
+        + RUNS_HOURLY * 1 * 2
+        + RUNS_HOURLY * 0.5 * 2
+        + 24 * D * 1 * 2
+        + 15 * 0.5 * 2
+        + IDLE_RUNS * 0.5 * 2
+    )
     lambdas = invocations * LAMBDA_REQ + gb_seconds * LAMBDA_ARM
     # CloudWatch: 19 monitoring + 4 serving alarms, 1 composite, 1 dashboard, 17 alarmed custom metrics
     # (12 drift features, PR AUC, 2 business KPIs, missing captures, missing labels).
@@ -155,7 +170,7 @@ def test_dev_estimate_equals_the_hand_computed_figure(estimates: dict[str, Envir
     assert line(dev, "training pipeline").usd == pytest.approx(pipeline)
     assert line(dev, "Lambda").usd == pytest.approx(lambdas)
     assert dev.total == pytest.approx(expected, rel=1e-9)
-    assert round(dev.total, 2) == 146.52
+    assert round(dev.total, 2) == 92.56
 
 
 @pytest.mark.variant_synth  # the example app's own synth when models were added
@@ -176,6 +191,18 @@ def test_prod_prices_its_endpoint_fleet_and_both_model_monitor_schedules(
     # the default backend prices the processing drift job instead
     assert line(estimates["prod"], "Drift monitoring of fraud-detection-prod").usd > 0
     assert not [x for x in estimates["prod"].lines if x.item.startswith("Model Monitor")]
+
+
+@pytest.mark.variant_synth  # the example app's own synth when models were added
+def test_isolated_environments_pay_for_their_interface_endpoints_per_zone_and_dev_for_none(
+    estimates: dict[str, EnvironmentEstimate],
+) -> None:
+    # 16 interface endpoints (mlops_constructs/network.py) in each zone of the VPC: staging 2 zones, prod 3.
+    for name, zones in (("staging", 2), ("prod", 3)):
+        endpoints = line(estimates[name], "VPC interface endpoints")
+        assert endpoints.quantities["vpc.interface_endpoint_hour"] == pytest.approx(16 * zones * H)
+        assert endpoints.usd == pytest.approx(16 * zones * H * 0.01 + 10 * 0.01)
+    assert not [x for x in estimates["dev"].lines if x.item.startswith("VPC")]
 
 
 @pytest.mark.variant_synth  # the example app's own synth when models were added
@@ -209,7 +236,7 @@ def test_without_traffic_neither_monitoring_backend_runs_a_paid_job(
     assert line(dev, "Drift monitoring").usd == 0  # processing backend: an empty window ends without a job
     assert line(prod, "Model Monitor DataQuality").usd == 0
     assert line(prod, "Model Monitor ModelQuality").usd == 0
-    assert line(dev, "endpoint").usd == pytest.approx(M5_LARGE * H)  # the endpoint costs all the same
+    assert line(dev, "endpoint").usd == pytest.approx(M5_LARGE * H * AWAKE)  # the endpoint costs all the same
 
 
 @pytest.mark.variant_synth  # the example app's own synth when models were added
@@ -218,8 +245,9 @@ def test_config_changes_move_the_estimate(
 ) -> None:
     dev = estimates["dev"]
 
-    # ml.m5.large -> ml.m5.xlarge: the endpoint row doubles.
-    assert line(dev, "endpoint").usd == pytest.approx(M5_LARGE * H)
+    # ml.m5.large -> ml.m5.xlarge, and no idle schedule: twice the price, all 730 hours instead of 60 a week.
+    assert line(dev, "endpoint").usd == pytest.approx(M5_LARGE * H * AWAKE)
+    assert "awake 60 h a week (idle schedule)" in line(dev, "endpoint").usage
     assert line(changed, "endpoint fraud-detection-devchanged/primary ml.m5.xlarge").usd == pytest.approx(M5_XLARGE * H)
     # Hourly -> every 6 hours: 4 runs a day instead of 24, each still two 10-minute jobs.
     drift = line(changed, "Drift monitoring of fraud-detection-devchanged every 6 h")
@@ -241,7 +269,7 @@ def test_the_command_prints_tables_or_json_and_fails_clearly(
     text = capsys.readouterr().out
     assert "dev (account 111111111111, us-east-1): monthly estimate in USD" in text
     assert "total dev" in text
-    assert "146.52" in text
+    assert "92.56" in text
     assert "taken 2026-12-02" in text
     assert "requests_per_day = 2,000" in text
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -25,6 +26,10 @@ from tools.cost.workflow import RunProfile, run_profile
 GB = 1024**3
 # The per-request scoring function: its environment names the endpoint and the feature groups it reads.
 REQUEST_FUNCTION_ENV = ("ENDPOINT_NAME", "FEATURE_GROUPS")
+# The idle schedule's function (ADR 0017): its sleep and wake rules bound the hours the endpoint exists.
+IDLE_HANDLER = "lambdas.deployment.idle.handler"
+HOURS_PER_WEEK = 7 * 24
+_IDLE_CRON = re.compile(r"^cron\(0 (\d{1,2}) \? \* (MON-FRI|\*) \*\)$")
 # Resource types that cost nothing by themselves, or are priced through another resource.
 FREE_OR_PRICED_ELSEWHERE = frozenset(
     {
@@ -232,12 +237,44 @@ class _Estimator:
             variants = list(config.properties.get("ProductionVariants", []))
             shadows = list(config.properties.get("ShadowProductionVariants", []))
             weights = sum(float(v.get("InitialVariantWeight", 1.0)) for v in variants) or 1.0
+            awake = self._awake_share(endpoint.stack)
             for variant in variants + shadows:
                 share = 1.0 if variant in shadows else float(variant.get("InitialVariantWeight", 1.0)) / weights
-                self._variant(model, str(name), variant, share)
+                self._variant(model, str(name), variant, share, awake)
             self._data_capture(model, config)
 
-    def _variant(self, model: str, endpoint_name: str, variant: dict[str, Any], share: float) -> None:
+    def _awake_share(self, stack: str) -> tuple[float, str] | None:
+        """The share of the month the endpoints of ``stack`` exist, from the idle schedule's sleep and wake rules
+        (ADR 0017: the endpoint is deleted outside working hours), with a note; None without a schedule."""
+        functions = [
+            f.logical_id
+            for f in self.assembly.of_type("AWS::Lambda::Function")
+            if f.stack == stack and f.properties.get("Handler") == IDLE_HANDLER
+        ]
+        expressions: dict[str, str] = {}
+        for rule in self.assembly.of_type("AWS::Events::Rule"):
+            for target in rule.properties.get("Targets", []):
+                if rule.stack == stack and ref_target(target.get("Arn")) in functions:
+                    action = json.loads(str(target.get("Input", "{}"))).get("action")
+                    expressions[str(action)] = str(rule.properties.get("ScheduleExpression", ""))
+        if not functions:
+            return None
+        if set(expressions) != {"sleep", "wake"}:
+            raise CostError(f"stack {stack}: the idle function has no sleep and wake rules ({sorted(expressions)})")
+        (wake_hour, wake_days), (sleep_hour, sleep_days) = (_cron_hour_days(expressions[a]) for a in ("wake", "sleep"))
+        if wake_days != sleep_days or sleep_hour <= wake_hour:
+            raise CostError(f"stack {stack}: idle rules {expressions} are not one awake window per day")
+        per_week = (sleep_hour - wake_hour) * wake_days
+        return per_week / HOURS_PER_WEEK, f"awake {per_week} h a week (idle schedule)"
+
+    def _variant(
+        self,
+        model: str,
+        endpoint_name: str,
+        variant: dict[str, Any],
+        share: float,
+        awake: tuple[float, str] | None = None,
+    ) -> None:
         variant_name = variant.get("VariantName", "?")
         if "ServerlessConfig" in variant:
             self.notes.append(f"{endpoint_name}/{variant_name}: serverless inference is not estimated")
@@ -249,9 +286,11 @@ class _Estimator:
         target = self._scalable_target(f"endpoint/{endpoint_name}/variant/{variant_name}")
         key = PriceTable.instance_key("hosting", instance_type)
         item = f"endpoint {endpoint_name}/{variant_name} {instance_type}"
+        fraction, asleep_note = awake if awake else (1.0, "")
+        suffix = f", {asleep_note}" if asleep_note else ""
         if target is None:
-            hours = count * self.prices.hours_per_month
-            self.add(model, item, f"{count} x {self.prices.hours_per_month:g} h", {key: hours})
+            hours = count * self.prices.hours_per_month * fraction
+            self.add(model, item, f"{count} x {self.prices.hours_per_month * fraction:g} h{suffix}", {key: hours})
             return
         low, high = int(target.properties["MinCapacity"]), int(target.properties["MaxCapacity"])
         per_instance = self._invocations_target(target)
@@ -266,11 +305,12 @@ class _Estimator:
             for action in target.properties.get("ScheduledActions", [])
         ]
         hours = scheduled_instance_hours_per_month(wanted=wanted, min_capacity=low, max_capacity=high, changes=changes)
+        hours *= fraction
         steady = max(low, min(wanted, high))
         if changes:
-            usage = f"{hours:,.1f} instance-h ({len(changes)} scheduled scaling actions; bounds {low}-{high})"
+            usage = f"{hours:,.1f} instance-h ({len(changes)} scheduled scaling actions; bounds {low}-{high}{suffix})"
         else:
-            usage = f"{steady} x {self.prices.hours_per_month:g} h (bounds {low}-{high})"
+            usage = f"{steady} x {self.prices.hours_per_month * fraction:,.1f} h (bounds {low}-{high}{suffix})"
         self.add(model, item, usage, {key: hours})
 
     def _scalable_target(self, resource_id: str) -> Resource | None:
@@ -800,3 +840,11 @@ def _pipeline_steps(pipeline: Resource) -> list[tuple[str, str, str, int]]:
 
     collect(definition.get("Steps", []))
     return steps
+
+
+def _cron_hour_days(expression: str) -> tuple[int, int]:
+    """(hour, days a week) of an idle rule's ``cron(0 <hour> ? * MON-FRI|* *)``."""
+    match = _IDLE_CRON.match(expression)
+    if match is None:
+        raise CostError(f"idle rule schedule '{expression}' is not cron(0 <hour> ? * MON-FRI|* *)")
+    return int(match[1]), 5 if match[2] == "MON-FRI" else 7
