@@ -34,6 +34,7 @@ from lambdas.shared.table import NEW_ITEM, PartitionStore, decode, encode, text
 DEPLOYMENT_PREFIX = "DEPLOYMENT#"
 LOOKUP_PREFIX = "ID#"
 CHAMPION_SK = "CHAMPION"
+IDLE_SK = "IDLE"  # the idle schedule's record of the config a sleeping endpoint wakes on (ADR 0017)
 
 # Deployment statuses.
 PREPARED = "prepared"  # candidate model and configs exist; the endpoint is untouched
@@ -253,6 +254,19 @@ class HistoryStore(PartitionStore):
         return dataclasses.replace(deployment, **changes)  # type: ignore[arg-type]
 
     # ---- items ----
+
+    # ---- the idle schedule (ADR 0017) ----
+
+    def sleeping_config(self) -> str:
+        """The endpoint config the last sleep recorded ("" if the endpoint never slept)."""
+        item = self.read(IDLE_SK)
+        return text(item, "endpoint_config_name") if item else ""
+
+    def record_sleep(self, config_name: str, at: str) -> None:
+        self.dynamodb.put_item(
+            TableName=self.table,
+            Item={**self.key(IDLE_SK), "endpoint_config_name": {"S": config_name}, "slept_at": {"S": at}},
+        )
 
     def _champion_item(self, champion: Champion) -> dict[str, Any]:
         item = self.key(CHAMPION_SK)

@@ -23,12 +23,10 @@ from botocore.exceptions import ClientError
 from lambdas.deployment import events
 from lambdas.deployment.endpoint import IN_SERVICE, describe_config, describe_endpoint
 from lambdas.deployment.errors import EndpointNotFound, EndpointNotReady, MalformedRequest
-from lambdas.deployment.history import HistoryStore
 from lambdas.deployment.runtime import Aws, deployment_clients, deployment_env, history_store, request_time
 from lambdas.deployment.settings import DeploymentEnv
 from lambdas.shared.observability import logger, metrics
 
-IDLE_SK = "IDLE"
 SLEEP, WAKE = "sleep", "wake"
 
 
@@ -37,7 +35,7 @@ def sleep(env: DeploymentEnv, aws: Aws, now: datetime) -> dict[str, Any]:
     try:
         state = describe_endpoint(aws.sagemaker, env.endpoint_name)
     except EndpointNotFound:
-        return _result(env, SLEEP, "asleep", recorded_config(store))
+        return _result(env, SLEEP, "asleep", store.sleeping_config())
     unfinished = [d.deployment_id for d in store.list_deployments(limit=5) if not d.outcome]
     live = describe_config(aws.sagemaker, state.config_name) if state.status == IN_SERVICE else None
     single = (
@@ -49,7 +47,7 @@ def sleep(env: DeploymentEnv, aws: Aws, now: datetime) -> dict[str, Any]:
             extra={"unfinished": unfinished, "status": state.status, "config": state.config_name},
         )
         return _result(env, SLEEP, "busy", state.config_name)
-    _record(store, state.config_name, now)
+    store.record_sleep(state.config_name, events.format_time(now))
     aws.sagemaker.delete_endpoint(EndpointName=env.endpoint_name)
     metrics.add_metric(name="EndpointSlept", unit="Count", value=1)
     return _result(env, SLEEP, "deleted", state.config_name)
@@ -63,7 +61,7 @@ def wake(env: DeploymentEnv, aws: Aws) -> dict[str, Any]:
         pass
     else:
         return _result(env, WAKE, "awake", state.config_name)
-    config_name = recorded_config(store)
+    config_name = store.sleeping_config()
     if not config_name:
         raise EndpointNotFound(
             f"endpoint '{env.endpoint_name}' does not exist and no sleep recorded its config: deploy the serving "
@@ -76,31 +74,11 @@ def wake(env: DeploymentEnv, aws: Aws) -> dict[str, Any]:
 
 def wake_for_deployment(env: DeploymentEnv, aws: Aws) -> None:
     """prepare found no endpoint: wake a sleeping one and have the state machine retry until it serves."""
-    store = history_store(env, aws)
-    config_name = recorded_config(store)
+    config_name = history_store(env, aws).sleeping_config()
     if not config_name:
         raise EndpointNotFound(f"endpoint '{env.endpoint_name}' does not exist and is not asleep")
     _create(aws.sagemaker, env.endpoint_name, config_name)
     raise EndpointNotReady(f"endpoint '{env.endpoint_name}' was asleep: woken on '{config_name}', retry when InService")
-
-
-def recorded_config(store: HistoryStore) -> str:
-    item = store.dynamodb.get_item(
-        TableName=store.table, Key={"pk": {"S": store.pk}, "sk": {"S": IDLE_SK}}, ConsistentRead=True
-    ).get("Item")
-    return str(item["endpoint_config_name"]["S"]) if item else ""
-
-
-def _record(store: HistoryStore, config_name: str, now: datetime) -> None:
-    store.dynamodb.put_item(
-        TableName=store.table,
-        Item={
-            "pk": {"S": store.pk},
-            "sk": {"S": IDLE_SK},
-            "endpoint_config_name": {"S": config_name},
-            "slept_at": {"S": events.format_time(now)},
-        },
-    )
 
 
 def _create(sagemaker: Any, endpoint_name: str, config_name: str) -> None:

@@ -68,6 +68,11 @@ def _serving_lines(result: Status) -> list[str]:
 
 def _endpoint_lines(result: Status) -> list[str]:
     endpoint = result.endpoint
+    if endpoint.status is None and endpoint.asleep_on_config:
+        return [
+            f"Endpoint     {endpoint.name}: asleep (idle schedule), wakes on config {endpoint.asleep_on_config}"
+            " (a deployment wakes it too)"
+        ]
     if endpoint.status is None:
         return [f"Endpoint     {endpoint.name}: does not exist"]
     lines = [f"Endpoint     {endpoint.name} {endpoint.status} on config {endpoint.config_name}"]

@@ -6,7 +6,7 @@ so and the rest is still reported. Any other AWS error fails the command.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +40,8 @@ class EndpointState:
     matches_champion: bool | None = None
     expected_config_name: str | None = None  # what it should serve: champion's, or an in-flight deployment's
     silent_rollback: bool = False
+    # The endpoint does not exist because the idle schedule deleted it (ADR 0017): the config it wakes on.
+    asleep_on_config: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,7 +121,12 @@ def status(
         warnings.append(f"deployment history table '{target.history_table}' does not exist")
     in_flight = deployments[0] if deployments and deployments[0].status not in FINISHED else None
     endpoint = _endpoint(target, sagemaker=sagemaker, champion=champion, in_flight=in_flight)
-    if endpoint.status is None:
+    if endpoint.status is None and history_found:
+        asleep = HistoryStore(
+            dynamodb=dynamodb, table=target.history_table, model_name=target.model, environment=target.environment
+        ).sleeping_config()
+        endpoint = replace(endpoint, asleep_on_config=asleep or None)
+    if endpoint.status is None and endpoint.asleep_on_config is None:
         warnings.append(f"endpoint '{target.endpoint_name}' does not exist")
     if endpoint.silent_rollback:
         source = (

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
+from lambdas.deployment.idle import run as run_idle
 from tests.unit.cli.conftest import TARGET, Cli
 from tests.unit.deployment.conftest import INITIAL_CONFIG
 from tests.unit.deployment.support import deploy_and_promote, prepare_and_deploy
 from tools.mlops_cli.status import status
+
+NIGHT = datetime(2026, 12, 3, 19, 0, tzinfo=UTC)
 
 
 def run_status(cli: Cli, *extra: str) -> Any:
@@ -125,6 +129,19 @@ def test_an_update_in_progress_is_not_a_silent_rollback(cli: Cli) -> None:
     assert shown["endpoint"]["pending_config_name"] == prepared["endpoint_config_name"]
     assert shown["endpoint"]["silent_rollback"] is False
     assert "deployment 'exec-2' is in progress (deploying)" in shown["warnings"]
+
+
+def test_a_sleeping_endpoint_is_shown_asleep_not_missing(cli: Cli) -> None:
+    cli.create_retraining()
+    # The idle schedule's real sleep (ADR 0017) deletes the endpoint and records the config it wakes on.
+    assert run_idle({"action": "sleep"}, env=cli.env, aws=cli.world.aws, now=NIGHT)["outcome"] == "deleted"
+
+    shown = run_status(cli)
+
+    assert (shown["endpoint"]["status"], shown["endpoint"]["asleep_on_config"]) == (None, INITIAL_CONFIG)
+    assert not [w for w in shown["warnings"] if "endpoint" in w]
+    text = cli("status", "--env", "dev", "--model", "fraud-detection").out
+    assert f"Endpoint     fraud-detection-dev: asleep (idle schedule), wakes on config {INITIAL_CONFIG}" in text
 
 
 def test_status_tolerates_an_environment_with_nothing_deployed(empty: Cli) -> None:
