@@ -46,7 +46,12 @@ def test_model_monitor_jobs_encrypt_isolate_and_read_the_current_baseline(model_
     assert baseline["ConstraintsResource"]["S3Uri"] == f"{current}/constraints.json"
     assert "EncryptionKey" in json.dumps(props["DataQualityJobOutputConfig"]["KmsKeyId"])
     assert "EncryptionKey" in json.dumps(props["JobResources"]["ClusterConfig"]["VolumeKmsKeyId"])
-    assert props["NetworkConfig"] == {"EnableInterContainerTrafficEncryption": True, "EnableNetworkIsolation": True}
+    network = props["NetworkConfig"]
+    assert (network["EnableInterContainerTrafficEncryption"], network["EnableNetworkIsolation"]) == (True, True)
+    assert set(network["VpcConfig"]) == {
+        "Subnets",
+        "SecurityGroupIds",
+    }  # prod is isolated (tests/infra/test_network.py)
     assert props["DataQualityJobInput"]["EndpointInput"]["EndpointName"] == f"fraud-detection-{env}"
     assert "JobDefinitionName" not in props  # create-only: generated names
 

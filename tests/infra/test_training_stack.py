@@ -10,9 +10,19 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 
+from config import ENVIRONMENTS
 from tests.support.iam_policies import grants, role_id
 from tests.support.synth import Synthesized
 from tests.support.templates import resources_of_type
+
+# What SageMaker needs on "*" to attach a job or model to the VPC (docs/aws-facts.md#sagemaker-in-a-vpc).
+SAGEMAKER_VPC_DESCRIBES = {
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeSecurityGroups",
+}
 
 STACK = "fraud-detection-training"
 ROOT = Path(__file__).resolve().parents[2]
@@ -160,7 +170,11 @@ def test_pipeline_embeds_the_sdk_definition_with_stack_values_substituted(synth:
     assert resource["Properties"]["PipelineName"] == f"fraud-detection-{env}-training"
     assert "PipelineRole" in json.dumps(resource["Properties"]["RoleArn"])
     text, variables = embedded_definition(synth, env)
-    assert set(variables) == {"PipelineRoleArn", "KmsKeyArn"}
+    # Isolated environments add their subnets and security group (tests/infra/test_network.py).
+    settings = next(e for e in ENVIRONMENTS if e.name == env).network
+    zones = range(len(settings.zones))
+    network = {*(f"Subnet{i}" for i in zones), "SecurityGroup"} if settings.isolated else set()
+    assert set(variables) == {"PipelineRoleArn", "KmsKeyArn", *network}
     assert "PipelineRole" in json.dumps(variables["PipelineRoleArn"])
     # The same definition is written beside the template for review.
     rendered = next(synth.outdir.glob(f"assembly-{env}/*fraud*training*.pipeline-definition.json")).read_text()
@@ -208,7 +222,8 @@ def test_pipeline_role_is_least_privilege(synth: Synthesized) -> None:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert all(not a.endswith("*") for a in actions), actions
         if statement["Resource"] == "*":
-            assert set(actions) <= {"ecr:GetAuthorizationToken", "cloudwatch:PutMetricData"}
+            # prod is isolated: SageMaker attaches the jobs to the VPC with the Describe actions (ADR 0016).
+            assert set(actions) <= {"ecr:GetAuthorizationToken", "cloudwatch:PutMetricData", *SAGEMAKER_VPC_DESCRIBES}
     jobs = next(s for s in statements if "sagemaker:CreateTrainingJob" in s["Action"])
     assert all("pipelines-*" in json.dumps(r) for r in jobs["Resource"])
     pass_role = next(s for s in statements if s["Action"] == "iam:PassRole")
