@@ -564,6 +564,25 @@ def feature_store_calls(env: Environment) -> list[tuple[str, Call]]:
     return found
 
 
+def flow_log_calls(env: Environment) -> list[tuple[str, Call]]:
+    """(role ARN, call) of VPC Flow Logs publishing an isolated network's flow logs to its log group with the flow
+    log's ``DeliverLogsPermissionArn``: it creates a log stream per network interface and puts events in it
+    (Amazon VPC User Guide, "Publish flow logs to CloudWatch Logs", IAM role for publishing flow logs)."""
+    found = []
+    for stack, logical_id, resource in env.resources("AWS::EC2::FlowLog"):
+        props = env.resolve(stack, resource["Properties"])
+        if "DeliverLogsPermissionArn" not in props:
+            continue
+        label, group = f"{env.name}/{stack.id}/{logical_id}", str(props["LogGroupName"])
+        stream = "eni-0123456789abcdef0-all"
+        for operation, params in (
+            ("CreateLogStream", {"logGroupName": group, "logStreamName": stream}),
+            ("PutLogEvents", {"logGroupName": group, "logStreamName": stream}),
+        ):
+            found.append((str(props["DeliverLogsPermissionArn"]), Call(label, "logs", operation, params, label)))
+    return found
+
+
 def serving_model_roles(env: Environment) -> list[str]:
     """The execution roles of the serving stacks' models (SageMaker reads the model data with them)."""
     return sorted(
@@ -645,4 +664,5 @@ def environment_calls(
     found += rule_calls(env)
     found += monitoring_job_calls(env, capture_locations(env))
     found += feature_store_calls(env)
+    found += flow_log_calls(env)
     return found

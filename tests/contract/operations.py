@@ -315,7 +315,18 @@ def _alarms(p: Mapping[str, Any], w: Where) -> list[Request]:
     return [Request("cloudwatch:DescribeAlarms", f"arn:aws:cloudwatch:{w.region}:{w.account}:alarm:{n}") for n in names]
 
 
+def _log_group(p: Mapping[str, Any], w: Where) -> str:
+    return f"arn:aws:logs:{w.region}:{w.account}:log-group:{p['logGroupName']}"
+
+
 OPERATIONS: dict[tuple[str, str], Builder] = {
+    # CloudWatch Logs: VPC Flow Logs delivering to a log group with the flow log's role (definitions.py). Both
+    # are authorized on the stream's ARN: a grant on "log-group:<name>:*" (CDK's grantWrite, AWS's managed
+    # logging policies) is what allows CreateLogStream, and it does not match the bare group ARN.
+    **{
+        ("logs", op): _same(f"logs:{op}", lambda p, w: f"{_log_group(p, w)}:log-stream:{p['logStreamName']}")
+        for op in ("CreateLogStream", "PutLogEvents")
+    },
     # S3
     ("s3", "GetObject"): lambda p, w: s3_get(p["Bucket"], p["Key"], w),
     ("s3", "HeadObject"): lambda p, w: s3_get(p["Bucket"], p["Key"], w),
