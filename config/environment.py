@@ -307,7 +307,7 @@ class RetrainingPolicy:
 
 @dataclass(frozen=True, kw_only=True)
 class IdleSchedule:
-    """When an environment's endpoints exist (ADR 0017): outside these hours each endpoint is deleted and then
+    """When an environment's endpoints exist (ADR 0020): outside these hours each endpoint is deleted and then
     recreated on the endpoint config it served, so an idle dev environment pays no instance hours at night.
 
     A real-time endpoint variant cannot scale below one instance with Application Auto Scaling, so scheduled
@@ -402,9 +402,9 @@ class Environment:
     monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
     retraining: RetrainingPolicy = field(default_factory=RetrainingPolicy)
     storage: StorageLifecycle = field(default_factory=StorageLifecycle)
-    # Outside these hours the endpoints are deleted and recreated (ADR 0017); None: always on (prod).
+    # Outside these hours the endpoints are deleted and recreated (ADR 0020); None: always on (prod).
     idle: IdleSchedule | None = None
-    # Where functions, jobs and endpoints run: AWS's networks (public) or private subnets (isolated, ADR 0016).
+    # Where functions, jobs and endpoints run: AWS's networks (public) or private subnets (isolated, ADR 0019).
     network: NetworkSettings = field(default_factory=NetworkSettings)
     # Usage the cost estimate assumes (traffic, job durations); never changes a template.
     cost: CostAssumptions = field(default_factory=CostAssumptions)

@@ -54,7 +54,7 @@ DEV = Environment(
     ),
     monitoring=MonitoringSettings(every_hours=1),
     retraining=RetrainingPolicy(schedule_every_days=None, cooldown_hours=1, max_runs_per_period=10, period_days=1),
-    # No endpoint hours at night or at weekends: 07:00-19:00 UTC, Monday to Friday (ADR 0017).
+    # No endpoint hours at night or at weekends: 07:00-19:00 UTC, Monday to Friday (ADR 0020).
     idle=IdleSchedule(awake_from_hour=7, asleep_from_hour=19, weekdays_only=True),
     cost=CostAssumptions(requests_per_day=2_000, online_entities=10_000),
 )

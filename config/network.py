@@ -1,4 +1,4 @@
-"""How an environment's functions, jobs and endpoints reach AWS: ``public`` or ``isolated`` (ADR 0016).
+"""How an environment's functions, jobs and endpoints reach AWS: ``public`` or ``isolated`` (ADR 0019).
 
 ``isolated``: everything the platform runs sits in private subnets with no route to the internet, and reaches the
 AWS services it calls through VPC endpoints. The VPC is either created by the app (``cidr`` and ``zones``) or an

@@ -44,7 +44,7 @@ _SAGEMAKER_WRITES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "prepare": (
         ("sagemaker:CreateModel", (_OWN_MODELS,)),
         ("sagemaker:CreateEndpointConfig", (_OWN_CONFIGS,)),
-        # A deployment into an endpoint asleep outside working hours wakes it (ADR 0017, lambdas/deployment/idle.py).
+        # A deployment into an endpoint asleep outside working hours wakes it (ADR 0020, lambdas/deployment/idle.py).
         ("sagemaker:CreateEndpoint", (_ENDPOINT, _ANY_CONFIG)),
         ("sagemaker:AddTags", (_OWN_MODELS, _OWN_CONFIGS, _ENDPOINT)),
     ),
@@ -66,7 +66,7 @@ _SAGEMAKER_WRITES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
         ("sagemaker:AddTags", (_OWN_MODELS, _OWN_CONFIGS, _PACKAGES)),
         ("sagemaker:DeleteTags", (_PACKAGES,)),
     ),
-    # The idle schedule's sleep and wake (environments with ``idle``, ADR 0017).
+    # The idle schedule's sleep and wake (environments with ``idle``, ADR 0020).
     "idle": (
         ("sagemaker:DeleteEndpoint", (_ENDPOINT,)),
         ("sagemaker:CreateEndpoint", (_ENDPOINT, _ANY_CONFIG)),
@@ -128,7 +128,7 @@ class DeploymentAutomation(Construct):
             # promote/rollback publish the serving model's monitoring baselines here (monitoring reads them).
             "CURRENT_BASELINE_S3_URI": f"s3://{artifacts_bucket.bucket_name}/{current_baseline_prefix(deployment)}",
         }
-        if network is not None:  # the Models prepare and rollback create run in the VPC (ADR 0016)
+        if network is not None:  # the Models prepare and rollback create run in the VPC (ADR 0019)
             environment["MODEL_SUBNETS"] = ",".join(network.subnet_ids)
             environment["MODEL_SECURITY_GROUPS"] = ",".join(network.security_group_ids)
         self.functions: dict[str, PythonFunction] = {}
@@ -308,7 +308,7 @@ class DeploymentAutomation(Construct):
         key.grant_decrypt(self.score.role)
 
     def _idle_schedule(self, deployment: ModelDeployment, *, key: kms.IKey) -> dict[str, events.Rule]:
-        """Sleep at the end of working hours, wake at their start (``env.idle``, ADR 0017); none without one."""
+        """Sleep at the end of working hours, wake at their start (``env.idle``, ADR 0020); none without one."""
         idle = deployment.env.idle
         if idle is None:
             return {}
@@ -320,7 +320,7 @@ class DeploymentAutomation(Construct):
             rules[action] = events.Rule(
                 self,
                 f"Idle{action.capitalize()}",
-                description=f"{deployment.prefix}: {action} the endpoint ({expression} UTC, ADR 0017)",
+                description=f"{deployment.prefix}: {action} the endpoint ({expression} UTC, ADR 0020)",
                 schedule=events.Schedule.expression(expression),
                 targets=[
                     targets.LambdaFunction(

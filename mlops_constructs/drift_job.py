@@ -225,7 +225,7 @@ class DriftMonitoringJob(Construct):
                         "NetworkConfig": {
                             "EnableNetworkIsolation": isolated,
                             "EnableInterContainerTrafficEncryption": True,
-                            # Isolated environments: in the platform's subnets (ADR 0016).
+                            # Isolated environments: in the platform's subnets (ADR 0019).
                             **(
                                 {
                                     "VpcConfig": {

@@ -1,4 +1,4 @@
-"""The isolated network of an environment (ADR 0016).
+"""The isolated network of an environment (ADR 0019).
 
 ``PlatformNetwork`` (in the platform stack) holds the VPC: created with one private isolated subnet per configured
 zone and no internet or NAT gateway, or imported by the IDs in config (no lookup). It adds

@@ -7,7 +7,7 @@
   function's asset stays far below 1 MB and synth stays offline;
 - an explicit least-privilege role: only what the construct's user grants, plus logs and X-Ray;
 - in an isolated environment, the function runs in the VPC's private subnets and the platform security group
-  (``network``, ADR 0016), and its role gets the stack's narrowed network-interface policy. ``network`` has no
+  (``network``, ADR 0019), and its role gets the stack's narrowed network-interface policy. ``network`` has no
   default, so no function can be left outside the VPC by forgetting it.
 """
 

@@ -499,7 +499,7 @@ class RetrainingLoop(Construct):
             {**deployment_id, "reason": "the candidate failed verification, bake or comparison", "error.$": "$.error"},
             "$.rollback",
         )
-        # prepare: an endpoint asleep outside working hours is woken and prepare retried until it serves (ADR 0017).
+        # prepare: an endpoint asleep outside working hours is woken and prepare retried until it serves (ADR 0020).
         for task in (prepare, verify, promote, rollback):
             task.add_retry(
                 errors=["EndpointNotReady"],

@@ -200,7 +200,7 @@ class PipelineContext:
     labels_table: str
     source_revision: str = "unknown"  # git revision, recorded in model package metadata
     # The isolated network's subnets and security groups (``${Subnet0}``, ``${SecurityGroup}`` placeholders), or
-    # none: every job of the pipeline then runs outside a VPC (ADR 0016).
+    # none: every job of the pipeline then runs outside a VPC (ADR 0019).
     subnets: tuple[str, ...] = ()
     security_group_ids: tuple[str, ...] = ()
 

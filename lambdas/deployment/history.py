@@ -34,7 +34,7 @@ from lambdas.shared.table import NEW_ITEM, PartitionStore, decode, encode, text
 DEPLOYMENT_PREFIX = "DEPLOYMENT#"
 LOOKUP_PREFIX = "ID#"
 CHAMPION_SK = "CHAMPION"
-IDLE_SK = "IDLE"  # the idle schedule's record of the config a sleeping endpoint wakes on (ADR 0017)
+IDLE_SK = "IDLE"  # the idle schedule's record of the config a sleeping endpoint wakes on (ADR 0020)
 
 # Deployment statuses.
 PREPARED = "prepared"  # candidate model and configs exist; the endpoint is untouched
@@ -255,7 +255,7 @@ class HistoryStore(PartitionStore):
 
     # ---- items ----
 
-    # ---- the idle schedule (ADR 0017) ----
+    # ---- the idle schedule (ADR 0020) ----
 
     def sleeping_config(self) -> str:
         """The endpoint config the last sleep recorded ("" if the endpoint never slept)."""

@@ -1,4 +1,4 @@
-"""sleep / wake: an environment with an idle schedule has no endpoint outside working hours (ADR 0017).
+"""sleep / wake: an environment with an idle schedule has no endpoint outside working hours (ADR 0020).
 
 Event  ``{"action": "sleep" | "wake"}`` (the schedule's two EventBridge rules)
 Result ``{endpoint_name, action, outcome, endpoint_config_name}``
@@ -23,8 +23,9 @@ from botocore.exceptions import ClientError
 from lambdas.deployment import events
 from lambdas.deployment.endpoint import IN_SERVICE, describe_config, describe_endpoint
 from lambdas.deployment.errors import EndpointNotFound, EndpointNotReady, MalformedRequest
-from lambdas.deployment.runtime import Aws, deployment_clients, deployment_env, history_store, request_time
+from lambdas.deployment.runtime import Aws, deployment_clients, deployment_env, history_store
 from lambdas.deployment.settings import DeploymentEnv
+from lambdas.shared.events import request_time
 from lambdas.shared.observability import logger, metrics
 
 SLEEP, WAKE = "sleep", "wake"

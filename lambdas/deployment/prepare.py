@@ -71,7 +71,7 @@ def prepare(event: object, *, env: DeploymentEnv, aws: Aws, now: datetime) -> di
     try:
         state = describe_endpoint(sagemaker, env.endpoint_name)
     except EndpointNotFound:
-        # An endpoint asleep outside working hours (ADR 0017) is woken; EndpointNotReady until it serves.
+        # An endpoint asleep outside working hours (ADR 0020) is woken; EndpointNotReady until it serves.
         wake_for_deployment(env, aws)
         raise
     if state.status != IN_SERVICE:

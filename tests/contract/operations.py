@@ -140,7 +140,7 @@ def _update_endpoint(p: Mapping[str, Any], w: Where) -> list[Request]:
 
 
 def _create_endpoint(p: Mapping[str, Any], w: Where) -> list[Request]:
-    """CreateEndpoint (the idle schedule's wake, ADR 0017): like UpdateEndpoint, SageMaker creates grants on the
+    """CreateEndpoint (the idle schedule's wake, ADR 0020): like UpdateEndpoint, SageMaker creates grants on the
     config's keys as the caller; tags on create."""
     why = f"the endpoint is created on {p['EndpointConfigName']}, encrypted with this key"
     arn = _sm(w, "endpoint", p["EndpointName"])

@@ -205,7 +205,7 @@ class Environment:
             return self.arn_of(stack, target)
         if attribute in ("TopicName", "QueueName", "Name", "EndpointName", "EndpointConfigName", "ModelName"):
             return self.physical_name(stack, target)
-        if attribute in ("KeyId", "GroupId"):  # GroupId: the isolated network's security groups (ADR 0016)
+        if attribute in ("KeyId", "GroupId"):  # GroupId: the isolated network's security groups (ADR 0019)
             return self.physical_name(stack, target)
         if attribute == "QueueUrl":
             return self._ref(stack, target)
@@ -304,7 +304,7 @@ class Environment:
             for managed in props.get("ManagedPolicyArns", []):
                 own = stack.template["Resources"].get(managed.get("Ref", "")) if isinstance(managed, Mapping) else None
                 if own is not None and own["Type"] == "AWS::IAM::ManagedPolicy":
-                    # The stack's own customer-managed policy (the isolated network's ENI policy, ADR 0016).
+                    # The stack's own customer-managed policy (the isolated network's ENI policy, ADR 0019).
                     document = self.resolve(stack, own["Properties"]["PolicyDocument"])
                     role.statements.extend(statements_of(document, source=f"{role.label} managed {managed['Ref']}"))
                     continue

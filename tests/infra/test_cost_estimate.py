@@ -25,7 +25,7 @@ GB = 1024**3
 H = 730  # hours a month
 D = H / 24  # days a month
 RUNS_HOURLY = 8760 / 12  # an hourly schedule over a 365-day year, a month
-# dev's idle schedule (ADR 0017): the endpoint exists 07-19 UTC Monday to Friday, 60 of 168 hours a week; its
+# dev's idle schedule (ADR 0020): the endpoint exists 07-19 UTC Monday to Friday, 60 of 168 hours a week; its
 # function runs twice a weekday (sleep, wake).
 AWAKE = 60 / 168
 IDLE_RUNS = 2 * 261 / 12  # a 365-day year has 261 weekdays

@@ -1,4 +1,4 @@
-"""dev's idle schedule in the templates (ADR 0017): two rules invoke the serving stack's idle function at the edges
+"""dev's idle schedule in the templates (ADR 0020): two rules invoke the serving stack's idle function at the edges
 of the awake hours; staging and prod have neither; a deployment into a sleeping endpoint can wake it."""
 
 from __future__ import annotations

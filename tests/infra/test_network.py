@@ -1,5 +1,5 @@
 """Isolated environments (staging, prod): a VPC without a way to the internet, every Lambda inside it, the endpoints
-the platform calls, and nothing of it in public dev (ADR 0016)."""
+the platform calls, and nothing of it in public dev (ADR 0019)."""
 
 from __future__ import annotations
 

@@ -188,7 +188,7 @@ def test_model_role_is_least_privilege(synth: Synthesized) -> None:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert not any(a in ("*", "sagemaker:*", "s3:*", "kms:*") or a.endswith(":*") for a in actions)
         if statement["Resource"] == "*":
-            # prod is isolated: SageMaker attaches the model to the VPC with the Describe actions (ADR 0016).
+            # prod is isolated: SageMaker attaches the model to the VPC with the Describe actions (ADR 0019).
             assert set(actions) <= {"ecr:GetAuthorizationToken", "cloudwatch:PutMetricData", *SAGEMAKER_VPC_DESCRIBES}
 
 

@@ -222,7 +222,7 @@ def test_pipeline_role_is_least_privilege(synth: Synthesized) -> None:
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert all(not a.endswith("*") for a in actions), actions
         if statement["Resource"] == "*":
-            # prod is isolated: SageMaker attaches the jobs to the VPC with the Describe actions (ADR 0016).
+            # prod is isolated: SageMaker attaches the jobs to the VPC with the Describe actions (ADR 0019).
             assert set(actions) <= {"ecr:GetAuthorizationToken", "cloudwatch:PutMetricData", *SAGEMAKER_VPC_DESCRIBES}
     jobs = next(s for s in statements if "sagemaker:CreateTrainingJob" in s["Action"])
     assert all("pipelines-*" in json.dumps(r) for r in jobs["Resource"])

@@ -255,7 +255,7 @@ def resolve(synth: Synthesized, env: Environment, spec: ModelSpec = MODELS[0]) -
         if reference is not None and platform["Resources"][reference]["Type"] == "AWS::KMS::Key":
             return KEY_ARN
         if "/network/" in name:
-            # An isolated environment's VPC IDs (ADR 0016): the offline run attaches nothing to a VPC, so a stand-in
+            # An isolated environment's VPC IDs (ADR 0019): the offline run attaches nothing to a VPC, so a stand-in
             # with the shape of an ID (the Models the automation creates carry it in their VpcConfig).
             return f"{name.rsplit('/', 1)[-1]}-offline"
         raise ValueError(f"cannot resolve platform SSM parameter {name}: {value}")

@@ -26,7 +26,7 @@ from tools.cost.workflow import RunProfile, run_profile
 GB = 1024**3
 # The per-request scoring function: its environment names the endpoint and the feature groups it reads.
 REQUEST_FUNCTION_ENV = ("ENDPOINT_NAME", "FEATURE_GROUPS")
-# The idle schedule's function (ADR 0017): its sleep and wake rules bound the hours the endpoint exists.
+# The idle schedule's function (ADR 0020): its sleep and wake rules bound the hours the endpoint exists.
 IDLE_HANDLER = "lambdas.deployment.idle.handler"
 HOURS_PER_WEEK = 7 * 24
 _IDLE_CRON = re.compile(r"^cron\(0 (\d{1,2}) \? \* (MON-FRI|\*) \*\)$")
@@ -245,7 +245,7 @@ class _Estimator:
 
     def _awake_share(self, stack: str) -> tuple[float, str] | None:
         """The share of the month the endpoints of ``stack`` exist, from the idle schedule's sleep and wake rules
-        (ADR 0017: the endpoint is deleted outside working hours), with a note; None without a schedule."""
+        (ADR 0020: the endpoint is deleted outside working hours), with a note; None without a schedule."""
         functions = [
             f.logical_id
             for f in self.assembly.of_type("AWS::Lambda::Function")

@@ -40,7 +40,7 @@ class EndpointState:
     matches_champion: bool | None = None
     expected_config_name: str | None = None  # what it should serve: champion's, or an in-flight deployment's
     silent_rollback: bool = False
-    # The endpoint does not exist because the idle schedule deleted it (ADR 0017): the config it wakes on.
+    # The endpoint does not exist because the idle schedule deleted it (ADR 0020): the config it wakes on.
     asleep_on_config: str | None = None
 
 

@@ -133,7 +133,7 @@ def test_an_update_in_progress_is_not_a_silent_rollback(cli: Cli) -> None:
 
 def test_a_sleeping_endpoint_is_shown_asleep_not_missing(cli: Cli) -> None:
     cli.create_retraining()
-    # The idle schedule's real sleep (ADR 0017) deletes the endpoint and records the config it wakes on.
+    # The idle schedule's real sleep (ADR 0020) deletes the endpoint and records the config it wakes on.
     assert run_idle({"action": "sleep"}, env=cli.env, aws=cli.world.aws, now=NIGHT)["outcome"] == "deleted"
 
     shown = run_status(cli)

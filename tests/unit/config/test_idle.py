@@ -1,4 +1,4 @@
-"""The idle schedule (ADR 0017): dev sleeps at night and at weekends, prod and staging never."""
+"""The idle schedule (ADR 0020): dev sleeps at night and at weekends, prod and staging never."""
 
 from __future__ import annotations
 

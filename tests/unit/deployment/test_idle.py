@@ -1,4 +1,4 @@
-"""The idle schedule's sleep and wake (ADR 0017) on the moto serving world, and a deployment into a sleeping
+"""The idle schedule's sleep and wake (ADR 0020) on the moto serving world, and a deployment into a sleeping
 endpoint: prepare wakes it and waits (EndpointNotReady, which the state machine retries)."""
 
 from __future__ import annotations

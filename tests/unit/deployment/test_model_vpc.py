@@ -1,5 +1,5 @@
 """Isolated environments: the Models prepare creates run in the VPC (MODEL_SUBNETS / MODEL_SECURITY_GROUPS, which
-the serving stack sets from the platform network); without them, no VpcConfig (public environments, ADR 0016)."""
+the serving stack sets from the platform network); without them, no VpcConfig (public environments, ADR 0019)."""
 
 from __future__ import annotations
 

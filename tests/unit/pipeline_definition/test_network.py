@@ -1,5 +1,5 @@
 """In an isolated environment every job of the pipeline runs in the platform's subnets and security group, with
-traffic between instances encrypted; in a public one no job names a VPC (ADR 0016). The per-spec template the
+traffic between instances encrypted; in a public one no job names a VPC (ADR 0019). The per-spec template the
 synth reuses gives the same bytes as a direct SDK build with the environment's network."""
 
 from __future__ import annotations
