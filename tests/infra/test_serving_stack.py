@@ -14,16 +14,7 @@ from config import DEV, MODELS, EndpointSettings, ModelSpec
 from lambdas.deployment.settings import ScoreEnv
 from pipeline_defs.scripts.spec import step_spec_from_model_spec
 from tests.support.synth import Synthesized, synthesize
-from tests.support.templates import one_resource, resources_of_type
-
-# What SageMaker needs on "*" to attach a job or model to the VPC (docs/aws-facts.md#sagemaker-in-a-vpc).
-SAGEMAKER_VPC_DESCRIBES = {
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSubnets",
-    "ec2:DescribeVpcs",
-    "ec2:DescribeDhcpOptions",
-    "ec2:DescribeSecurityGroups",
-}
+from tests.support.templates import SAGEMAKER_VPC_DESCRIBES, one_resource, resources_of_type
 
 STACK = "fraud-detection-serving"
 

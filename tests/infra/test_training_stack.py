@@ -13,16 +13,7 @@ from aws_cdk.assertions import Match
 from config import ENVIRONMENTS
 from tests.support.iam_policies import grants, role_id
 from tests.support.synth import Synthesized
-from tests.support.templates import resources_of_type
-
-# What SageMaker needs on "*" to attach a job or model to the VPC (docs/aws-facts.md#sagemaker-in-a-vpc).
-SAGEMAKER_VPC_DESCRIBES = {
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSubnets",
-    "ec2:DescribeVpcs",
-    "ec2:DescribeDhcpOptions",
-    "ec2:DescribeSecurityGroups",
-}
+from tests.support.templates import SAGEMAKER_VPC_DESCRIBES, resources_of_type
 
 STACK = "fraud-detection-training"
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+# What SageMaker needs on "*" to attach a job or model to the VPC (docs/aws-facts.md#sagemaker-in-a-vpc).
+SAGEMAKER_VPC_DESCRIBES = {
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeSecurityGroups",
+}
+
 
 def resources_of_type(template: dict[str, Any], type_: str) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == type_}
