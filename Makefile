@@ -106,6 +106,7 @@ benchmarks: setup  ## run every benchmark and rewrite its record (slow; the drif
 	$(PY) benchmarks/synth/run.py --runs 3
 	$(PY) benchmarks/lambda_init/run.py --runs 7
 	$(PY) benchmarks/transitions/run.py
+	$(PY) benchmarks/demo/run.py --runs 2
 	$(PY) benchmarks/drift/run.py --records 1000000 --evidently-python "$$EVIDENTLY_PYTHON"
 
 clean:

@@ -34,12 +34,14 @@ model, traffic, drift and its alarm, three retraining runs: promoted, not better
 CLI's status. Each run after the first starts while the previous run's emulator is still up, as a second
 `make demo` would. Goal: each run under {GOAL_S:.0f} s on two cores.
 
-Wall time is the whole process's, the story's total is the driver's own timeline (from the emulator's start);
-CPU time is the process tree's (driver, emulator, the CDK CLI's Node.js, the Lambda handlers' processes), and
-"others" is the CPU time the rest of the machine used meanwhile. Peak memory is the process tree's (an upper
-bound when processes overlap), the emulator's is its own high-water mark (VmHWM).
+Wall time is the whole process's, the story's total is the driver's own timeline (from the emulator's start).
+CPU time is the driver's and that of the processes it waited for (the CDK CLI, the on-call CLI), not the
+emulator's, which keeps running after the run; "others" is the CPU time every other process used meanwhile,
+the emulator and its Lambda handlers' processes included. Peak memory is the process tree's while the driver
+ran (the sum of each process's own peak: an upper bound, since they do not all peak at once); the emulator's is
+its own high-water mark (VmHWM).
 
-| run | wall (s) | story (s) | wall / goal | CPU (s) | others' CPU (s) | peak memory, tree (MB) | emulator peak (MB) |
+| run | wall (s) | story (s) | wall / goal | driver CPU (s) | others' CPU (s) | peak, tree (MB) | emulator peak (MB) |
 |---|---|---|---|---|---|---|---|
 {rows}
 
@@ -56,5 +58,5 @@ def summary(raw: Raw) -> str:
     walls = ", ".join(f"{run['wall_s']:.0f} s" for run in runs)
     return f"""Recorded {raw["environment"]["recorded_at"]}: {len(runs)} runs of the demo in a row, without cleanup
 between them, took {walls} (the slowest {slowest / GOAL_S:.2f}x the goal of {GOAL_S:.0f} s: it {verdict} it),
-with a peak of {max(run["peak_rss_mb"] for run in runs):.0f} MB for the whole process tree. Details and machine load:
-`demo/RESULTS.md`."""
+with a peak of at most {max(run["peak_rss_mb"] for run in runs):.0f} MB for the whole process tree. Details and
+machine load: `demo/RESULTS.md`."""
