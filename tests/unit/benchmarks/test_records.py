@@ -16,7 +16,7 @@ import pytest
 
 from benchmarks import records
 
-EXPECTED = {"drift", "lambda_init", "synth", "transitions"}
+EXPECTED = {"demo", "drift", "lambda_init", "synth", "transitions"}
 
 
 @pytest.fixture
