@@ -88,6 +88,7 @@ from pipeline_defs.scripts import condition, evaluate
 from tests.contract.recorder import contract_double
 from tests.support.baselines import tagged_baselines
 from tests.support.synth import Synthesized, synthesize
+from tests.support.tables import create_partition_table
 from tests.support.trained import train_run
 from tests.unit.deployment.conftest import AutoScaling, FakeCloudWatch, FakeSageMaker
 from tools import bootstrap_serving
@@ -1126,15 +1127,7 @@ def _build(resolved: Resolved, world_box: dict[str, RetrainingWorld], session: A
 
     dynamodb = client("dynamodb")
     for table in (resolved.state_table, resolved.history_table):
-        dynamodb.create_table(
-            TableName=table,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_partition_table(dynamodb, table)
     s3 = client("s3")
     buckets = {resolved.artifacts_bucket, _split(resolved.capture_uri)[0]}
     for spec in resolved.functions.values():
